@@ -2,7 +2,9 @@
 
 namespace pz {
 
-void throw_errno(const std::string& what) { throw_errno(what, errno); }
+void throw_errno(const std::string& what) {
+  throw_errno(what, errno);
+}
 
 void throw_errno(const std::string& what, int error) {
   throw std::system_error(error, std::generic_category(), what);

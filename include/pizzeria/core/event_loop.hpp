@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -149,6 +150,7 @@ class EventLoop {
     Interest interest = Interest::none;
     bool registered = false;  // present in the poller (interest != none)
     bool in_use = false;
+    bool internal = false;  // the loop's own (wake-up, signals): not counted as the user's
     std::uint32_t generation = 0;
   };
 
@@ -175,11 +177,14 @@ class EventLoop {
 
   // Watches.
   void set_watch_interest(std::uint32_t slot, std::uint32_t generation, Interest interest);
-  [[nodiscard]] Interest watch_interest(std::uint32_t slot, std::uint32_t generation) const noexcept;
+  [[nodiscard]] Interest watch_interest(std::uint32_t slot,
+                                        std::uint32_t generation) const noexcept;
   [[nodiscard]] int watch_fd(std::uint32_t slot, std::uint32_t generation) const noexcept;
   void remove_watch(std::uint32_t slot, std::uint32_t generation) noexcept;
   [[nodiscard]] WatchSlot* find_watch(std::uint64_t token) noexcept;
 
+  FdWatch watch_internal(int fd, Interest interest, IoCallback fn);
+  void wake() noexcept;
   void on_wakeup_readable();
   void on_signal_readable();
   void update_signal_mask();
@@ -230,7 +235,7 @@ class EventLoop {
   // Signals.
   int signal_fd_ = -1;
   FdWatch signal_watch_;
-  std::vector<Callback> signal_handlers_;  // indexed by signal number
+  std::vector<std::shared_ptr<Callback>> signal_handlers_;  // indexed by signal number
   std::uint64_t signals_blocked_before_ = 0;  // bit per signal: was blocked before we blocked it
 };
 

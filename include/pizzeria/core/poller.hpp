@@ -31,7 +31,9 @@ constexpr Interest operator|(Interest a, Interest b) noexcept {
 constexpr Interest operator&(Interest a, Interest b) noexcept {
   return static_cast<Interest>(static_cast<std::uint8_t>(a) & static_cast<std::uint8_t>(b));
 }
-constexpr bool has(Interest set, Interest flag) noexcept { return (set & flag) != Interest::none; }
+constexpr bool has(Interest set, Interest flag) noexcept {
+  return (set & flag) != Interest::none;
+}
 
 // What happened to a watched fd. `error` and `hangup` are always reported,
 // whatever the interest, as the kernel does: a reader usually learns of them

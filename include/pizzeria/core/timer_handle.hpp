@@ -33,7 +33,8 @@ class TimerHandle {
 
  private:
   friend class EventLoop;
-  TimerHandle(EventLoop* loop, std::uint32_t slot, std::uint32_t generation, TimePoint when) noexcept
+  TimerHandle(EventLoop* loop, std::uint32_t slot, std::uint32_t generation,
+              TimePoint when) noexcept
       : loop_(loop), slot_(slot), generation_(generation), when_(when) {}
 
   EventLoop* loop_ = nullptr;

@@ -32,9 +32,9 @@ class UniqueFunction<R(Args...)> {
   UniqueFunction(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
 
   template <typename F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, UniqueFunction> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-  UniqueFunction(F&& f) {  // NOLINT(google-explicit-constructor): mirrors std::function
+  requires(!std::is_same_v<std::remove_cvref_t<F>, UniqueFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+      UniqueFunction(F&& f) {  // NOLINT(google-explicit-constructor): mirrors std::function
     using Target = std::decay_t<F>;
     if constexpr (fits_inline<Target>()) {
       ::new (static_cast<void*>(&storage_)) Target(std::forward<F>(f));

@@ -1,0 +1,13 @@
+// Every `pizzeria` subcommand registers itself through one function here.
+// Each command lives in its own file: apps/pizzeria/<name>_command.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pz::app {
+
+// A command adds its CLI11 subcommand to `app` and sets its callback. The
+// callback reports the exit status through `exit_code`.
+void register_version_command(CLI::App& app, int& exit_code);
+
+}  // namespace pz::app

@@ -1,0 +1,26 @@
+// pizzeria: one executable, a subcommand per program of the seeds.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  // A peer that closes its socket must never kill the process: every write in
+  // pizzeria handles EPIPE itself.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"pizzeria: a C++20 concurrency toolkit and the pizza-ordering service built on it"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  pz::app::register_version_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "pizzeria: %s\n", error.what());
+    return 1;
+  }
+  return exit_code;
+}
