@@ -1,0 +1,174 @@
+#include "pizzeria/core/fd_watch.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "pizzeria/core/event_loop.hpp"
+#include "support/poller_kinds.hpp"
+#include "support/socket_pair.hpp"
+
+using namespace std::chrono_literals;
+
+namespace pz {
+namespace {
+
+class FdWatchTest : public ::testing::TestWithParam<PollerKind> {
+ protected:
+  EventLoop loop_{EventLoopOptions{.poller = GetParam()}};
+  test::SocketPair pair_ = test::make_socket_pair();
+};
+
+INSTANTIATE_TEST_SUITE_P(Pollers, FdWatchTest, test::kAllPollers, test::PollerName{});
+
+TEST_P(FdWatchTest, ReportsReadableWhenThePeerWrites) {
+  std::string received;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents events) {
+    ASSERT_TRUE(events.readable);
+    char buffer[64];
+    const auto got = ::read(pair_.left.get(), buffer, sizeof buffer);
+    ASSERT_GT(got, 0);
+    received.append(buffer, static_cast<std::size_t>(got));
+  });
+  loop_.run_once(0ns);
+  EXPECT_TRUE(received.empty());
+  ASSERT_EQ(::write(pair_.right.get(), "order 7\n", 8), 8);
+  loop_.run_once(1s);
+  EXPECT_EQ(received, "order 7\n");
+}
+
+TEST_P(FdWatchTest, ReportsWritableOnlyWhenAskedTo) {
+  int writable = 0;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents events) {
+    if (events.writable) {
+      ++writable;
+    }
+  });
+  loop_.run_once(0ns);
+  EXPECT_EQ(writable, 0);
+  watch.set_interest(Interest::readable | Interest::writable);
+  EXPECT_EQ(watch.interest(), Interest::both);
+  loop_.run_once(0ns);
+  EXPECT_EQ(writable, 1);
+}
+
+TEST_P(FdWatchTest, IsLevelTriggeredUntilTheDataIsRead) {
+  int calls = 0;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents) { ++calls; });
+  ASSERT_EQ(::write(pair_.right.get(), "x", 1), 1);
+  loop_.run_once(1s);
+  loop_.run_once(1s);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_P(FdWatchTest, InterestNoneSilencesEvenAHangUp) {
+  int calls = 0;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents) { ++calls; });
+  watch.set_interest(Interest::none);
+  pair_.right.reset();  // peer hangs up
+  loop_.run_once(0ns);
+  EXPECT_EQ(calls, 0);
+  watch.set_interest(Interest::readable);
+  loop_.run_once(0ns);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_P(FdWatchTest, APeerHangUpIsReportedAsReadable) {
+  IoEvents seen;
+  FdWatch watch =
+      loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents events) { seen = events; });
+  pair_.right.reset();
+  loop_.run_once(1s);
+  EXPECT_TRUE(seen.readable || seen.hangup);
+  char byte = 0;
+  EXPECT_EQ(::read(pair_.left.get(), &byte, 1), 0);  // EOF
+}
+
+TEST_P(FdWatchTest, AWatchMayResetItselfInsideItsCallback) {
+  int calls = 0;
+  FdWatch watch;
+  watch = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents) {
+    ++calls;
+    watch.reset();
+  });
+  ASSERT_EQ(::write(pair_.right.get(), "x", 1), 1);
+  loop_.run_once(1s);
+  loop_.run_once(0ns);
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(watch.active());
+}
+
+TEST_P(FdWatchTest, ACallbackMayResetAnotherWatchThatIsReadyInTheSameIteration) {
+  test::SocketPair other = test::make_socket_pair();
+  int first_calls = 0;
+  int second_calls = 0;
+  FdWatch first;
+  FdWatch second;
+  first = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents) {
+    ++first_calls;
+    second.reset();
+    first.reset();
+  });
+  second = loop_.watch(other.left.get(), Interest::readable, [&](IoEvents) {
+    ++second_calls;
+    second.reset();
+    first.reset();
+  });
+  ASSERT_EQ(::write(pair_.right.get(), "x", 1), 1);
+  ASSERT_EQ(::write(other.right.get(), "x", 1), 1);
+  loop_.run_once(1s);
+  EXPECT_EQ(first_calls + second_calls, 1);
+}
+
+TEST_P(FdWatchTest, WatchingOneFdTwiceIsRefused) {
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable, [](IoEvents) {});
+  EXPECT_THROW((void)loop_.watch(pair_.left.get(), Interest::writable, [](IoEvents) {}),
+               std::logic_error);
+  watch.reset();
+  FdWatch again = loop_.watch(pair_.left.get(), Interest::writable, [](IoEvents) {});
+  EXPECT_TRUE(again.active());
+  EXPECT_EQ(again.fd(), pair_.left.get());
+}
+
+TEST_P(FdWatchTest, AMovedWatchKeepsWatching) {
+  int calls = 0;
+  FdWatch original = loop_.watch(pair_.left.get(), Interest::readable, [&](IoEvents) {
+    char byte = 0;
+    (void)::read(pair_.left.get(), &byte, 1);
+    ++calls;
+  });
+  FdWatch moved = std::move(original);
+  EXPECT_FALSE(
+      original.active());  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  ASSERT_EQ(::write(pair_.right.get(), "x", 1), 1);
+  loop_.run_once(1s);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_P(FdWatchTest, ManyFdsAreAllServed) {
+  constexpr int kPairs = 300;  // more than one poll batch of 256 events
+  std::vector<test::SocketPair> pairs;
+  std::vector<FdWatch> watches;
+  int served = 0;
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(test::make_socket_pair());
+    const int fd = pairs.back().left.get();
+    watches.push_back(loop_.watch(fd, Interest::readable, [&served, fd](IoEvents) {
+      char byte = 0;
+      if (::read(fd, &byte, 1) == 1) {
+        ++served;
+      }
+    }));
+    ASSERT_EQ(::write(pairs.back().right.get(), "x", 1), 1);
+  }
+  for (int i = 0; i < 3 && served < kPairs; ++i) {
+    loop_.run_once(1s);
+  }
+  EXPECT_EQ(served, kPairs);
+}
+
+}  // namespace
+}  // namespace pz
