@@ -1,0 +1,228 @@
+// The `reactor` model: the seed's event-driven pizza-ordering service (seed
+// 000, appendix: I/O multiplexing and the reactor pattern). One pz::EventLoop
+// per shard demultiplexes readiness and dispatches it to the connection's
+// handler; no handler blocks, so one thread serves thousands of clients
+// without locks.
+//
+// Per connection: a PizzaConnection (the I/O and protocol shared with the
+// waiting-based models), an FdWatch whose interest follows what the
+// connection wants (readable while it takes input, writable while replies
+// are pending), and one idle timer that re-arms itself lazily: activity only
+// stamps a time, and the timer, when it fires, checks the stamp, so a busy
+// connection costs no timer-heap work per request.
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "pizza/models/models.hpp"
+#include "pizza/models/pizza_connection.hpp"
+#include "pizza/models/sharding.hpp"
+#include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/net/socket_ops.hpp"
+
+namespace pz::pizza {
+namespace {
+
+using Clock = PizzaConnection::Clock;
+
+class ReactorShard;
+
+class ReactorConnection {
+ public:
+  ReactorConnection(ReactorShard& shard, AcceptedClient client);
+  ReactorConnection(const ReactorConnection&) = delete;
+  ReactorConnection& operator=(const ReactorConnection&) = delete;
+
+  // Shutdown: answer what the kernel already holds, then stop reading.
+  void drain_for_shutdown();
+  // Ends the connection: unregisters, logs, closes the socket.
+  void close(std::string_view reason = {});
+
+ private:
+  void on_ready(IoEvents events);
+  void after_io();
+  void arm_idle_timer();
+
+  ReactorShard& shard_;
+  PizzaConnection connection_;
+  FdWatch watch_;
+  TimerHandle idle_timer_;
+};
+
+class ReactorShard {
+ public:
+  ReactorShard(ServerContext& context, int listener) : context_(context), listener_(listener) {}
+  ReactorShard(const ReactorShard&) = delete;
+  ReactorShard& operator=(const ReactorShard&) = delete;
+
+  ~ReactorShard() {
+    // Connections hold watches and timers on the loop: they go first.
+    connections_.clear();
+    graveyard_.clear();
+  }
+
+  void run() {
+    listener_watch_ =
+        loop_.watch(listener_, Interest::readable, [this](IoEvents) { accept_some(); });
+    shutdown_watch_ =
+        loop_.watch(context_.shutdown_fd(), Interest::readable, [this](IoEvents) { shut_down(); });
+    loop_.run();
+    listener_watch_.reset();
+    shutdown_watch_.reset();
+  }
+
+  [[nodiscard]] EventLoop& loop() noexcept { return loop_; }
+  [[nodiscard]] ServerContext& context() noexcept { return context_; }
+  [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+
+  // Called by a connection that closed itself, usually from inside its own
+  // callback: it is destroyed on the next iteration, not under its own feet.
+  void forget(ReactorConnection* connection) {
+    auto node = connections_.extract(connection);
+    if (!node.empty()) {
+      if (graveyard_.empty()) {
+        loop_.call_soon([this] { graveyard_.clear(); });
+      }
+      graveyard_.push_back(std::move(node.mapped()));
+    }
+    finish_if_drained();
+  }
+
+ private:
+  void accept_some() {
+    // Bounded per wake-up, so a connection storm cannot starve open clients.
+    for (int i = 0; i < 64; ++i) {
+      std::optional<AcceptedClient> client = context_.accept();
+      if (!client) {
+        return;
+      }
+      context_.verbose("Connected to {}", client->peer.to_string());
+      auto connection = std::make_unique<ReactorConnection>(*this, std::move(*client));
+      ReactorConnection* raw = connection.get();
+      connections_.emplace(raw, std::move(connection));
+    }
+  }
+
+  void shut_down() {
+    stopping_ = true;
+    shutdown_watch_.reset();
+    listener_watch_.reset();
+    std::vector<ReactorConnection*> open;
+    open.reserve(connections_.size());
+    for (auto& entry : connections_) {
+      open.push_back(entry.first);
+    }
+    for (ReactorConnection* connection : open) {
+      connection->drain_for_shutdown();  // may close and forget itself
+    }
+    const auto left = context_.shutdown_deadline() - Clock::now();
+    deadline_ = loop_.call_later(std::chrono::duration_cast<Duration>(left), [this] {
+      // The deadline is the promise made to the operator: whatever is still
+      // open now is closed, unanswered bytes and all.
+      std::vector<ReactorConnection*> late;
+      for (auto& entry : connections_) {
+        late.push_back(entry.first);
+      }
+      for (ReactorConnection* connection : late) {
+        connection->close("shutdown deadline");
+      }
+    });
+    finish_if_drained();
+  }
+
+  void finish_if_drained() {
+    if (stopping_ && connections_.empty()) {
+      deadline_.cancel();
+      loop_.stop();
+    }
+  }
+
+  ServerContext& context_;
+  int listener_;
+  EventLoop loop_;
+  FdWatch listener_watch_;
+  FdWatch shutdown_watch_;
+  TimerHandle deadline_;
+  bool stopping_ = false;
+  std::unordered_map<ReactorConnection*, std::unique_ptr<ReactorConnection>> connections_;
+  std::vector<std::unique_ptr<ReactorConnection>> graveyard_;
+};
+
+ReactorConnection::ReactorConnection(ReactorShard& shard, AcceptedClient client)
+    : shard_(shard),
+      connection_(std::move(client), shard.context().options().max_order, Clock::now()) {
+  set_non_blocking(connection_.fd());
+  watch_ = shard_.loop().watch(connection_.fd(), Interest::readable,
+                               [this](IoEvents events) { on_ready(events); });
+  arm_idle_timer();
+}
+
+void ReactorConnection::on_ready(IoEvents events) {
+  // A hang-up or error is learnt by reading (recv returns 0 or fails).
+  const bool readable = events.readable || events.hangup || events.error;
+  connection_.service(readable, shard_.stopping(), Clock::now());
+  after_io();
+}
+
+void ReactorConnection::drain_for_shutdown() {
+  connection_.service(false, true, Clock::now());
+  after_io();
+}
+
+void ReactorConnection::after_io() {
+  if (connection_.done()) {
+    close();
+    return;
+  }
+  Interest interest = Interest::none;
+  if (connection_.wants_read()) {
+    interest = interest | Interest::readable;
+  }
+  if (connection_.wants_write()) {
+    interest = interest | Interest::writable;
+  }
+  watch_.set_interest(interest);
+}
+
+void ReactorConnection::arm_idle_timer() {
+  const Clock::time_point close_at = shard_.context().close_by(connection_.last_activity());
+  if (close_at == Clock::time_point::max()) {
+    return;  // no idle timeout
+  }
+  idle_timer_ = shard_.loop().call_later(
+      std::chrono::duration_cast<Duration>(close_at - Clock::now()), [this] {
+        if (Clock::now() >= shard_.context().close_by(connection_.last_activity())) {
+          close(shard_.stopping() ? "shutdown deadline" : "idle timeout");
+        } else {
+          arm_idle_timer();  // there was activity since: sleep the rest
+        }
+      });
+}
+
+void ReactorConnection::close(std::string_view reason) {
+  watch_.reset();
+  idle_timer_.cancel();
+  connection_.close(shard_.context(), reason);
+  shard_.forget(this);
+}
+
+void run_reactor(ServerContext& context) {
+  detail::run_sharded(context, [](ServerContext& shard_context, int listener) {
+    ReactorShard shard(shard_context, listener);
+    shard.run();
+  });
+}
+
+}  // namespace
+
+const ServerModel kReactorModel{
+    .name = "reactor",
+    .summary =
+        "callbacks on pz::EventLoop (epoll), the reactor pattern; one loop per --workers "
+        "shard",
+    .shards_with_reuseport = true,
+    .run = run_reactor,
+};
+
+}  // namespace pz::pizza

@@ -1,0 +1,54 @@
+// Runs an event-driven model on --workers shards: shard 0 on the calling
+// thread with the context's listener, shards 1..N-1 on their own threads,
+// each with its own SO_REUSEPORT listener on the same address, so the kernel
+// spreads new connections over them and no two loops ever share a socket.
+#pragma once
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pizzeria/pizza/server_context.hpp"
+
+namespace pz::pizza::detail {
+
+// `serve(context, listener_fd)` runs one shard until shutdown is complete.
+template <class Serve>
+void run_sharded(ServerContext& context, Serve serve) {
+  unsigned shards = context.options().workers;
+  if (shards == 0) {
+    shards = std::max(1U, std::thread::hardware_concurrency());
+  }
+  std::vector<UniqueFd> listeners;
+  for (unsigned i = 1; i < shards; ++i) {
+    listeners.push_back(context.open_shard_listener());
+  }
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  auto guarded = [&](int listener) {
+    try {
+      serve(context, listener);
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      if (!failure) {
+        failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(listeners.size());
+  for (auto& listener : listeners) {
+    threads.emplace_back(guarded, listener.get());
+  }
+  guarded(context.listener());
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+}
+
+}  // namespace pz::pizza::detail

@@ -1,0 +1,437 @@
+// The `uring` model: completion-based I/O with io_uring (the seed's fourth
+// I/O model, "asynchronous, non-blocking": ask for the whole operation, be
+// told when it is done). Where the reactor asks "is this fd readable?" and
+// then reads, this model asks the kernel to receive into a buffer and later
+// reaps the result.
+//
+// Memory: receives use provided buffers (one pool per shard, the kernel
+// picks a buffer only when data arrives), so 10,000 idle connections hold no
+// receive buffer at all, just a queued request each.
+//
+// Per shard: one ring; the listener and the shutdown eventfd are watched with
+// one-shot POLL_ADD (accepting goes through ServerContext::accept, which
+// holds the connection limit and the busy reply); a periodic TIMEOUT drives
+// idle timeouts and the shutdown deadline.
+#include <liburing.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pizza/models/models.hpp"
+#include "pizza/models/sharding.hpp"
+#include "pizzeria/core/system_error.hpp"
+#include "pizzeria/net/socket_ops.hpp"
+#include "pizzeria/pizza/order_session.hpp"
+#include "pizzeria/pizza/server_context.hpp"
+
+namespace pz::pizza {
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// user_data: operation kind in the top byte, connection slot below.
+enum class Op : std::uint64_t { listener_poll = 1, shutdown_poll, tick, receive, send, provide };
+
+constexpr std::uint64_t encode(Op op, std::uint64_t slot = 0) noexcept {
+  return (static_cast<std::uint64_t>(op) << 56) | slot;
+}
+constexpr Op op_of(std::uint64_t data) noexcept {
+  return static_cast<Op>(data >> 56);
+}
+constexpr std::uint32_t slot_of(std::uint64_t data) noexcept {
+  return static_cast<std::uint32_t>(data & 0xffffffffU);
+}
+
+constexpr unsigned kRingEntries = 4096;
+constexpr int kBufferGroup = 7;
+constexpr unsigned kBufferCount = 1024;
+constexpr unsigned kBufferSize = OrderSession::kReadChunk;
+
+struct Connection {
+  AcceptedClient client;
+  std::string peer_name;
+  OrderSession session;
+  std::string sending;  // bytes handed to the kernel; stable until the send completes
+  std::size_t sent = 0;
+  SteadyTime last_activity;
+  int ops_in_flight = 0;
+  bool receiving = false;
+  bool send_in_flight = false;
+  bool input_closed = false;
+  bool closing = false;
+  bool starved = false;  // a receive found no free buffer; retry when one returns
+
+  explicit Connection(AcceptedClient accepted, int max_order)
+      : client(std::move(accepted)), session(max_order) {}
+};
+
+class UringShard {
+ public:
+  UringShard(ServerContext& context, int listener) : context_(context), listener_(listener) {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_COOP_TASKRUN;
+    int result = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+    if (result == -EINVAL) {  // an older kernel without COOP_TASKRUN
+      params = io_uring_params{};
+      result = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+    }
+    if (result < 0) {
+      throw std::runtime_error("the uring model needs io_uring, but io_uring_queue_init failed: " +
+                               std::string(std::strerror(-result)) +
+                               " (kernel too old, or io_uring disabled by "
+                               "/proc/sys/kernel/io_uring_disabled or a seccomp filter); "
+                               "use another model: " +
+                               server_model_names());
+    }
+    buffers_.resize(std::size_t{kBufferCount} * kBufferSize);
+  }
+
+  UringShard(const UringShard&) = delete;
+  UringShard& operator=(const UringShard&) = delete;
+  ~UringShard() { io_uring_queue_exit(&ring_); }
+
+  void run() {
+    auto* sqe = next_sqe();
+    io_uring_prep_provide_buffers(sqe, buffers_.data(), kBufferSize, kBufferCount, kBufferGroup, 0);
+    io_uring_sqe_set_data64(sqe, encode(Op::provide));
+    arm_poll(listener_, Op::listener_poll);
+    arm_poll(context_.shutdown_fd(), Op::shutdown_poll);
+    arm_tick();
+    while (!finished()) {
+      const int submitted = io_uring_submit_and_wait(&ring_, 1);
+      if (submitted < 0 && submitted != -EINTR && submitted != -EAGAIN && submitted != -EBUSY) {
+        throw_errno("io_uring_submit_and_wait", -submitted);
+      }
+      unsigned head = 0;
+      unsigned seen = 0;
+      io_uring_cqe* cqe = nullptr;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        ++seen;
+        handle(io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags);
+      }
+      io_uring_cq_advance(&ring_, seen);
+      retry_starved();
+    }
+  }
+
+ private:
+  [[nodiscard]] bool finished() const noexcept { return shutting_down_ && open_ == 0; }
+
+  io_uring_sqe* next_sqe() {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    while (sqe == nullptr) {
+      // The submission queue is full: hand it to the kernel and try again.
+      io_uring_submit(&ring_);
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  void arm_poll(int fd, Op op) {
+    auto* sqe = next_sqe();
+    io_uring_prep_poll_add(sqe, fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, encode(op));
+  }
+
+  void arm_tick() {
+    // Idle timeouts and the shutdown deadline are checked on a tick: a
+    // sweep over the shard's connections costs microseconds, much less than
+    // one timeout request per connection re-armed on every byte.
+    auto interval = std::chrono::milliseconds(200);
+    if (context_.options().idle_timeout.count() > 0) {
+      interval = std::clamp(context_.options().idle_timeout / 8, std::chrono::milliseconds(5),
+                            std::chrono::milliseconds(200));
+    }
+    tick_spec_.tv_sec = interval.count() / 1000;
+    tick_spec_.tv_nsec = (interval.count() % 1000) * 1'000'000;
+    auto* sqe = next_sqe();
+    io_uring_prep_timeout(sqe, &tick_spec_, 0, 0);
+    io_uring_sqe_set_data64(sqe, encode(Op::tick));
+  }
+
+  void handle(std::uint64_t data, int result, unsigned flags) {
+    switch (op_of(data)) {
+      case Op::listener_poll:
+        on_listener_ready();
+        break;
+      case Op::shutdown_poll:
+        begin_shutdown();
+        break;
+      case Op::tick:
+        on_tick();
+        break;
+      case Op::receive:
+        on_receive(slot_of(data), result, flags);
+        break;
+      case Op::send:
+        on_send(slot_of(data), result);
+        break;
+      case Op::provide:
+        if (result < 0) {
+          throw_errno("io_uring provide buffers", -result);
+        }
+        break;
+    }
+  }
+
+  void on_listener_ready() {
+    if (shutting_down_) {
+      return;
+    }
+    for (int i = 0; i < 64; ++i) {
+      std::optional<AcceptedClient> client = context_.accept();
+      if (!client) {
+        break;
+      }
+      add_connection(std::move(*client));
+    }
+    arm_poll(listener_, Op::listener_poll);
+  }
+
+  void add_connection(AcceptedClient client) {
+    std::uint32_t slot = 0;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = static_cast<std::uint32_t>(connections_.size());
+      connections_.emplace_back();
+    }
+    auto connection = std::make_unique<Connection>(std::move(client), context_.options().max_order);
+    connection->peer_name = connection->client.peer.to_string();
+    connection->last_activity = std::chrono::steady_clock::now();
+    context_.verbose("Connected to {}", connection->peer_name);
+    connections_[slot] = std::move(connection);
+    ++open_;
+    submit_receive(slot);
+  }
+
+  void submit_receive(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    if (connection.receiving || connection.input_closed || connection.closing ||
+        !connection.session.wants_input()) {
+      return;
+    }
+    auto* sqe = next_sqe();
+    io_uring_prep_recv(sqe, connection.client.fd.get(), nullptr, kBufferSize, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    io_uring_sqe_set_data64(sqe, encode(Op::receive, slot));
+    connection.receiving = true;
+    ++connection.ops_in_flight;
+  }
+
+  void give_back_buffer(unsigned buffer_id) {
+    auto* sqe = next_sqe();
+    io_uring_prep_provide_buffers(sqe, buffers_.data() + std::size_t{buffer_id} * kBufferSize,
+                                  kBufferSize, 1, kBufferGroup, static_cast<int>(buffer_id));
+    io_uring_sqe_set_data64(sqe, encode(Op::provide));
+    buffers_returned_ = true;
+  }
+
+  void on_receive(std::uint32_t slot, int result, unsigned flags) {
+    Connection& connection = *connections_[slot];
+    connection.receiving = false;
+    --connection.ops_in_flight;
+    if ((flags & IORING_CQE_F_BUFFER) != 0) {
+      const unsigned buffer_id = flags >> IORING_CQE_BUFFER_SHIFT;
+      if (result > 0 && !connection.closing) {
+        connection.last_activity = std::chrono::steady_clock::now();
+        connection.session.on_input(
+            std::string_view(buffers_.data() + std::size_t{buffer_id} * kBufferSize,
+                             static_cast<std::size_t>(result)));
+      }
+      give_back_buffer(buffer_id);
+    }
+    if (connection.closing) {
+      finish_if_idle(slot);
+      return;
+    }
+    if (result == -ENOBUFS) {
+      connection.starved = true;  // every buffer is in use: retry when one returns
+      return;
+    }
+    if (result == 0) {
+      connection.input_closed = true;
+      if (!shutting_down_) {
+        connection.session.on_end_of_input();  // answer the unterminated last line
+      }
+    } else if (result < 0) {
+      close(slot);  // ECONNRESET and friends
+      return;
+    }
+    flush(slot);
+    submit_receive(slot);
+    close_if_done(slot);
+  }
+
+  void flush(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    if (connection.send_in_flight || connection.closing ||
+        !connection.session.has_pending_output()) {
+      return;
+    }
+    // Copy out: the session's buffer grows as more orders arrive, and the
+    // kernel must see stable memory until the send completes.
+    const std::string_view pending = connection.session.pending_output();
+    connection.sending.assign(pending.data(), pending.size());
+    connection.session.consume_output(pending.size());
+    connection.sent = 0;
+    submit_send(slot);
+  }
+
+  void submit_send(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    auto* sqe = next_sqe();
+    io_uring_prep_send(sqe, connection.client.fd.get(), connection.sending.data() + connection.sent,
+                       connection.sending.size() - connection.sent, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, encode(Op::send, slot));
+    connection.send_in_flight = true;
+    ++connection.ops_in_flight;
+  }
+
+  void on_send(std::uint32_t slot, int result) {
+    Connection& connection = *connections_[slot];
+    connection.send_in_flight = false;
+    --connection.ops_in_flight;
+    if (connection.closing) {
+      finish_if_idle(slot);
+      return;
+    }
+    if (result < 0) {
+      close(slot);  // EPIPE, ECONNRESET: the client left mid-reply
+      return;
+    }
+    connection.last_activity = std::chrono::steady_clock::now();
+    connection.sent += static_cast<std::size_t>(result);
+    if (connection.sent < connection.sending.size()) {
+      submit_send(slot);  // a short send: the rest
+      return;
+    }
+    connection.sending.clear();
+    flush(slot);
+    submit_receive(slot);  // resumes reading if backpressure had paused it
+    close_if_done(slot);
+  }
+
+  void close_if_done(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    const bool done_reading = connection.input_closed;
+    if (done_reading && !connection.send_in_flight && !connection.session.has_pending_output()) {
+      close(slot);
+    }
+  }
+
+  void close(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    if (connection.closing) {
+      return;
+    }
+    connection.closing = true;
+    // Wakes any receive or send still queued in the kernel; each completes
+    // (with 0 or an error) and finish_if_idle frees the slot after the last.
+    ::shutdown(connection.client.fd.get(), SHUT_RDWR);
+    finish_if_idle(slot);
+  }
+
+  void finish_if_idle(std::uint32_t slot) {
+    Connection& connection = *connections_[slot];
+    if (connection.ops_in_flight > 0) {
+      return;
+    }
+    context_.verbose("Connection with {} has been closed", connection.peer_name);
+    connections_[slot].reset();  // closes the fd, gives back the ConnectionSlot
+    free_slots_.push_back(slot);
+    --open_;
+  }
+
+  void retry_starved() {
+    if (!buffers_returned_) {
+      return;
+    }
+    buffers_returned_ = false;
+    for (std::uint32_t slot = 0; slot < connections_.size(); ++slot) {
+      Connection* connection = connections_[slot].get();
+      if (connection != nullptr && connection->starved) {
+        connection->starved = false;
+        submit_receive(slot);
+      }
+    }
+  }
+
+  void begin_shutdown() {
+    shutting_down_ = true;
+    for (std::uint32_t slot = 0; slot < connections_.size(); ++slot) {
+      Connection* connection = connections_[slot].get();
+      if (connection == nullptr || connection->closing) {
+        continue;
+      }
+      // Take what the kernel already received, then the receive sees EOF
+      // (Linux returns queued bytes before honouring SHUT_RD).
+      ::shutdown(connection->client.fd.get(), SHUT_RD);
+      connection->starved = false;
+      submit_receive(slot);
+      close_if_done(slot);
+    }
+  }
+
+  void on_tick() {
+    const SteadyTime now = std::chrono::steady_clock::now();
+    const bool past_deadline = shutting_down_ && now >= context_.shutdown_deadline();
+    for (std::uint32_t slot = 0; slot < connections_.size(); ++slot) {
+      Connection* connection = connections_[slot].get();
+      if (connection == nullptr || connection->closing) {
+        continue;
+      }
+      if (past_deadline || now >= context_.close_by(connection->last_activity)) {
+        if (!past_deadline) {
+          context_.verbose("Closing idle connection with {}", connection->peer_name);
+        }
+        close(slot);
+      }
+    }
+    if (!finished()) {
+      arm_tick();
+    }
+  }
+
+  ServerContext& context_;
+  int listener_;
+  io_uring ring_{};
+  __kernel_timespec tick_spec_{};
+  std::vector<char> buffers_;
+  bool buffers_returned_ = false;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t open_ = 0;
+  bool shutting_down_ = false;
+};
+
+void run_uring(ServerContext& context) {
+  detail::run_sharded(context, [](ServerContext& shard_context, int listener) {
+    UringShard shard(shard_context, listener);
+    shard.run();
+  });
+}
+
+}  // namespace
+
+const ServerModel kUringModel{
+    .name = "uring",
+    .summary =
+        "completion-based io_uring (liburing): provided receive buffers, one ring per --workers "
+        "shard",
+    .shards_with_reuseport = true,
+    .run = &run_uring,
+};
+
+}  // namespace pz::pizza
