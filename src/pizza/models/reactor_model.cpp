@@ -93,7 +93,7 @@ class ReactorShard {
   void accept_some() {
     // Bounded per wake-up, so a connection storm cannot starve open clients.
     for (int i = 0; i < 64; ++i) {
-      std::optional<AcceptedClient> client = context_.accept();
+      std::optional<AcceptedClient> client = context_.accept(listener_);
       if (!client) {
         return;
       }

@@ -188,7 +188,7 @@ class UringShard {
       return;
     }
     for (int i = 0; i < 64; ++i) {
-      std::optional<AcceptedClient> client = context_.accept();
+      std::optional<AcceptedClient> client = context_.accept(listener_);
       if (!client) {
         break;
       }
