@@ -9,5 +9,7 @@ namespace pz::app {
 // A command adds its CLI11 subcommand to `app` and sets its callback. The
 // callback reports the exit status through `exit_code`.
 void register_version_command(CLI::App& app, int& exit_code);
+void register_serve_command(CLI::App& app, int& exit_code);
+void register_order_command(CLI::App& app, int& exit_code);
 
 }  // namespace pz::app

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   pz::app::register_version_command(app, exit_code);
+  pz::app::register_serve_command(app, exit_code);
+  pz::app::register_order_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

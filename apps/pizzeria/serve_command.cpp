@@ -1,0 +1,115 @@
+// `pizzeria serve`: the pizza-ordering service in any model.
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <string>
+
+#include "commands.hpp"
+#include "pizzeria/pizza/pizza_server.hpp"
+#include "pizzeria/pizza/server_model.hpp"
+
+namespace pz::app {
+
+namespace {
+
+// The signal handler's only way to the server. A plain pointer store/load
+// would do on Linux, but an atomic makes the handoff well-defined; lock-free
+// pointer atomics are async-signal-safe.
+std::atomic<pizza::ShutdownSignal*> g_shutdown{nullptr};
+
+extern "C" void request_shutdown(int /*signal*/) {
+  // acquire: pairs with the release store that published the signal object.
+  if (pizza::ShutdownSignal* shutdown = g_shutdown.load(std::memory_order_acquire)) {
+    shutdown->request();
+  }
+}
+
+// SA_RESETHAND: a second Ctrl-C kills at once, for when the graceful path is
+// the thing that hangs.
+void install_shutdown_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_shutdown;
+  action.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// Every connection is a descriptor: lift the soft limit to the hard one so a
+// default `ulimit -n` of 1024 does not cap the server below --max-connections.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
+
+struct ServeArguments {
+  pizza::ServerOptions options;
+  double idle_timeout_seconds = 60.0;
+  double shutdown_timeout_seconds = 5.0;
+};
+
+}  // namespace
+
+void register_serve_command(CLI::App& app, int& exit_code) {
+  auto arguments = std::make_shared<ServeArguments>();
+  auto* command = app.add_subcommand(
+      "serve", "Run the pizza-ordering service (one order per line; see docs/pizza-service.md)");
+  pizza::ServerOptions& options = arguments->options;
+  std::string model_help = "How to serve connections:";
+  for (const pizza::ServerModel& model : pizza::server_models()) {
+    model_help += "\n  " + std::string(model.name) + ": " + std::string(model.summary);
+  }
+  command->add_option("--host", options.host, "Address to listen on (numeric IPv4/IPv6)")
+      ->capture_default_str();
+  command->add_option("--port,-p", options.port, "Port to listen on; 0 picks a free one")
+      ->capture_default_str();
+  command->add_option("--model,-m", options.model, model_help)->capture_default_str();
+  command
+      ->add_option("--workers,-w", options.workers,
+                   "Shards (event-driven models) or threads (pool); 0 = the model's default")
+      ->capture_default_str();
+  command->add_option("--max-order", options.max_order, "Largest valid order")
+      ->capture_default_str();
+  command
+      ->add_option("--max-connections", options.max_connections,
+                   "Open connections beyond this get the busy reply")
+      ->capture_default_str();
+  command
+      ->add_option("--idle-timeout", arguments->idle_timeout_seconds,
+                   "Seconds a silent connection stays open; 0 = forever")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--shutdown-timeout", arguments->shutdown_timeout_seconds,
+                   "Seconds to finish answering after SIGINT/SIGTERM")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command->add_flag("--verbose,-v", options.verbose, "Log every connection");
+
+  command->callback([arguments, &exit_code] {
+    pizza::ServerOptions& server_options = arguments->options;
+    server_options.idle_timeout = to_milliseconds(arguments->idle_timeout_seconds);
+    server_options.shutdown_timeout = to_milliseconds(arguments->shutdown_timeout_seconds);
+    raise_open_file_limit();
+    // Throws (unknown model, bad host, port in use) before printing anything;
+    // main() reports the message.
+    UniqueFd listener = pizza::open_server_listener(server_options);
+    static pizza::ShutdownSignal shutdown;  // static: outlives any late signal
+    g_shutdown.store(&shutdown, std::memory_order_release);
+    install_shutdown_handlers();
+    pizza::run_server(server_options, std::move(listener), shutdown, std::cout);
+    exit_code = 0;
+  });
+}
+
+}  // namespace pz::app

@@ -1,0 +1,38 @@
+// pz::pizza::ServerOptions: everything `pizzeria serve` can be told.
+//
+// Thread safety: a value type; the server reads it, never writes it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "pizzeria/pizza/protocol.hpp"
+
+namespace pz::pizza {
+
+struct ServerOptions {
+  std::string host{kDefaultHost};
+  // 0 binds an ephemeral port; the startup line then shows the real one.
+  std::uint16_t port = kDefaultPort;
+  std::string model = "coro";
+  // Event-driven models run this many shards (one loop and one SO_REUSEPORT
+  // listener each); the pool model runs this many worker threads. 0 lets the
+  // model choose (ServerContext::workers_or); models that have no use for it
+  // ignore it.
+  unsigned workers = 0;
+  int max_order = kDefaultMaxOrder;
+  // Open connections beyond this get the busy reply and are closed.
+  std::size_t max_connections = 10000;
+  // A connection that neither sends nor accepts bytes for this long is
+  // closed. Zero disables the timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // After SIGINT/SIGTERM, connections get this long to have their complete
+  // orders answered; whatever is still open then is closed.
+  std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(5)};
+  // Per-connection log lines ("Connected to ...", "Connection with ... has
+  // been closed"), as the seed prints them.
+  bool verbose = false;
+};
+
+}  // namespace pz::pizza

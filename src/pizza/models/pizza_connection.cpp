@@ -1,0 +1,112 @@
+#include "pizza/models/pizza_connection.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace pz::pizza {
+
+void PizzaConnection::service(bool readable, bool stopping, Clock::time_point now) {
+  if (wants_read() && (readable || stopping)) {
+    read(stopping, now);
+  }
+  if (!failed_ && wants_write()) {
+    write(now);
+  }
+}
+
+void PizzaConnection::read(bool stopping, Clock::time_point now) {
+  std::array<char, OrderSession::kReadChunk> buffer;
+  while (wants_read()) {
+    const ssize_t received = ::recv(fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (received > 0) {
+      session_.on_input(std::string_view(buffer.data(), static_cast<std::size_t>(received)));
+      last_activity_ = now;
+      if (!stopping) {
+        // One chunk per wakeup: a client that pipelines without pause must
+        // not starve the others in a single-threaded model.
+        return;
+      }
+      // Draining for shutdown: send as we go, so backpressure cannot stop
+      // the drain while the peer reads.
+      write(now);
+      if (failed_) {
+        return;
+      }
+      continue;
+    }
+    if (received == 0) {
+      session_.on_end_of_input();
+      input_done_ = true;
+      return;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (stopping) {
+        input_done_ = true;  // everything already received has been read
+      }
+      return;
+    }
+    fail("recv", errno);
+    return;
+  }
+}
+
+void PizzaConnection::write(Clock::time_point now) {
+  while (session_.has_pending_output()) {
+    const std::string_view pending = session_.pending_output();
+    // MSG_NOSIGNAL: a peer that already closed must give us EPIPE, not a
+    // process-killing SIGPIPE (the app also ignores SIGPIPE; tests may not).
+    const ssize_t sent = ::send(fd(), pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      session_.consume_output(static_cast<std::size_t>(sent));
+      last_activity_ = now;
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) {
+      continue;
+    }
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    }
+    fail("send", sent < 0 ? errno : EPIPE);
+    return;
+  }
+}
+
+void PizzaConnection::fail(std::string_view what, int error) {
+  failed_ = true;
+  failure_ = std::string(what) + ": " + std::strerror(error);
+}
+
+void PizzaConnection::close(ServerContext& context, std::string_view reason) {
+  if (reason.empty()) {
+    reason = failure_;
+  }
+  if (reason.empty()) {
+    context.verbose("Connection with {} has been closed", peer().to_string());
+  } else {
+    context.verbose("Connection with {} has been closed ({})", peer().to_string(), reason);
+  }
+  client_.fd.reset();
+  client_.slot.release();
+}
+
+int poll_timeout_ms(PizzaConnection::Clock::time_point deadline,
+                    PizzaConnection::Clock::time_point now) noexcept {
+  if (deadline == PizzaConnection::Clock::time_point::max()) {
+    return -1;
+  }
+  if (deadline <= now) {
+    return 0;
+  }
+  const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+  return remaining > INT_MAX ? INT_MAX : static_cast<int>(remaining);
+}
+
+}  // namespace pz::pizza

@@ -1,0 +1,67 @@
+// pz::pizza::PizzaConnection (private to the pizza layer): one client's socket
+// plus its OrderSession, driven by readiness. The waiting-based models
+// (threads, pool, polling, select, poll) share it, so they differ only in
+// how they wait, as docs/pizza-service.md promises.
+//
+// Thread safety: none; one owner at a time.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "pizzeria/pizza/order_session.hpp"
+#include "pizzeria/pizza/server_context.hpp"
+
+namespace pz::pizza {
+
+class PizzaConnection {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  PizzaConnection(AcceptedClient client, int max_order, Clock::time_point now)
+      : client_(std::move(client)), session_(max_order), last_activity_(now) {}
+
+  [[nodiscard]] int fd() const noexcept { return client_.fd.get(); }
+  [[nodiscard]] const SocketAddress& peer() const noexcept { return client_.peer; }
+
+  // Interest to wait for. Never both false while !done().
+  [[nodiscard]] bool wants_read() const noexcept { return !input_done_ && session_.wants_input(); }
+  [[nodiscard]] bool wants_write() const noexcept { return session_.has_pending_output(); }
+  // Closed by the peer and fully answered, or failed (reset, ...).
+  [[nodiscard]] bool done() const noexcept {
+    return failed_ || (input_done_ && !session_.has_pending_output());
+  }
+  [[nodiscard]] Clock::time_point last_activity() const noexcept { return last_activity_; }
+
+  // Does the I/O the socket allows, without blocking. `readable` says the
+  // waiter saw input readiness (the polling model passes true always). Once
+  // `stopping`, it reads whatever the kernel already holds, answers every
+  // complete order in it, and then stops reading for good: an unterminated
+  // line is not a complete order and the peer has not ended its stream.
+  void service(bool readable, bool stopping, Clock::time_point now);
+
+  // Why the connection ends, for the verbose close line ("" = peer closed).
+  [[nodiscard]] const std::string& failure() const noexcept { return failure_; }
+
+  // Logs the seed's close line (verbose only) and closes the socket.
+  void close(ServerContext& context, std::string_view reason = {});
+
+ private:
+  void read(bool stopping, Clock::time_point now);
+  void write(Clock::time_point now);
+  void fail(std::string_view what, int error);
+
+  AcceptedClient client_;
+  OrderSession session_;
+  Clock::time_point last_activity_;
+  bool input_done_ = false;
+  bool failed_ = false;
+  std::string failure_;
+};
+
+// Milliseconds from now until `deadline`, rounded up, for poll(2): -1 for
+// "no deadline", 0 when already past.
+[[nodiscard]] int poll_timeout_ms(PizzaConnection::Clock::time_point deadline,
+                                  PizzaConnection::Clock::time_point now) noexcept;
+
+}  // namespace pz::pizza

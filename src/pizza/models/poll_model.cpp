@@ -1,0 +1,95 @@
+// `poll`: one thread waiting in poll(2). Same shape as `select`, without
+// FD_SETSIZE: the interest list is an array of any length. Still O(n) per
+// wakeup (the whole array crosses into the kernel and is scanned back), which
+// is what epoll (the reactor and coro models) removes.
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "pizza/models/models.hpp"
+#include "pizza/models/pizza_connection.hpp"
+#include "pizzeria/core/system_error.hpp"
+
+namespace pz::pizza {
+
+namespace {
+
+void run_poll(ServerContext& context) {
+  using Clock = PizzaConnection::Clock;
+  // connections[i] is watched by fds[kFirstConnection + i].
+  constexpr std::size_t kFirstConnection = 2;
+  std::vector<PizzaConnection> connections;
+  std::vector<pollfd> fds;
+  bool accepting = true;
+  while (true) {
+    auto now = Clock::now();
+    const bool stopping = context.stopping();
+    if (stopping && accepting) {
+      context.close_listener();
+      accepting = false;
+    }
+    if (stopping && connections.empty()) {
+      return;
+    }
+    fds.clear();
+    // A negative fd makes poll skip the entry: the slots stay in place.
+    fds.push_back({accepting ? context.listener() : -1, POLLIN, 0});
+    fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
+    auto wake_at = Clock::time_point::max();
+    bool draining = false;
+    for (const PizzaConnection& connection : connections) {
+      draining = draining || (stopping && connection.wants_read());
+      const bool read = connection.wants_read() && !stopping;
+      fds.push_back(
+          {connection.fd(),
+           static_cast<short>((read ? POLLIN : 0) | (connection.wants_write() ? POLLOUT : 0)), 0});
+      wake_at = std::min(wake_at, context.close_by(connection.last_activity()));
+    }
+    // A connection still to be drained for shutdown reads without waiting
+    // for readiness: do not sleep while there is one.
+    const int timeout_ms = draining ? 0 : poll_timeout_ms(wake_at, now);
+    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0 && errno != EINTR) {
+      throw_errno("poll");
+    }
+    now = Clock::now();
+    // Serve, then compact the survivors to the front (order kept).
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      PizzaConnection& connection = connections[i];
+      const short revents = ready > 0 ? fds[kFirstConnection + i].revents : 0;
+      if (revents != 0 || stopping) {
+        connection.service((revents & (POLLIN | POLLHUP | POLLERR)) != 0, stopping, now);
+      }
+      if (connection.done()) {
+        connection.close(context);
+      } else if (now >= context.close_by(connection.last_activity())) {
+        connection.close(context, stopping ? "shutdown deadline" : "idle timeout");
+      } else {
+        if (kept != i) {
+          connections[kept] = std::move(connection);
+        }
+        ++kept;
+      }
+    }
+    connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(kept), connections.end());
+    if (accepting && ready > 0 && (fds[0].revents & POLLIN) != 0) {
+      while (std::optional<AcceptedClient> client = context.accept()) {
+        context.verbose("Connected to {}", client->peer.to_string());
+        connections.emplace_back(std::move(*client), context.options().max_order, now);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const ServerModel kPollModel{
+    .name = "poll",
+    .summary = "one thread waiting in poll(2); no descriptor limit, O(n) per wakeup",
+    .run = run_poll,
+};
+
+}  // namespace pz::pizza

@@ -1,0 +1,69 @@
+// `polling`: one thread, non-blocking sockets, and a loop that asks every
+// socket "anything for me?" again and again (seed 000's second server,
+// Exercise 7). It serves many clients without threads, but it never sleeps:
+// it burns a whole core even when nobody orders (docs/pizza-service.md shows
+// how to see it). The seed's lesson is that waiting should be the kernel's
+// job (select/poll/epoll); this model keeps the lesson and is otherwise
+// correct (limits, timeouts, shutdown).
+#include <sched.h>
+
+#include <algorithm>
+#include <list>
+
+#include "pizza/models/models.hpp"
+#include "pizza/models/pizza_connection.hpp"
+
+namespace pz::pizza {
+
+namespace {
+
+void run_polling(ServerContext& context) {
+  using Clock = PizzaConnection::Clock;
+  std::list<PizzaConnection> connections;
+  bool accepting = true;
+  while (true) {
+    const auto now = Clock::now();
+    const bool stopping = context.stopping();
+    if (stopping && accepting) {
+      context.close_listener();
+      accepting = false;
+    }
+    if (accepting) {
+      while (std::optional<AcceptedClient> client = context.accept()) {
+        context.verbose("Connected to {}", client->peer.to_string());
+        connections.emplace_back(std::move(*client), context.options().max_order, now);
+      }
+    }
+    for (auto it = connections.begin(); it != connections.end();) {
+      // No readiness information: just try (that is the busy-wait).
+      it->service(/*readable=*/true, stopping, now);
+      if (it->done()) {
+        it->close(context);
+        it = connections.erase(it);
+      } else if (now >= context.close_by(it->last_activity())) {
+        it->close(context, stopping ? "shutdown deadline" : "idle timeout");
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (stopping && connections.empty()) {
+      return;
+    }
+    // Still a busy-wait (100% CPU in top), but on a shared core let the
+    // clients, and in tests the client threads, run between sweeps.
+    ::sched_yield();
+  }
+}
+
+}  // namespace
+
+const ServerModel kPollingModel{
+    .name = "polling",
+    .summary =
+        "one thread busy-waiting on non-blocking sockets (the seed's second server; burns "
+        "a core)",
+    .run = run_polling,
+};
+
+}  // namespace pz::pizza

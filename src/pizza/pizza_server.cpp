@@ -1,0 +1,53 @@
+#include "pizzeria/pizza/pizza_server.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "pizzeria/net/listen_socket.hpp"
+#include "pizzeria/pizza/server_context.hpp"
+#include "pizzeria/pizza/server_model.hpp"
+
+namespace pz::pizza {
+
+namespace {
+
+const ServerModel& checked_model(const ServerOptions& options) {
+  const ServerModel* model = find_server_model(options.model);
+  if (model == nullptr) {
+    throw std::invalid_argument("unknown server model '" + options.model + "': choose one of " +
+                                server_model_names());
+  }
+  if (options.max_order < 1) {
+    throw std::invalid_argument("--max-order must be at least 1, got " +
+                                std::to_string(options.max_order));
+  }
+  if (options.max_connections < 1) {
+    throw std::invalid_argument("--max-connections must be at least 1");
+  }
+  if (options.idle_timeout.count() < 0 || options.shutdown_timeout.count() < 0) {
+    throw std::invalid_argument("timeouts cannot be negative");
+  }
+  return *model;
+}
+
+}  // namespace
+
+UniqueFd open_server_listener(const ServerOptions& options) {
+  const ServerModel& model = checked_model(options);
+  return open_listen_socket(
+      SocketAddress::parse(options.host, options.port),
+      ListenOptions{.reuse_port = model.shards_with_reuseport && options.workers != 1,
+                    .non_blocking = true});
+}
+
+void run_server(const ServerOptions& options, UniqueFd listener, ShutdownSignal& shutdown,
+                std::ostream& log) {
+  const ServerModel& model = checked_model(options);
+  ServerContext context(options, std::move(listener), shutdown, log);
+  context.log("Starting up at: " + context.local_address().to_string());
+  context.log("Server listening for incoming connections");
+  model.run(context);
+  context.log("Server stopped.");
+}
+
+}  // namespace pz::pizza
