@@ -11,5 +11,6 @@ namespace pz::app {
 void register_version_command(CLI::App& app, int& exit_code);
 void register_serve_command(CLI::App& app, int& exit_code);
 void register_order_command(CLI::App& app, int& exit_code);
+void register_load_command(CLI::App& app, int& exit_code);
 
 }  // namespace pz::app

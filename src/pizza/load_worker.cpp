@@ -1,0 +1,525 @@
+#include "load_worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <utility>
+
+namespace pz::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr Duration kPublishInterval = 250ms;
+// Pauses before reopening a connection: long enough that a server refusing
+// everything is not hammered in a busy loop, short enough to be negligible
+// in a run of seconds.
+constexpr Duration kReconnectAfterError = 50ms;
+constexpr Duration kReconnectAfterConnectFailure = 100ms;
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+std::uint64_t nanoseconds(Duration duration) noexcept {
+  return duration.count() < 0 ? 0 : static_cast<std::uint64_t>(duration.count());
+}
+
+std::string error_text(int error) {
+  return std::strerror(error);
+}
+
+}  // namespace
+
+LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
+                       int first_connection, int connection_count, std::uint64_t quota,
+                       const std::atomic<bool>& stop_requested, LoadCompletion& completion)
+    : options_(options),
+      schedule_(schedule),
+      connection_count_(connection_count),
+      requests_mode_(options.requests > 0),
+      open_loop_(options.rate > 0.0),
+      quota_(quota),
+      send_interval_(open_loop_
+                         ? std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                               static_cast<double>(options.connections) / options.rate))
+                         : Duration::zero()),
+      stop_requested_(stop_requested),
+      completion_(completion),
+      connections_(static_cast<std::size_t>(connection_count)),
+      read_buffer_(kReadBufferSize) {
+  for (int i = 0; i < connection_count; ++i) {
+    auto& connection = connections_[static_cast<std::size_t>(i)];
+    connection.index = first_connection + i;
+    connection.window.resize(static_cast<std::size_t>(options.pipeline));
+    connection.reply_prefix.reserve(options.expect.size());
+  }
+}
+
+LoadWorker::~LoadWorker() = default;
+
+void LoadWorker::run() noexcept {
+  // The kernel may defer a timed wake-up by the thread's timer slack (50 us
+  // by default) to batch it with others; an open-loop schedule would charge
+  // that delay to the server as latency. Ask for the tightest wake-ups.
+  (void)::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  try {
+    EventLoop loop;
+    loop_ = &loop;
+    last_reply_ = schedule_.start;
+    last_publish_ = loop.time();
+    try {
+      if (requests_mode_ && quota_ == 0) {
+        finish();
+      } else {
+        if (!requests_mode_) {
+          end_timer_ = loop.call_at(schedule_.end, [this] { finish(); });
+        }
+        const Duration tick = std::clamp<Duration>(options_.timeout / 4, 1ms, kPublishInterval);
+        // A self-rearming tick: timeouts, the stop flag, progress.
+        struct Tick {
+          LoadWorker* worker;
+          Duration period;
+          void operator()() const {
+            worker->housekeeping();
+            if (!worker->finished_) {
+              worker->housekeeping_timer_ = worker->loop_->call_later(period, Tick{*this});
+            }
+          }
+        };
+        housekeeping_timer_ = loop.call_later(tick, Tick{this, tick});
+        if (options_.connect_rate > 0.0) {
+          // Ramp-up: this worker's share of the rate, one connection at a time.
+          const double per_worker =
+              options_.connect_rate * connection_count_ / options_.connections;
+          for (std::size_t i = 0; i < connections_.size(); ++i) {
+            const auto delay = std::chrono::duration_cast<Duration>(
+                std::chrono::duration<double>(static_cast<double>(i) / per_worker));
+            Connection& connection = connections_[i];
+            connection.reconnect_timer = loop.call_at(
+                schedule_.start + delay, [this, &connection] { start_connect(connection); });
+          }
+        } else {
+          for (auto& connection : connections_) {
+            start_connect(connection);
+          }
+        }
+      }
+      if (!finished_) {
+        loop.run();
+      }
+    } catch (const std::exception& error) {
+      live_.abort_reason = std::string("load worker failed: ") + error.what();
+      finish();
+    }
+    for (auto& connection : connections_) {
+      close(connection);
+    }
+    housekeeping_timer_.cancel();
+    end_timer_.cancel();
+    loop_ = nullptr;
+  } catch (const std::exception& error) {
+    live_.abort_reason = std::string("load worker failed: ") + error.what();
+  }
+  publish(true);
+  {
+    std::lock_guard lock(completion_.mutex);
+    ++completion_.finished;
+  }
+  completion_.finished_changed.notify_all();
+}
+
+// ---------------------------------------------------------------- connecting
+
+void LoadWorker::start_connect(Connection& connection) {
+  if (!sending_) {
+    return;
+  }
+  const auto& target = options_.target;
+  const int fd = ::socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    // EMFILE/ENFILE most likely: a connection we cannot even try.
+    on_connect_result(connection, errno);
+    return;
+  }
+  connection.fd.reset(fd);
+  int one = 1;
+  // Small requests must leave at once, not wait for the previous one's ACK.
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  connection.state = State::connecting;
+  connection.state_since = loop_->time();
+  if (::connect(fd, target.data(), target.size()) == 0) {
+    on_connect_result(connection, 0);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    on_connect_result(connection, errno);
+    return;
+  }
+  connection.watch = loop_->watch(
+      fd, Interest::writable, [this, &connection](IoEvents events) { on_io(connection, events); });
+}
+
+void LoadWorker::on_connect_result(Connection& connection, int error) {
+  if (error != 0) {
+    last_connect_error_ = error_text(error);
+    if (!connection.ever_connected && !connection.first_attempt_failed) {
+      connection.first_attempt_failed = true;
+      ++first_attempts_failed_;
+    }
+    fail(connection, ErrorKind::connect_failed, error);
+    if (!any_connected_ && first_attempts_failed_ == connection_count_) {
+      abort("connect to " + options_.target.to_string() + " failed: " + last_connect_error_);
+    }
+    return;
+  }
+  connection.state = State::open;
+  connection.ever_connected = true;
+  any_connected_ = true;
+  ++live_.connects;
+  ++live_.open_connections;
+  const TimePoint now = loop_->time();
+  connection.state_since = now;
+  if (!connection.watch) {
+    connection.watch =
+        loop_->watch(connection.fd.get(), Interest::readable,
+                     [this, &connection](IoEvents events) { on_io(connection, events); });
+  } else {
+    connection.watch.set_interest(Interest::readable);
+  }
+  if (open_loop_) {
+    // Stagger the connections over one interval so that together they send
+    // at an even pace rather than in bursts of `connections` requests.
+    connection.next_intended =
+        now + std::chrono::duration_cast<Duration>(
+                  std::chrono::duration<double>(connection.index / options_.rate));
+  }
+  pump(connection, now);
+}
+
+// ---------------------------------------------------------------- I/O
+
+void LoadWorker::on_io(Connection& connection, IoEvents events) {
+  if (connection.state == State::connecting) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(connection.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+      error = errno;
+    }
+    if (error == 0 && (events.error || events.hangup) && !events.writable) {
+      error = ECONNREFUSED;
+    }
+    on_connect_result(connection, error);
+    return;
+  }
+  if (connection.state != State::open) {
+    return;
+  }
+  if (events.readable || events.hangup || events.error) {
+    on_readable(connection);
+    if (connection.state != State::open) {
+      return;
+    }
+  }
+  if (events.writable) {
+    flush(connection);
+  }
+}
+
+void LoadWorker::on_readable(Connection& connection) {
+  const std::string& expect = options_.expect;
+  for (;;) {
+    const ssize_t got = ::recv(connection.fd.get(), read_buffer_.data(), read_buffer_.size(), 0);
+    if (got == 0) {
+      fail(connection, ErrorKind::closed, 0);
+      return;
+    }
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      fail(connection, ErrorKind::reset, errno);
+      return;
+    }
+    live_.bytes_received += static_cast<std::uint64_t>(got);
+    // One clock read per chunk: the replies in it arrived together.
+    const TimePoint now = loop_->time();
+    const char* position = read_buffer_.data();
+    const char* const end = position + got;
+    while (position < end) {
+      const auto* newline = static_cast<const char*>(
+          std::memchr(position, '\n', static_cast<std::size_t>(end - position)));
+      const char* segment_end = newline != nullptr ? newline : end;
+      if (connection.reply_prefix.size() < expect.size()) {
+        const auto wanted = expect.size() - connection.reply_prefix.size();
+        connection.reply_prefix.append(
+            position, std::min(wanted, static_cast<std::size_t>(segment_end - position)));
+      }
+      if (newline == nullptr) {
+        break;
+      }
+      on_reply_line(connection, now, connection.reply_prefix == expect);
+      connection.reply_prefix.clear();
+      if (connection.state != State::open) {
+        return;  // the run ended inside on_reply_line
+      }
+      position = newline + 1;
+    }
+    if (static_cast<std::size_t>(got) < read_buffer_.size()) {
+      break;  // drained: save the recv(2) that would say EAGAIN
+    }
+  }
+  pump(connection, loop_->time());
+}
+
+void LoadWorker::on_reply_line(Connection& connection, TimePoint now, bool expected) {
+  last_reply_ = now;
+  error_since_reply_ = false;
+  if (connection.in_flight == 0) {
+    // A line nobody asked for (a greeting, a second line per request).
+    ++live_.errors.unexpected_reply;
+    return;
+  }
+  const Outstanding request = connection.window[connection.head];
+  connection.head = (connection.head + 1) % connection.window.size();
+  --connection.in_flight;
+  if (!expected) {
+    ++live_.errors.unexpected_reply;
+  }
+  if (request.measured) {
+    ++live_.replies;
+    ++quota_finished_;
+    live_.latency.record(nanoseconds(now - request.intended));
+    live_.uncorrected_latency.record(nanoseconds(now - request.sent));
+    check_done();
+  }
+}
+
+bool LoadWorker::may_send(TimePoint intended) const noexcept {
+  if (!sending_) {
+    return false;
+  }
+  if (requests_mode_) {
+    return !measuring(intended) || quota_sent_ < quota_;
+  }
+  return intended < schedule_.end;
+}
+
+void LoadWorker::pump(Connection& connection, TimePoint now) {
+  if (connection.state != State::open) {
+    return;
+  }
+  const std::size_t window = connection.window.size();
+  if (!open_loop_) {
+    while (connection.in_flight < window && may_send(now)) {
+      enqueue(connection, now, now);
+    }
+  } else {
+    while (connection.in_flight < window && connection.next_intended <= now &&
+           may_send(connection.next_intended)) {
+      enqueue(connection, connection.next_intended, now);
+      connection.next_intended += send_interval_;
+    }
+    // A free slot waits for the schedule; a full window waits for a reply
+    // (which calls pump again), and the requests it delays are sent late but
+    // charged from their intended time.
+    if (connection.in_flight < window && !connection.send_timer.pending() &&
+        may_send(connection.next_intended)) {
+      connection.send_timer = loop_->call_at(
+          connection.next_intended, [this, &connection] { pump(connection, loop_->time()); });
+    }
+  }
+  flush(connection);
+}
+
+void LoadWorker::enqueue(Connection& connection, TimePoint intended, TimePoint now) {
+  const std::size_t tail = (connection.head + connection.in_flight) % connection.window.size();
+  const bool measured = measuring(intended);
+  connection.window[tail] = Outstanding{intended, now, measured};
+  ++connection.in_flight;
+  connection.out.append(options_.request);
+  if (measured) {
+    ++live_.requests_sent;
+    ++quota_sent_;
+  }
+}
+
+void LoadWorker::flush(Connection& connection) {
+  if (connection.state != State::open) {
+    return;
+  }
+  while (connection.out_offset < connection.out.size()) {
+    const ssize_t sent = ::send(connection.fd.get(), connection.out.data() + connection.out_offset,
+                                connection.out.size() - connection.out_offset, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        connection.watch.set_interest(Interest::both);
+        return;
+      }
+      fail(connection, ErrorKind::reset, errno);
+      return;
+    }
+    connection.out_offset += static_cast<std::size_t>(sent);
+    live_.bytes_sent += static_cast<std::uint64_t>(sent);
+  }
+  connection.out.clear();
+  connection.out_offset = 0;
+  connection.watch.set_interest(Interest::readable);
+}
+
+// ---------------------------------------------------------------- errors
+
+void LoadWorker::fail(Connection& connection, ErrorKind kind, int /*error*/) {
+  switch (kind) {
+    case ErrorKind::connect_failed:
+      ++live_.errors.connect_failed;
+      break;
+    case ErrorKind::reset:
+      ++live_.errors.reset;
+      break;
+    case ErrorKind::closed:
+      ++live_.errors.closed;
+      break;
+    case ErrorKind::timeout:
+      ++live_.errors.timeout;
+      break;
+  }
+  error_since_reply_ = true;
+  // Requests in flight die with the connection: in requests mode they still
+  // count towards the total, or the run would wait for them forever.
+  for (std::size_t i = 0; i < connection.in_flight; ++i) {
+    const auto& request = connection.window[(connection.head + i) % connection.window.size()];
+    if (request.measured) {
+      ++live_.unanswered;
+      ++quota_finished_;
+    }
+  }
+  close(connection);
+  if (sending_) {
+    schedule_reconnect(connection, kind == ErrorKind::connect_failed ? kReconnectAfterConnectFailure
+                                                                     : kReconnectAfterError);
+  }
+  check_done();
+}
+
+void LoadWorker::close(Connection& connection) noexcept {
+  if (connection.state == State::open) {
+    --live_.open_connections;
+  }
+  connection.state = State::idle;
+  // The watch goes before the fd (see FdWatch).
+  connection.watch.reset();
+  connection.fd.reset();
+  connection.head = 0;
+  connection.in_flight = 0;
+  connection.out.clear();
+  connection.out_offset = 0;
+  connection.reply_prefix.clear();
+  connection.send_timer.cancel();
+  connection.reconnect_timer.cancel();
+}
+
+void LoadWorker::schedule_reconnect(Connection& connection, Duration delay) {
+  connection.reconnect_timer =
+      loop_->call_later(delay, [this, &connection] { start_connect(connection); });
+}
+
+// ---------------------------------------------------------------- run control
+
+void LoadWorker::housekeeping() {
+  if (finished_) {
+    return;
+  }
+  if (stop_requested_.load(std::memory_order_relaxed)) {
+    finish();
+    return;
+  }
+  const TimePoint now = loop_->time();
+  for (auto& connection : connections_) {
+    if (connection.state == State::connecting && now - connection.state_since > options_.timeout) {
+      on_connect_result(connection, ETIMEDOUT);
+    } else if (connection.state == State::open && connection.in_flight > 0 &&
+               now - connection.window[connection.head].sent > options_.timeout) {
+      fail(connection, ErrorKind::timeout, ETIMEDOUT);
+    }
+    if (finished_) {
+      return;
+    }
+  }
+  if (error_since_reply_ && now - last_reply_ > 2 * options_.timeout) {
+    abort("no reply from " + options_.target.to_string() + " for " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - last_reply_).count()) +
+          " ms while connections kept failing" +
+          (last_connect_error_.empty() ? std::string()
+                                       : " (last connect error: " + last_connect_error_ + ")"));
+    return;
+  }
+  if (now - last_publish_ >= kPublishInterval) {
+    last_publish_ = now;
+    publish(false);
+  }
+}
+
+void LoadWorker::check_done() {
+  if (requests_mode_ && !finished_ && quota_sent_ >= quota_ && quota_finished_ >= quota_) {
+    finish();
+  }
+}
+
+void LoadWorker::finish() {
+  if (finished_) {
+    return;
+  }
+  finished_ = true;
+  sending_ = false;
+  live_.finished_at = loop_ != nullptr ? loop_->time() : schedule_.start;
+  for (auto& connection : connections_) {
+    for (std::size_t i = 0; i < connection.in_flight; ++i) {
+      if (connection.window[(connection.head + i) % connection.window.size()].measured) {
+        ++live_.in_flight_at_end;
+      }
+    }
+    close(connection);
+  }
+  housekeeping_timer_.cancel();
+  end_timer_.cancel();
+  if (loop_ != nullptr) {
+    loop_->stop();
+  }
+}
+
+void LoadWorker::abort(std::string reason) {
+  if (live_.abort_reason.empty()) {
+    live_.abort_reason = std::move(reason);
+  }
+  finish();
+}
+
+void LoadWorker::publish(bool final) {
+  live_.finished = final;
+  std::lock_guard lock(publish_mutex_);
+  published_ = live_;
+}
+
+void LoadWorker::add_progress(LoadProgress& out, LatencyHistogram* latency) const {
+  std::lock_guard lock(publish_mutex_);
+  out.replies += published_.replies;
+  out.errors += published_.errors;
+  out.open_connections += published_.open_connections;
+  if (latency != nullptr) {
+    latency->merge(published_.latency);
+  }
+}
+
+}  // namespace pz::detail

@@ -1,0 +1,495 @@
+#include "pizzeria/pizza/load_generator.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/net/listen_socket.hpp"
+#include "pizzeria/net/socket_address.hpp"
+
+using namespace std::chrono_literals;
+
+namespace pz {
+namespace {
+
+// A line server on 127.0.0.1:0 with its own loop thread, under the test's
+// control: it answers each line with respond(line, number), counts lines, and
+// can stall (read and answer nothing) for a while once it has seen a given
+// number of lines, or close every connection it accepts.
+class LineServer {
+ public:
+  struct Options {
+    std::function<std::string(std::string_view line, std::uint64_t number)> respond =
+        [](std::string_view, std::uint64_t) { return std::string("ok\n"); };
+    std::uint64_t stall_before_line = 0;  // 0: never stall
+    Duration stall_for = Duration::zero();
+    bool close_on_accept = false;
+    bool never_reply = false;
+    std::function<void(std::uint64_t lines)> on_line;  // runs on the server thread
+  };
+
+  // `configure` adjusts the default Options before the server starts.
+  explicit LineServer(const std::function<void(Options&)>& configure = {})
+      : options_(make_options(configure)),
+        listener_(open_listen_socket(SocketAddress::parse("127.0.0.1", 0),
+                                     ListenOptions{.non_blocking = true})),
+        port_(SocketAddress::local_of(listener_.get()).port()) {
+    std::promise<EventLoop*> started;
+    auto loop_ready = started.get_future();
+    thread_ = std::thread([this, &started] {
+      EventLoop loop;
+      loop_ = &loop;
+      FdWatch accept_watch =
+          loop.watch(listener_.get(), Interest::readable, [this](IoEvents) { accept_all(); });
+      started.set_value(&loop);
+      loop.run();
+      connections_.clear();
+      accept_watch.reset();
+    });
+    loop_ready.get();
+  }
+
+  ~LineServer() {
+    loop_->call_soon_threadsafe([this] { loop_->stop(); });
+    thread_.join();
+  }
+
+  LineServer(const LineServer&) = delete;
+  LineServer& operator=(const LineServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] SocketAddress address() const { return SocketAddress::parse("127.0.0.1", port_); }
+  // Stable once the load run has returned: every line it counts was answered
+  // before the client could have seen the reply.
+  [[nodiscard]] std::uint64_t lines() const { return lines_.load(std::memory_order_acquire); }
+
+ private:
+  static Options make_options(const std::function<void(Options&)>& configure) {
+    Options options;
+    if (configure) {
+      configure(options);
+    }
+    return options;
+  }
+
+  struct Connection {
+    UniqueFd fd;
+    FdWatch watch;
+    std::string inbox;
+    std::string outbox;
+  };
+
+  void accept_all() {
+    for (;;) {
+      const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        return;
+      }
+      if (options_.close_on_accept) {
+        ::close(fd);
+        continue;
+      }
+      auto connection = std::make_unique<Connection>();
+      connection->fd.reset(fd);
+      Connection* raw = connection.get();
+      connection->watch = loop_->watch(fd, stalled_ ? Interest::none : Interest::readable,
+                                       [this, raw](IoEvents events) { on_io(raw, events); });
+      connections_.emplace(fd, std::move(connection));
+    }
+  }
+
+  void on_io(Connection* connection, IoEvents events) {
+    if (events.writable) {
+      write_out(connection);
+    }
+    if (events.readable || events.hangup || events.error) {
+      char buffer[16384];
+      const auto got = ::recv(connection->fd.get(), buffer, sizeof buffer, 0);
+      if (got <= 0) {
+        if (got < 0 && errno == EAGAIN) {
+          return;
+        }
+        connections_.erase(connection->fd.get());  // destroys the watch inside its callback
+        return;
+      }
+      connection->inbox.append(buffer, static_cast<std::size_t>(got));
+      process(connection);
+    }
+  }
+
+  void process(Connection* connection) {
+    std::size_t newline;
+    while (!stalled_ && (newline = connection->inbox.find('\n')) != std::string::npos) {
+      const std::uint64_t number = lines_.load(std::memory_order_relaxed) + 1;
+      if (number == options_.stall_before_line && !stall_done_) {
+        stall_done_ = true;
+        stalled_ = true;
+        for (auto& [fd, each] : connections_) {
+          each->watch.set_interest(Interest::none);
+        }
+        loop_->call_later(options_.stall_for, [this] { resume(); });
+        return;
+      }
+      const std::string line = connection->inbox.substr(0, newline);
+      connection->inbox.erase(0, newline + 1);
+      if (!options_.never_reply) {
+        connection->outbox += options_.respond(line, number);
+      }
+      // Release: the test thread reads the count after the run, and must see
+      // every line that was answered.
+      lines_.store(number, std::memory_order_release);
+      if (options_.on_line) {
+        options_.on_line(number);
+      }
+    }
+    write_out(connection);
+  }
+
+  void resume() {
+    stalled_ = false;
+    for (auto& [fd, each] : connections_) {
+      each->watch.set_interest(Interest::readable);
+    }
+    // Copy the pointers: process() never erases, but keep iteration simple.
+    std::vector<Connection*> all;
+    for (auto& [fd, each] : connections_) {
+      all.push_back(each.get());
+    }
+    for (auto* each : all) {
+      process(each);
+    }
+  }
+
+  void write_out(Connection* connection) {
+    while (!connection->outbox.empty()) {
+      const auto sent = ::send(connection->fd.get(), connection->outbox.data(),
+                               connection->outbox.size(), MSG_NOSIGNAL);
+      if (sent <= 0) {
+        if (sent < 0 && errno == EAGAIN) {
+          connection->watch.set_interest(stalled_ ? Interest::writable : Interest::both);
+        }
+        return;
+      }
+      connection->outbox.erase(0, static_cast<std::size_t>(sent));
+    }
+    connection->watch.set_interest(stalled_ ? Interest::none : Interest::readable);
+  }
+
+  Options options_;
+  UniqueFd listener_;
+  std::uint16_t port_;
+  std::thread thread_;
+  EventLoop* loop_ = nullptr;
+  std::map<int, std::unique_ptr<Connection>> connections_;
+  std::atomic<std::uint64_t> lines_{0};
+  bool stalled_ = false;
+  bool stall_done_ = false;
+};
+
+std::string thank_you(std::string_view line, std::uint64_t) {
+  return "Thank you for ordering " + std::string(line) + " pizzas!\n";
+}
+
+LoadOptions options_for(const LineServer& server) {
+  LoadOptions options;
+  options.target = server.address();
+  return options;
+}
+
+TEST(LoadGenerator, RequestsModeSendsAndReceivesExactlyTheNumberAsked) {
+  LineServer server([](auto& o) { o.respond = thank_you; });
+  auto options = options_for(server);
+  options.connections = 4;
+  options.threads = 2;
+  options.requests = 1000;
+  options.expect = "Thank you for ordering 3 pizzas!";
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.requests_sent, 1000U);
+  EXPECT_EQ(result.replies, 1000U);
+  EXPECT_EQ(server.lines(), 1000U);
+  EXPECT_EQ(result.errors.total(), 0U);
+  EXPECT_EQ(result.unanswered, 0U);
+  EXPECT_EQ(result.latency.count(), 1000U);
+  EXPECT_EQ(result.uncorrected_latency.count(), 1000U);
+  EXPECT_EQ(result.connects, 4U);
+  EXPECT_EQ(result.bytes_sent, 2000U);  // "3\n" each
+  EXPECT_TRUE(result.abort_reason.empty()) << result.abort_reason;
+  EXPECT_FALSE(result.open_loop);
+  EXPECT_GT(result.replies_per_second(), 0.0);
+}
+
+TEST(LoadGenerator, PipeliningKeepsCountsExactWhenTheTotalDoesNotDivideEvenly) {
+  LineServer server([](auto& o) { o.respond = thank_you; });
+  auto options = options_for(server);
+  options.connections = 3;
+  options.threads = 2;
+  options.pipeline = 16;
+  options.requests = 1001;
+  options.request = "7\n";
+  options.expect = "Thank you for ordering 7 pizzas!";
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.requests_sent, 1001U);
+  EXPECT_EQ(result.replies, 1001U);
+  EXPECT_EQ(server.lines(), 1001U);
+  EXPECT_EQ(result.errors.total(), 0U);
+  EXPECT_EQ(result.latency.count(), 1001U);
+  EXPECT_EQ(result.bytes_received,
+            1001U * std::string("Thank you for ordering 7 pizzas!\n").size());
+}
+
+TEST(LoadGenerator, CountsRepliesThatDoNotStartWithTheExpectedPrefix) {
+  LineServer server([](auto& o) {
+    o.respond = [](std::string_view line, std::uint64_t number) {
+      return number % 10 == 0 ? std::string("Wrong number of pizzas, please try again\r\n")
+                              : "Thank you for ordering " + std::string(line) + " pizzas!\r\n";
+    };
+  });
+  auto options = options_for(server);
+  options.connections = 2;
+  options.pipeline = 4;
+  options.requests = 200;
+  options.expect = "Thank you";
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 200U);
+  EXPECT_EQ(result.errors.unexpected_reply, 20U);
+  EXPECT_EQ(result.errors.total(), 20U);
+  EXPECT_TRUE(result.abort_reason.empty()) << result.abort_reason;
+}
+
+TEST(LoadGenerator, AnyLineIsAcceptedWhenNoPrefixIsExpected) {
+  LineServer server([](auto& o) {
+    o.respond = [](std::string_view, std::uint64_t number) {
+      return std::to_string(number) + "\n";
+    };
+  });
+  auto options = options_for(server);
+  options.requests = 50;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 50U);
+  EXPECT_EQ(result.errors.total(), 0U);
+}
+
+TEST(LoadGenerator, ReportsAClosedPortAsConnectFailuresAndGivesUp) {
+  // Bound but not listening: the port is ours and refuses connections.
+  UniqueFd holder(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(holder.valid());
+  const auto any_port = SocketAddress::parse("127.0.0.1", 0);
+  ASSERT_EQ(::bind(holder.get(), any_port.data(), any_port.size()), 0);
+  LoadOptions options;
+  options.target = SocketAddress::local_of(holder.get());
+  options.connections = 3;
+  options.requests = 10;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 0U);
+  EXPECT_EQ(result.errors.connect_failed, 3U);
+  EXPECT_EQ(result.connects, 0U);
+  EXPECT_NE(result.abort_reason.find("Connection refused"), std::string::npos)
+      << result.abort_reason;
+  EXPECT_NE(result.abort_reason.find(options.target.to_string()), std::string::npos)
+      << result.abort_reason;
+}
+
+TEST(LoadGenerator, CountsConnectionsTheServerClosesAndGivesUpWhenNothingIsAnswered) {
+  LineServer server([](auto& o) { o.close_on_accept = true; });
+  auto options = options_for(server);
+  options.connections = 2;
+  options.requests = 10;
+  options.timeout = 100ms;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 0U);
+  EXPECT_GT(result.errors.closed + result.errors.reset, 0U);
+  EXPECT_NE(result.abort_reason.find("no reply"), std::string::npos) << result.abort_reason;
+}
+
+TEST(LoadGenerator, CountsARequestUnansweredWithinTheTimeoutAsATimeout) {
+  LineServer server([](auto& o) { o.never_reply = true; });
+  auto options = options_for(server);
+  options.connections = 1;
+  options.requests = 10;
+  options.timeout = 100ms;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 0U);
+  EXPECT_GE(result.errors.timeout, 1U);
+  EXPECT_GE(result.unanswered, 1U);
+  // Each timeout costs one request; the run gives up long before all ten.
+  EXPECT_LT(result.unanswered, 10U);
+  EXPECT_NE(result.abort_reason.find("no reply"), std::string::npos) << result.abort_reason;
+}
+
+TEST(LoadGenerator, DurationModeMeasuresExactlyTheRequestedDuration) {
+  LineServer server;
+  auto options = options_for(server);
+  options.connections = 2;
+  options.duration = 200ms;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.measured, 200ms);
+  EXPECT_GT(result.replies, 0U);
+  EXPECT_EQ(result.replies + result.in_flight_at_end + result.unanswered, result.requests_sent);
+  EXPECT_EQ(result.errors.total(), 0U);
+}
+
+TEST(LoadGenerator, WarmupRepliesAreNotCounted) {
+  LineServer server;
+  auto options = options_for(server);
+  options.requests = 100;
+  options.warmup = 100ms;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.requests_sent, 100U);
+  EXPECT_EQ(result.replies, 100U);
+  EXPECT_EQ(result.latency.count(), 100U);
+  EXPECT_GE(server.lines(), 100U);
+}
+
+TEST(LoadGenerator, StopFromAnotherThreadEndsTheRun) {
+  LoadGenerator* generator = nullptr;
+  std::atomic<bool> stop_sent{false};
+  LineServer server([&](auto& o) {
+    o.on_line = [&](std::uint64_t lines) {
+      if (lines >= 100 && !stop_sent.exchange(true)) {
+        generator->stop();
+      }
+    };
+  });
+  auto options = options_for(server);
+  options.duration = 60s;
+  LoadGenerator load(options);
+  generator = &load;
+  const auto result = load.run();
+  EXPECT_GE(result.replies, 99U);
+  EXPECT_LT(result.measured, 60s);
+}
+
+TEST(LoadGenerator, OpenLoopChargesAServerStallToEveryRequestItDelayed) {
+  // 200 requests/s on one connection: one every 5 ms. The server stops for
+  // 300 ms before answering line 50, so the ~60 requests due during the stall
+  // are sent late. Corrected latency counts from when each was due: about 20
+  // of them waited 200 ms or more. Uncorrected latency sees one slow request.
+  LineServer server([](auto& o) {
+    o.stall_before_line = 50;
+    o.stall_for = 300ms;
+  });
+  auto options = options_for(server);
+  options.connections = 1;
+  options.rate = 200;
+  options.requests = 200;
+  const auto result = LoadGenerator(options).run();
+  ASSERT_EQ(result.replies, 200U);
+  EXPECT_TRUE(result.open_loop);
+  const std::uint64_t slow = std::chrono::nanoseconds(200ms).count();
+  EXPECT_GE(result.latency.value_at_percentile(99.0), slow);
+  EXPECT_GE(result.latency.count_at_or_above(slow), 5U);
+  EXPECT_GT(result.latency.count_at_or_above(slow),
+            result.uncorrected_latency.count_at_or_above(slow));
+  // The request the server held waited the whole stall either way.
+  EXPECT_GE(result.uncorrected_latency.max(), std::chrono::nanoseconds(300ms).count());
+}
+
+TEST(LoadGenerator, OpenLoopSendsTheScheduledNumberOfRequests) {
+  LineServer server;
+  auto options = options_for(server);
+  options.connections = 4;
+  options.threads = 2;
+  options.rate = 2000;
+  options.requests = 300;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 300U);
+  EXPECT_EQ(server.lines(), 300U);
+  EXPECT_EQ(result.errors.total(), 0U);
+}
+
+TEST(LoadGenerator, ConnectRateRampStillOpensEveryConnection) {
+  LineServer server;
+  auto options = options_for(server);
+  options.connections = 5;
+  options.connect_rate = 100;  // one every 10 ms
+  options.requests = 100;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_EQ(result.replies, 100U);
+  EXPECT_GE(result.connects, 1U);
+  EXPECT_LE(result.connects, 5U);
+}
+
+TEST(LoadGenerator, ReportsProgressWhileTheRunLasts) {
+  LineServer server;
+  auto options = options_for(server);
+  options.duration = 1200ms;
+  int reports = 0;
+  std::uint64_t open = 0;
+  options.on_progress = [&](const LoadProgress& progress) {
+    ++reports;
+    open = progress.open_connections;
+  };
+  options.connections = 3;
+  const auto result = LoadGenerator(options).run();
+  EXPECT_GE(reports, 1);
+  EXPECT_EQ(open, 3U);
+  EXPECT_GT(result.replies, 0U);
+}
+
+TEST(LoadGenerator, RejectsOptionsThatCannotWork) {
+  LoadOptions options;
+  options.target = SocketAddress::parse("127.0.0.1", 9);
+  EXPECT_EQ(check_load_options(options), "");
+
+  auto rate_too_low = options;
+  rate_too_low.connections = 100;
+  rate_too_low.rate = 50;
+  EXPECT_NE(check_load_options(rate_too_low).find("below --connections"), std::string::npos);
+  EXPECT_THROW(LoadGenerator{rate_too_low}, std::invalid_argument);
+
+  auto too_many_threads = options;
+  too_many_threads.threads = 20;
+  EXPECT_NE(check_load_options(too_many_threads).find("--threads"), std::string::npos);
+
+  auto no_newline = options;
+  no_newline.request = "PING";
+  EXPECT_NE(check_load_options(no_newline).find("newline"), std::string::npos);
+
+  auto no_port = options;
+  no_port.target = SocketAddress::parse("127.0.0.1", 0);
+  EXPECT_NE(check_load_options(no_port).find("port"), std::string::npos);
+}
+
+TEST(LoadGenerator, ResolvesTargetsAndExplainsBadOnes) {
+  EXPECT_EQ(resolve_load_target("12345").to_string(), "127.0.0.1:12345");
+  EXPECT_EQ(resolve_load_target("127.0.0.1:80").to_string(), "127.0.0.1:80");
+  EXPECT_EQ(resolve_load_target("localhost:6379").to_string(), "127.0.0.1:6379");
+  EXPECT_EQ(resolve_load_target("[::1]:80").to_string(), "[::1]:80");
+  try {
+    (void)resolve_load_target("127.0.0.1:70000");
+    FAIL() << "port 70000 accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("out of range"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW((void)resolve_load_target("0"), std::invalid_argument);
+  EXPECT_THROW((void)resolve_load_target("host:http"), std::invalid_argument);
+  EXPECT_THROW((void)resolve_load_target(":80"), std::invalid_argument);
+  EXPECT_THROW((void)resolve_load_target("::1:80"), std::invalid_argument);
+}
+
+TEST(LoadGenerator, UnescapesRequestText) {
+  EXPECT_EQ(unescape_request("PING\\r\\n"), "PING\r\n");
+  EXPECT_EQ(unescape_request("3\\n"), "3\n");
+  EXPECT_EQ(unescape_request("a\\\\b\\t"), "a\\b\t");
+  EXPECT_THROW((void)unescape_request("bad\\x"), std::invalid_argument);
+  EXPECT_THROW((void)unescape_request("bad\\"), std::invalid_argument);
+}
+
+TEST(LoadGenerator, RaisesTheOpenFileLimitToTheHardLimit) {
+  const auto limit = raise_open_file_limit();
+  EXPECT_GT(limit, 0U);
+  EXPECT_EQ(raise_open_file_limit(), limit);
+}
+
+}  // namespace
+}  // namespace pz
