@@ -9,39 +9,43 @@
 
 namespace pz::pizza {
 
-void PizzaConnection::service(bool readable, bool stopping, Clock::time_point now) {
+bool PizzaConnection::service(bool readable, bool stopping, Clock::time_point now) {
+  bool progress = false;
   if (wants_read() && (readable || stopping)) {
-    read(stopping, now);
+    progress = read(stopping, now);
   }
   if (!failed_ && wants_write()) {
-    write(now);
+    progress = write(now) || progress;
   }
+  return progress;
 }
 
-void PizzaConnection::read(bool stopping, Clock::time_point now) {
+bool PizzaConnection::read(bool stopping, Clock::time_point now) {
   std::array<char, OrderSession::kReadChunk> buffer;
+  bool progress = false;
   while (wants_read()) {
     const ssize_t received = ::recv(fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (received > 0) {
       session_.on_input(std::string_view(buffer.data(), static_cast<std::size_t>(received)));
       last_activity_ = now;
+      progress = true;
       if (!stopping) {
         // One chunk per wakeup: a client that pipelines without pause must
         // not starve the others in a single-threaded model.
-        return;
+        return true;
       }
       // Draining for shutdown: send as we go, so backpressure cannot stop
       // the drain while the peer reads.
       write(now);
       if (failed_) {
-        return;
+        return true;
       }
       continue;
     }
     if (received == 0) {
       session_.on_end_of_input();
       input_done_ = true;
-      return;
+      return true;
     }
     if (errno == EINTR) {
       continue;
@@ -50,14 +54,16 @@ void PizzaConnection::read(bool stopping, Clock::time_point now) {
       if (stopping) {
         input_done_ = true;  // everything already received has been read
       }
-      return;
+      return progress;
     }
     fail("recv", errno);
-    return;
+    return true;
   }
+  return progress;
 }
 
-void PizzaConnection::write(Clock::time_point now) {
+bool PizzaConnection::write(Clock::time_point now) {
+  bool progress = false;
   while (session_.has_pending_output()) {
     const std::string_view pending = session_.pending_output();
     // MSG_NOSIGNAL: a peer that already closed must give us EPIPE, not a
@@ -66,17 +72,19 @@ void PizzaConnection::write(Clock::time_point now) {
     if (sent > 0) {
       session_.consume_output(static_cast<std::size_t>(sent));
       last_activity_ = now;
+      progress = true;
       continue;
     }
     if (sent < 0 && errno == EINTR) {
       continue;
     }
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return;
+      return progress;
     }
     fail("send", sent < 0 ? errno : EPIPE);
-    return;
+    return true;
   }
+  return progress;
 }
 
 void PizzaConnection::fail(std::string_view what, int error) {
@@ -93,8 +101,10 @@ void PizzaConnection::close(ServerContext& context, std::string_view reason) {
   } else {
     context.verbose("Connection with {} has been closed ({})", peer().to_string(), reason);
   }
-  client_.fd.reset();
+  // Slot first: once the peer sees our FIN, a new client must find the slot
+  // free (tests rely on it, and so would a client that reconnects at once).
   client_.slot.release();
+  client_.fd.reset();
 }
 
 int poll_timeout_ms(PizzaConnection::Clock::time_point deadline,

@@ -38,7 +38,8 @@ class PizzaConnection {
   // `stopping`, it reads whatever the kernel already holds, answers every
   // complete order in it, and then stops reading for good: an unterminated
   // line is not a complete order and the peer has not ended its stream.
-  void service(bool readable, bool stopping, Clock::time_point now);
+  // Returns true when bytes moved (read, written, or end of stream seen).
+  bool service(bool readable, bool stopping, Clock::time_point now);
 
   // Why the connection ends, for the verbose close line ("" = peer closed).
   [[nodiscard]] const std::string& failure() const noexcept { return failure_; }
@@ -47,8 +48,9 @@ class PizzaConnection {
   void close(ServerContext& context, std::string_view reason = {});
 
  private:
-  void read(bool stopping, Clock::time_point now);
-  void write(Clock::time_point now);
+  // Both return true when they moved bytes (or saw the end of the stream).
+  bool read(bool stopping, Clock::time_point now);
+  bool write(Clock::time_point now);
   void fail(std::string_view what, int error);
 
   AcceptedClient client_;
