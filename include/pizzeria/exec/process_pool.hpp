@@ -1,0 +1,388 @@
+// pz::ProcessPool: CPU-bound work in separate worker processes, like
+// multiprocessing.Pool / concurrent.futures.ProcessPoolExecutor.
+//
+//   // at namespace scope, so parent and workers both register it:
+//   std::vector<long> prime_factor(long value);
+//   inline const auto kPrimeFactor = pz::register_task("prime_factor", &prime_factor);
+//
+//   int main() {
+//     if (auto status = pz::run_process_worker_if_requested()) return *status;
+//     pz::ProcessPool pool(4);
+//     auto factors = pool.map(kPrimeFactor, numbers);           // ordered, chunked
+//     pz::Future<std::vector<long>> f = pool.submit(kPrimeFactor, 42L);
+//   }
+//
+// Workers: started by re-executing the program (/proc/self/exe) through
+// posix_spawn, which is safe however many threads the parent has, and gives a
+// clean process (docs/exec.md argues the choice against a fork server). Hence
+// the call at the top of main (pizzeria/exec/process_worker.hpp).
+//
+// Tasks: registered functions named by string (task_registry.hpp); arguments
+// and results travel in the tagged wire format (wire.hpp). Each worker runs
+// one task message at a time; map() packs `chunksize` items per message.
+//
+// Failures: a task that throws fails its future with pz::RemoteTaskError
+// carrying the message. A worker that dies (signal or exit) fails the task it
+// was running with pz::WorkerDied naming the cause, and is replaced; the pool
+// keeps serving. A worker that dies before taking any task three times in a
+// row (a broken executable or initializer) breaks the pool: every pending and
+// later task fails with the reason. An initializer that throws breaks the
+// pool the same way.
+//
+// Shutdown: shutdown(wait, cancel_pending) stops accepting tasks;
+// cancel_pending fails queued tasks with pz::TaskCancelled; the workers finish
+// the task they run, get end-of-stream, exit and are reaped. The destructor is
+// shutdown(true, true). Nothing is left behind: no child, zombie or fd.
+//
+// Callbacks (futures' continuations) run on the pool's manager thread.
+//
+// Thread safety: submit, map, imap_unordered, shutdown and the counters are
+// safe from any thread. An ImapUnordered object is for one thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "pizzeria/core/unique_function.hpp"
+#include "pizzeria/exec/blocking_queue.hpp"
+#include "pizzeria/exec/future.hpp"
+#include "pizzeria/exec/process_pool_error.hpp"
+#include "pizzeria/exec/task_registry.hpp"
+#include "pizzeria/exec/wire.hpp"
+
+namespace pz {
+
+struct ProcessPoolOptions {
+  std::size_t workers = 0;  // 0: std::thread::hardware_concurrency()
+  // A registered task run once in every worker before its first task (also in
+  // replacements); its arguments encoded as a tuple. Set with set_initializer.
+  std::string initializer;
+  std::string initializer_arguments;
+  // Replace a worker after it has run this many task messages (map chunks count
+  // as one, as in Python); 0: never.
+  std::size_t max_tasks_per_child = 0;
+  // The program to run as a worker; it must call run_process_worker_if_requested.
+  std::string executable = "/proc/self/exe";
+
+  template <typename R, typename... Params, typename... Args>
+  void set_initializer(const RemoteFunction<R(Params...)>& function, Args&&... args) {
+    static_assert(sizeof...(Params) == sizeof...(Args), "initializer argument count mismatch");
+    initializer = function.name;
+    WireWriter writer;
+    wire_encode(writer, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...));
+    initializer_arguments = writer.take();
+  }
+};
+
+namespace detail {
+
+// One message's worth of work for a worker.
+struct ProcessJob {
+  std::string name;
+  std::uint32_t count = 0;
+  std::string items;  // count x (u32 size, encoded argument tuple)
+  // Called exactly once, on the manager thread: with a reader at the first of
+  // `count` results, or with an error that fails the whole job.
+  UniqueFunction<void(WireReader* results, std::exception_ptr error)> done;
+};
+
+template <typename... Params, typename... Args>
+void append_item(WireWriter& items, Args&&... args) {
+  WireWriter item;
+  wire_encode(item, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...));
+  items.put_size(item.data().size());
+  items.put_bytes(item.data());
+}
+
+// One item's outcome as read from a kResults message.
+template <typename R>
+struct ResultItem {
+  using Stored = std::conditional_t<std::is_void_v<R>, std::monostate, std::decay_t<R>>;
+  std::optional<Stored> value;
+  std::exception_ptr error;
+  bool corrupt = false;  // the message could not be decoded: later items are unreadable
+};
+
+template <typename R>
+ResultItem<R> read_result(WireReader& results) {
+  ResultItem<R> item;
+  try {
+    if (results.get_u8() == 0) {
+      item.error = std::make_exception_ptr(RemoteTaskError(wire_decode<std::string>(results)));
+    } else if constexpr (std::is_void_v<R>) {
+      results.expect_tag(wire_tag::kNone, "a void result");
+      item.value.emplace();
+    } else {
+      item.value.emplace(wire_decode<std::decay_t<R>>(results));
+    }
+  } catch (const WireError&) {
+    item.error = std::current_exception();
+    item.corrupt = true;
+  }
+  return item;
+}
+
+template <typename R>
+void complete_from_result(FutureState<R>& state, WireReader& results) {
+  auto item = read_result<R>(results);
+  if (item.error) {
+    state.complete_error(std::move(item.error));
+  } else if constexpr (std::is_void_v<R>) {
+    state.complete_value();
+  } else {
+    state.complete_value(std::move(*item.value));
+  }
+}
+
+}  // namespace detail
+
+class ProcessPool {
+ public:
+  struct Counters {
+    std::uint64_t tasks_completed = 0;  // items whose result (or error) came back
+    std::uint64_t workers_started = 0;  // including replacements
+    std::uint64_t workers_died = 0;     // unexpectedly (not retired or shut down)
+  };
+
+  explicit ProcessPool(std::size_t workers = 0);
+  explicit ProcessPool(ProcessPoolOptions options);
+  ProcessPool(const ProcessPool&) = delete;
+  ProcessPool& operator=(const ProcessPool&) = delete;
+  ~ProcessPool();
+
+  template <typename R, typename... Params, typename... Args>
+  Future<R> submit(const RemoteFunction<R(Params...)>& function, Args&&... args) {
+    static_assert(sizeof...(Params) == sizeof...(Args), "task argument count mismatch");
+    detail::ProcessJob job;
+    job.name = function.name;
+    job.count = 1;
+    WireWriter items;
+    detail::append_item<Params...>(items, std::forward<Args>(args)...);
+    job.items = items.take();
+    auto state = std::make_shared<detail::FutureState<R>>();
+    Future<R> future(state);
+    job.done = [state](WireReader* results, std::exception_ptr error) {
+      if (error) {
+        state->complete_error(std::move(error));
+      } else {
+        detail::complete_from_result(*state, *results);
+      }
+    };
+    enqueue(std::move(job));
+    return future;
+  }
+
+  // All results in input order, computed in chunks of `chunksize` items per
+  // message (0: ceil(len / (4 * workers)), as Python). The future fails with the
+  // error of the first failed item in input order.
+  template <typename R, typename Param, std::ranges::input_range Range>
+  Future<std::vector<R>> map_async(const RemoteFunction<R(Param)>& function, Range&& inputs,
+                                   std::size_t chunksize = 0);
+
+  template <typename R, typename Param, std::ranges::input_range Range>
+  std::vector<R> map(const RemoteFunction<R(Param)>& function, Range&& inputs,
+                     std::size_t chunksize = 0) {
+    return map_async(function, std::forward<Range>(inputs), chunksize).result();
+  }
+
+  // Results in completion order, pulled one by one with next(); at most
+  // `max_in_flight` items are submitted ahead (0: 2 * workers), and inputs are
+  // read from the range only as slots free up, so an endless range works.
+  template <typename R, typename Param, typename View>
+  class ImapUnordered;
+
+  template <typename R, typename Param, std::ranges::input_range Range>
+  auto imap_unordered(const RemoteFunction<R(Param)>& function, Range&& inputs,
+                      std::size_t max_in_flight = 0) {
+    using View = std::views::all_t<Range>;
+    return ImapUnordered<R, Param, View>(*this, function,
+                                         std::views::all(std::forward<Range>(inputs)),
+                                         max_in_flight == 0 ? 2 * worker_count() : max_in_flight);
+  }
+
+  void shutdown(bool wait = true, bool cancel_pending = false);
+
+  [[nodiscard]] std::size_t worker_count() const noexcept;
+  // The pids of the live workers (for tests and monitoring).
+  [[nodiscard]] std::vector<pid_t> worker_pids() const;
+  [[nodiscard]] Counters counters() const;
+
+ private:
+  struct Impl;
+  void enqueue(detail::ProcessJob job);
+  std::unique_ptr<Impl> impl_;
+};
+
+template <typename R, typename Param, std::ranges::input_range Range>
+Future<std::vector<R>> ProcessPool::map_async(const RemoteFunction<R(Param)>& function,
+                                              Range&& inputs, std::size_t chunksize) {
+  static_assert(!std::is_void_v<R>, "map needs tasks that return a value");
+  // Materialised like Python's Pool.map, which needs len() for the chunk size;
+  // use imap_unordered for unbounded inputs.
+  std::vector<std::string> encoded;
+  for (auto&& input : inputs) {
+    WireWriter item;
+    wire_encode(item, std::tuple<std::decay_t<Param>>(input));
+    encoded.push_back(item.take());
+  }
+  const std::size_t count = encoded.size();
+  if (chunksize == 0) {
+    const std::size_t parts = 4 * worker_count();
+    chunksize = std::max<std::size_t>(1, (count + parts - 1) / parts);
+  }
+  // Shared by the chunk callbacks, which all run on the manager thread, so
+  // no synchronisation is needed among them.
+  struct Gather {
+    std::vector<std::optional<R>> values;
+    std::size_t chunks_left = 0;
+    std::size_t first_error_index = static_cast<std::size_t>(-1);
+    std::exception_ptr first_error;
+    std::shared_ptr<detail::FutureState<std::vector<R>>> output;
+    void fail(std::size_t index, std::exception_ptr error) {
+      if (index < first_error_index) {
+        first_error_index = index;
+        first_error = std::move(error);
+      }
+    }
+    void chunk_done() {
+      if (--chunks_left != 0) {
+        return;
+      }
+      if (first_error) {
+        output->complete_error(first_error);
+        return;
+      }
+      std::vector<R> results;
+      results.reserve(values.size());
+      for (auto& value : values) {
+        results.push_back(std::move(*value));
+      }
+      output->complete_value(std::move(results));
+    }
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->values.resize(count);
+  gather->output = std::make_shared<detail::FutureState<std::vector<R>>>();
+  Future<std::vector<R>> future(gather->output);
+  if (count == 0) {
+    gather->output->complete_value();
+    return future;
+  }
+  gather->chunks_left = (count + chunksize - 1) / chunksize;
+  for (std::size_t begin = 0; begin < count; begin += chunksize) {
+    const std::size_t end = std::min(count, begin + chunksize);
+    detail::ProcessJob job;
+    job.name = function.name;
+    job.count = static_cast<std::uint32_t>(end - begin);
+    WireWriter items;
+    for (std::size_t i = begin; i < end; ++i) {
+      items.put_size(encoded[i].size());
+      items.put_bytes(encoded[i]);
+    }
+    job.items = items.take();
+    job.done = [gather, begin, end](WireReader* results, std::exception_ptr error) {
+      if (error) {
+        gather->fail(begin, std::move(error));
+      } else {
+        for (std::size_t i = begin; i < end; ++i) {
+          auto item = detail::read_result<R>(*results);
+          if (item.error) {
+            gather->fail(i, std::move(item.error));
+            if (item.corrupt) {
+              break;
+            }
+          } else {
+            gather->values[i] = std::move(item.value);
+          }
+        }
+      }
+      gather->chunk_done();
+    };
+    enqueue(std::move(job));
+  }
+  return future;
+}
+
+template <typename R, typename Param, typename View>
+class ProcessPool::ImapUnordered {
+ public:
+  ImapUnordered(ProcessPool& pool, RemoteFunction<R(Param)> function, View inputs,
+                std::size_t max_in_flight)
+      : pool_(&pool),
+        function_(std::move(function)),
+        inputs_(std::move(inputs)),
+        next_input_(std::ranges::begin(inputs_)),
+        max_in_flight_(max_in_flight),
+        // Never more outcomes than tasks in flight, so a completion never
+        // blocks the manager thread.
+        outcomes_(std::make_shared<BlockingQueue<Outcome>>(max_in_flight)) {}
+  ImapUnordered(ImapUnordered&&) = delete;  // the iterator points into inputs_
+
+  // The next result to finish, std::nullopt when the input is exhausted and
+  // all results were returned. A failed item rethrows its error here; calling
+  // next() again continues with the remaining items.
+  std::optional<R> next() {
+    while (in_flight_ < max_in_flight_ && next_input_ != std::ranges::end(inputs_)) {
+      detail::ProcessJob job;
+      job.name = function_.name;
+      job.count = 1;
+      WireWriter items;
+      detail::append_item<Param>(items, *next_input_);
+      job.items = items.take();
+      job.done = [outcomes = outcomes_](WireReader* results, std::exception_ptr error) {
+        Outcome outcome;
+        if (error) {
+          outcome.error = std::move(error);
+        } else {
+          auto item = detail::read_result<R>(*results);
+          outcome.error = std::move(item.error);
+          outcome.value = std::move(item.value);
+        }
+        outcomes->push(std::move(outcome));
+      };
+      pool_->enqueue(std::move(job));
+      ++next_input_;
+      ++in_flight_;
+    }
+    if (in_flight_ == 0) {
+      return std::nullopt;
+    }
+    Outcome outcome = *outcomes_->pop();
+    --in_flight_;
+    if (outcome.error) {
+      std::rethrow_exception(outcome.error);
+    }
+    return std::move(outcome.value);
+  }
+
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
+
+ private:
+  struct Outcome {
+    std::optional<R> value;
+    std::exception_ptr error;
+  };
+
+  ProcessPool* pool_;
+  RemoteFunction<R(Param)> function_;
+  View inputs_;
+  std::ranges::iterator_t<View> next_input_;
+  std::size_t max_in_flight_;
+  std::size_t in_flight_ = 0;
+  std::shared_ptr<BlockingQueue<Outcome>> outcomes_;
+};
+
+}  // namespace pz

@@ -1,0 +1,141 @@
+// The worker side of ProcessPool: a single-threaded loop that reads task
+// frames from the inherited socket, runs registered functions and writes back
+// results, until the parent closes the connection.
+#include "pizzeria/exec/process_worker.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#include "pizzeria/exec/task_registry.hpp"
+#include "pizzeria/exec/wire.hpp"
+#include "process_protocol.hpp"
+
+namespace pz {
+
+namespace {
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& error) {
+    return error.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
+// Runs one task item, appending (ok, value) or (failed, message) to `out`.
+void run_item(const std::string& name, const ErasedTask* task, WireReader& args, WireWriter& out) {
+  if (task == nullptr) {
+    out.put_u8(0);
+    wire_encode<std::string>(out, "no task is registered under the name '" + name +
+                                      "' in the worker (register it at static initialisation, "
+                                      "so re-executed workers see it)");
+    return;
+  }
+  WireWriter result;
+  try {
+    (*task)(args, result);
+  } catch (...) {
+    out.put_u8(0);
+    wire_encode<std::string>(out, "task '" + name + "' failed: " + describe_current_exception());
+    return;
+  }
+  out.put_u8(1);
+  out.put_bytes(result.data());
+}
+
+int serve(int fd) {
+  std::string frame;
+  for (;;) {
+    if (!process_protocol::read_frame(fd, frame)) {
+      return 0;  // the pool closed the connection: a normal shutdown
+    }
+    WireReader reader(frame);
+    const std::uint8_t kind = reader.get_u8();
+    if (kind == process_protocol::kInit) {
+      const std::string name = wire_decode<std::string>(reader);
+      const ErasedTask* task = task_registry::find(name);
+      WireWriter out;
+      run_item(name, task, reader, out);
+      WireReader outcome(out.data());
+      if (outcome.get_u8() == 0) {
+        WireWriter failed;
+        failed.put_u8(process_protocol::kInitFailed);
+        failed.put_bytes(outcome.rest());  // the encoded error message
+        process_protocol::write_frame(fd, failed.data());
+        return 1;
+      }
+      continue;
+    }
+    if (kind != process_protocol::kTask) {
+      throw WireError("worker received an unknown message kind " + std::to_string(kind));
+    }
+    const std::uint64_t id = reader.get_u64();
+    const std::string name = wire_decode<std::string>(reader);
+    const std::uint32_t count = reader.get_u32();
+    const ErasedTask* task = task_registry::find(name);
+    // Tell the parent the task is now ours: if we die from here on, the task
+    // is what killed us; before this, the parent may give it to another worker.
+    WireWriter started;
+    started.put_u8(process_protocol::kStarted);
+    started.put_u64(id);
+    process_protocol::write_frame(fd, started.data());
+    WireWriter out;
+    out.put_u8(process_protocol::kResults);
+    out.put_u64(id);
+    out.put_u32(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      // Each item's arguments are length-prefixed so a decoding failure in
+      // one item cannot misalign the next.
+      const std::uint32_t size = reader.get_u32();
+      WireReader item(reader.get_bytes(size));
+      run_item(name, task, item, out);
+    }
+    process_protocol::write_frame(fd, out.data());
+  }
+}
+
+}  // namespace
+
+std::optional<int> run_process_worker_if_requested() {
+  const char* fd_text = std::getenv(kProcessWorkerFdVariable);
+  if (fd_text == nullptr) {
+    return std::nullopt;
+  }
+  const int fd = std::atoi(fd_text);
+  const char* parent_text = std::getenv(kProcessWorkerParentVariable);
+  const pid_t parent = parent_text != nullptr ? static_cast<pid_t>(std::atol(parent_text)) : 0;
+  // Children the task code might start must not mistake themselves for
+  // workers.
+  ::unsetenv(kProcessWorkerFdVariable);
+  ::unsetenv(kProcessWorkerParentVariable);
+  // Die with the parent even if it is killed before it can close our socket;
+  // then check it did not die before the request was in place. (The signal
+  // follows the death of the parent *thread* that spawned us, the pool's
+  // manager, which outlives its workers by design.)
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent != 0 && ::getppid() != parent) {
+    return 1;
+  }
+  // Not inherited by processes the task code starts.
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  try {
+    const int status = serve(fd);
+    ::close(fd);
+    return status;
+  } catch (const std::exception&) {
+    // Broken connection or corrupt frame: nothing to answer to.
+    ::close(fd);
+    return 2;
+  }
+}
+
+}  // namespace pz
