@@ -193,6 +193,8 @@ LoadResult LoadGenerator::run() {
       result.abort_reason = snapshot.abort_reason;
     }
   }
+  // finished_at never precedes measure_start (it starts there), so a run that
+  // gave up during the warm-up measured nothing rather than a negative time.
   result.measured = std::min(finished_at, schedule.end) - schedule.measure_start;
   return result;
 }

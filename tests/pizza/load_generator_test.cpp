@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,9 @@
 #include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/pizza_server.hpp"
+#include "pizzeria/pizza/server_options.hpp"
+#include "pizzeria/pizza/shutdown_signal.hpp"
 
 using namespace std::chrono_literals;
 
@@ -434,6 +438,45 @@ TEST(LoadGenerator, ReportsProgressWhileTheRunLasts) {
   EXPECT_GE(reports, 1);
   EXPECT_EQ(open, 3U);
   EXPECT_GT(result.replies, 0U);
+}
+
+// The real pizza server (the library's run_server, in this process) with two
+// models, pipelined: every order answered with its thank-you line.
+TEST(LoadGenerator, DrivesThePizzaServerWithExactCounts) {
+  for (const char* model : {"reactor", "poll"}) {
+    SCOPED_TRACE(model);
+    pizza::ServerOptions server_options;
+    server_options.host = "127.0.0.1";
+    server_options.port = 0;
+    server_options.model = model;
+    UniqueFd listener = pizza::open_server_listener(server_options);
+    const auto address = SocketAddress::local_of(listener.get());
+    pizza::ShutdownSignal shutdown;
+    std::ostringstream log;
+    std::thread server(
+        [&] { pizza::run_server(server_options, std::move(listener), shutdown, log); });
+
+    LoadOptions options;
+    options.target = address;
+    options.connections = 4;
+    options.threads = 2;
+    options.pipeline = 8;
+    options.requests = 2000;
+    options.request = "12\n";
+    options.expect = "Thank you for ordering 12 pizzas!";
+    const auto good = LoadGenerator(options).run();
+
+    options.requests = 100;
+    options.request = "0\n";  // not a valid order: every reply is the wrong-number line
+    const auto wrong = LoadGenerator(options).run();
+
+    shutdown.request();
+    server.join();
+    EXPECT_EQ(good.replies, 2000U);
+    EXPECT_EQ(good.errors.total(), 0U);
+    EXPECT_EQ(wrong.replies, 100U);
+    EXPECT_EQ(wrong.errors.unexpected_reply, 100U);
+  }
 }
 
 TEST(LoadGenerator, RejectsOptionsThatCannotWork) {
