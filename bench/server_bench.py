@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""The pizza server benchmark: every model of `pizzeria serve` and a
+Boost.Asio peer server, side by side under `pizzeria load`, in one run.
+
+For each scenario (connections x pipeline depth) and each server it prints
+throughput, p50 and p99 latency, errors, the server's RSS, thread count and
+CPU time, and the ratios to the asio peer (throughput: higher is better;
+p99: lower is better). Then it measures what 10,000 idle connections cost
+each event-driven server in RSS.
+
+    bench/server_bench.py [--build-dir build/release] [--duration 5]
+                          [--models reactor,coro,...] [--quick] [--markdown FILE]
+
+Servers and the load generator run on this machine's loopback only; every
+run is bounded by --duration.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_MODELS = ["threads", "pool", "polling", "select", "poll", "reactor", "coro", "uring"]
+EVENT_DRIVEN = ["select", "poll", "reactor", "coro", "uring"]
+
+
+class Server:
+    """A server process on an ephemeral loopback port."""
+
+    def __init__(self, name, argv, port_pattern):
+        self.name = name
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            match = re.search(port_pattern, line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError(f"{name}: server did not report its port")
+        # Keep draining its output so it never blocks on a full pipe.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        time.sleep(0.2)
+
+    def status(self):
+        fields = {}
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        return fields
+
+    def rss_kib(self):
+        return int(self.status()["VmRSS"].split()[0])
+
+    def threads(self):
+        return int(self.status()["Threads"])
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            parts = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(parts[11]) + int(parts[12])) / ticks  # utime + stime
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(build, name):
+    if name == "asio":
+        return Server("asio", [str(build / "bench" / "asio_pizza_server"), "0", "1"], r"listening on (\d+)")
+    argv = [str(build / "pizzeria"), "serve", "--model", name, "--port", "0", "--workers", "1",
+            "--max-connections", "20000", "--idle-timeout", "0"]
+    if name == "pool":
+        argv[argv.index("--workers") + 1] = "8"
+    return Server(name, argv, r"Starting up at: .*:(\d+)")
+
+
+def run_load(build, server, connections, pipeline, duration):
+    warmup = 3 if connections >= 5000 else 1
+    with tempfile.NamedTemporaryFile(suffix=".json") as result_file:
+        argv = [str(build / "pizzeria"), "load", f"127.0.0.1:{server.port}", "-c", str(connections),
+                "-p", str(pipeline), "-d", f"{duration}s", "--warmup", f"{warmup}s", "--expect", "Thank",
+                "--timeout", "5s", "--json", result_file.name]
+        if connections >= 1000:
+            argv += ["--connect-rate", "5000"]
+        cpu_before = server.cpu_seconds()
+        peak_threads = [server.threads()]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.25):
+                try:
+                    peak_threads[0] = max(peak_threads[0], server.threads())
+                except (OSError, KeyError, ValueError):
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        completed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   timeout=duration + warmup + 60)
+        done.set()
+        sampler.join()
+        cpu = server.cpu_seconds() - cpu_before
+        try:
+            result = json.load(open(result_file.name))
+        except (OSError, ValueError):
+            return {"failed": completed.stderr.strip().splitlines()[-1:] or ["no result"]}
+    errors = result["errors"]
+    return {
+        "rps": result["replies_per_second"],
+        "p50_us": result["latency"]["p50"] / 1000,
+        "p99_us": result["latency"]["p99"] / 1000,
+        "errors": sum(v for v in errors.values() if isinstance(v, int)) + result.get("unanswered", 0),
+        "rss_mib": server.rss_kib() / 1024,
+        "threads": peak_threads[0],
+        "cpu_s": cpu,
+    }
+
+
+def idle_cost(server, count):
+    before = server.rss_kib()
+    holder = subprocess.Popen([sys.executable, str(ROOT / "bench" / "idle_connections.py"), "127.0.0.1",
+                               str(server.port), str(count), "120"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = holder.stdout.readline().split()
+    opened = int(line[1]) if len(line) > 1 else 0
+    after = server.rss_kib()
+    holder.stdin.close()
+    holder.wait(timeout=60)
+    return opened, (after - before) / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", default=str(ROOT / "build" / "release"))
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--models", default=",".join(ALL_MODELS))
+    parser.add_argument("--quick", action="store_true", help="1,000 connections at most, 2 s runs")
+    parser.add_argument("--markdown", help="also write the tables to this file")
+    args = parser.parse_args()
+    build = Path(args.build_dir)
+    models = [m for m in args.models.split(",") if m]
+    duration = 2 if args.quick else args.duration
+
+    scenarios = [(1, 1), (50, 1), (1000, 1), (10000, 1), (50, 16)]
+    if args.quick:
+        scenarios = [(1, 1), (50, 1), (1000, 1), (50, 16)]
+
+    lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+             f"{duration:g} s per run, pizzeria load -t 1, servers with one worker", ""]
+    for connections, pipeline in scenarios:
+        rows = {}
+        for name in ["asio"] + models:
+            try:
+                server = start_server(build, name)
+            except (RuntimeError, OSError) as error:
+                rows[name] = {"failed": [str(error)]}
+                continue
+            try:
+                rows[name] = run_load(build, server, connections, pipeline, duration)
+            except subprocess.TimeoutExpired:
+                rows[name] = {"failed": ["load timed out"]}
+            finally:
+                server.stop()
+        peer = rows.get("asio", {})
+        lines.append(f"### {connections} connections, pipeline {pipeline}")
+        lines.append("")
+        lines.append("| server | req/s | p50 us | p99 us | errors | RSS MiB | threads | CPU s | req/s vs asio | p99 vs asio |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        for name, row in rows.items():
+            if "failed" in row:
+                lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | |")
+                continue
+            ratio = row["rps"] / peer["rps"] if peer.get("rps") else float("nan")
+            p99_ratio = row["p99_us"] / peer["p99_us"] if peer.get("p99_us") else float("nan")
+            lines.append(f"| {name} | {row['rps']:,.0f} | {row['p50_us']:.0f} | {row['p99_us']:.0f} | "
+                         f"{row['errors']} | {row['rss_mib']:.1f} | {row['threads']} | {row['cpu_s']:.2f} | "
+                         f"{ratio:.2f}x | {p99_ratio:.2f}x |")
+        lines.append("")
+        print("\n".join(lines[-(len(rows) + 4):]), flush=True)
+
+    idle_count = 1000 if args.quick else 10000
+    lines.append(f"### RSS growth with {idle_count:,} idle connections")
+    lines.append("")
+    lines.append("| server | connections open | RSS growth MiB |")
+    lines.append("|---|---|---|")
+    for name in ["asio"] + [m for m in models if m in EVENT_DRIVEN + ["threads"]]:
+        try:
+            server = start_server(build, name)
+        except (RuntimeError, OSError) as error:
+            lines.append(f"| {name} | failed: {error} | |")
+            continue
+        try:
+            opened, growth = idle_cost(server, idle_count)
+            lines.append(f"| {name} | {opened:,} | {growth:.1f} |")
+        finally:
+            server.stop()
+    lines.append("")
+    print("\n".join(lines[-8 - len(models):]))
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
