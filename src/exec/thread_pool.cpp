@@ -50,16 +50,6 @@ ThreadPool::~ThreadPool() {
   shutdown(true, !drain);
 }
 
-void ThreadPool::post(UniqueFunction<void()> fn) {
-  enqueue([fn = std::move(fn)](bool run) mutable {
-    if (run) {
-      // A post()ed task has nobody to report to: letting the exception reach
-      // the noexcept worker loop terminates, which is the documented contract.
-      fn();
-    }
-  });
-}
-
 void ThreadPool::enqueue(Task task) {
   std::unique_lock lock(mutex_);
   if (queue_capacity_ != 0 && accepting_ && queue_.size() >= queue_capacity_) {
@@ -71,8 +61,10 @@ void ThreadPool::enqueue(Task task) {
     throw std::runtime_error("pz::ThreadPool: cannot accept a task after shutdown()");
   }
   queue_.push_back(std::move(task));
-  // Relaxed: a statistic; ordered with the queue by the mutex anyway.
-  submitted_.fetch_add(1, std::memory_order_relaxed);
+  queue_length_.store(queue_.size(), std::memory_order_relaxed);
+  // Relaxed load+store, not an RMW: the mutex already makes us the only
+  // writer, and the value is a statistic.
+  submitted_.store(submitted_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Wake a sleeper only if the sleepers outnumber the wake-ups already sent:
   // during a burst this turns a notify (a futex syscall) per task into one per
   // sleeping worker.
@@ -94,6 +86,7 @@ std::size_t ThreadPool::take_batch(std::vector<Task>& batch) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  queue_length_.store(queue_.size(), std::memory_order_relaxed);
   taken_ += count;
   return count;
 }
@@ -134,6 +127,22 @@ void ThreadPool::worker_main(std::size_t index) {
   std::unique_lock lock(mutex_);
   for (;;) {
     while (queue_.empty() && accepting_) {
+      // Before sleeping, look again for a short while without the lock: in a
+      // burst of small tasks the next one is usually a few hundred
+      // nanoseconds away, and sleeping would cost the producer a futex wake
+      // per task. Yielding (not busy-pausing) leaves the core to the producer
+      // when the machine is oversubscribed.
+      lock.unlock();
+      bool work_seen = false;
+      for (int spin = 0; spin < kSpinsBeforeSleep && !work_seen; ++spin) {
+        std::this_thread::yield();
+        // Relaxed: only a hint; the queue itself is re-checked under the lock.
+        work_seen = queue_length_.load(std::memory_order_relaxed) != 0;
+      }
+      lock.lock();
+      if (!queue_.empty() || !accepting_) {
+        break;
+      }
       ++sleeping_workers_;
       work_available_.wait(lock);
       --sleeping_workers_;
@@ -197,6 +206,7 @@ void ThreadPool::shutdown(bool wait, bool cancel_pending) {
     if (cancel_pending) {
       cancel_.store(true, std::memory_order_relaxed);
       cancelled.swap(queue_);
+      queue_length_.store(0, std::memory_order_relaxed);
       taken_ += cancelled.size();
     } else if (!wait) {
       drain_requested_ = true;

@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <map>
 #include <numeric>
-#include <ranges>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -155,6 +154,22 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// 1, 2, 3, ... without end.
+struct Naturals {
+  struct End {};
+  struct Iterator {
+    long value = 1;
+    long operator*() const { return value; }
+    Iterator& operator++() {
+      ++value;
+      return *this;
+    }
+    bool operator!=(End) const { return true; }
+  };
+  [[nodiscard]] Iterator begin() const { return {}; }
+  [[nodiscard]] End end() const { return {}; }
+};
+
 // ---- tests ----
 
 TEST(ProcessPool, SubmitRunsARegisteredFunctionInAnotherProcess) {
@@ -264,8 +279,7 @@ TEST(ProcessPool, MapFailsWithTheFirstFailingItemWhenAWorkerDies) {
 
 TEST(ProcessPool, ImapUnorderedStreamsAnEndlessInputWithBoundedTasksInFlight) {
   pz::ProcessPool pool(2);
-  auto naturals = std::views::iota(1L);  // endless: must never be materialised
-  auto results = pool.imap_unordered(kSquare, naturals, 4);
+  auto results = pool.imap_unordered(kSquare, Naturals{}, 4);  // never materialised
   std::set<long> seen;
   for (int i = 0; i < 50; ++i) {
     auto value = results.next();

@@ -48,7 +48,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -188,11 +187,11 @@ class ProcessPool {
   // All results in input order, computed in chunks of `chunksize` items per
   // message (0: ceil(len / (4 * workers)), as Python). The future fails with the
   // error of the first failed item in input order.
-  template <typename R, typename Param, std::ranges::input_range Range>
+  template <typename R, typename Param, typename Range>
   Future<std::vector<R>> map_async(const RemoteFunction<R(Param)>& function, Range&& inputs,
                                    std::size_t chunksize = 0);
 
-  template <typename R, typename Param, std::ranges::input_range Range>
+  template <typename R, typename Param, typename Range>
   std::vector<R> map(const RemoteFunction<R(Param)>& function, Range&& inputs,
                      std::size_t chunksize = 0) {
     return map_async(function, std::forward<Range>(inputs), chunksize).result();
@@ -201,16 +200,17 @@ class ProcessPool {
   // Results in completion order, pulled one by one with next(); at most
   // `max_in_flight` items are submitted ahead (0: 2 * workers), and inputs are
   // read from the range only as slots free up, so an endless range works.
-  template <typename R, typename Param, typename View>
+  // An lvalue range is referenced (it must outlive the result), an rvalue one
+  // is moved into it. Any type with begin()/end() works, including endless
+  // ranges whose end() is a sentinel.
+  template <typename R, typename Param, typename Range>
   class ImapUnordered;
 
-  template <typename R, typename Param, std::ranges::input_range Range>
-  auto imap_unordered(const RemoteFunction<R(Param)>& function, Range&& inputs,
-                      std::size_t max_in_flight = 0) {
-    using View = std::views::all_t<Range>;
-    return ImapUnordered<R, Param, View>(*this, function,
-                                         std::views::all(std::forward<Range>(inputs)),
-                                         max_in_flight == 0 ? 2 * worker_count() : max_in_flight);
+  template <typename R, typename Param, typename Range>
+  ImapUnordered<R, Param, Range> imap_unordered(const RemoteFunction<R(Param)>& function,
+                                                Range&& inputs, std::size_t max_in_flight = 0) {
+    return ImapUnordered<R, Param, Range>(*this, function, std::forward<Range>(inputs),
+                                          max_in_flight == 0 ? 2 * worker_count() : max_in_flight);
   }
 
   void shutdown(bool wait = true, bool cancel_pending = false);
@@ -226,7 +226,7 @@ class ProcessPool {
   std::unique_ptr<Impl> impl_;
 };
 
-template <typename R, typename Param, std::ranges::input_range Range>
+template <typename R, typename Param, typename Range>
 Future<std::vector<R>> ProcessPool::map_async(const RemoteFunction<R(Param)>& function,
                                               Range&& inputs, std::size_t chunksize) {
   static_assert(!std::is_void_v<R>, "map needs tasks that return a value");
@@ -316,15 +316,19 @@ Future<std::vector<R>> ProcessPool::map_async(const RemoteFunction<R(Param)>& fu
   return future;
 }
 
-template <typename R, typename Param, typename View>
+template <typename R, typename Param, typename Range>
 class ProcessPool::ImapUnordered {
+  // A reference for an lvalue range, the range itself for an rvalue.
+  using Stored =
+      std::conditional_t<std::is_lvalue_reference_v<Range>, Range, std::remove_cvref_t<Range>>;
+
  public:
-  ImapUnordered(ProcessPool& pool, RemoteFunction<R(Param)> function, View inputs,
+  ImapUnordered(ProcessPool& pool, RemoteFunction<R(Param)> function, Range&& inputs,
                 std::size_t max_in_flight)
       : pool_(&pool),
         function_(std::move(function)),
-        inputs_(std::move(inputs)),
-        next_input_(std::ranges::begin(inputs_)),
+        inputs_(std::forward<Range>(inputs)),
+        next_input_(std::begin(inputs_)),
         max_in_flight_(max_in_flight),
         // Never more outcomes than tasks in flight, so a completion never
         // blocks the manager thread.
@@ -335,7 +339,7 @@ class ProcessPool::ImapUnordered {
   // all results were returned. A failed item rethrows its error here; calling
   // next() again continues with the remaining items.
   std::optional<R> next() {
-    while (in_flight_ < max_in_flight_ && next_input_ != std::ranges::end(inputs_)) {
+    while (in_flight_ < max_in_flight_ && next_input_ != std::end(inputs_)) {
       detail::ProcessJob job;
       job.name = function_.name;
       job.count = 1;
@@ -378,8 +382,8 @@ class ProcessPool::ImapUnordered {
 
   ProcessPool* pool_;
   RemoteFunction<R(Param)> function_;
-  View inputs_;
-  std::ranges::iterator_t<View> next_input_;
+  Stored inputs_;
+  decltype(std::begin(std::declval<Stored&>())) next_input_;
   std::size_t max_in_flight_;
   std::size_t in_flight_ = 0;
   std::shared_ptr<BlockingQueue<Outcome>> outcomes_;

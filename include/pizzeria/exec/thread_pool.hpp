@@ -47,7 +47,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -74,6 +73,8 @@ class ThreadPool {
 
   // Tasks one worker takes from the queue per lock acquisition.
   static constexpr std::size_t kMaxBatch = 64;
+  // Yields an idle worker makes, watching for new work, before it sleeps.
+  static constexpr int kSpinsBeforeSleep = 64;
 
   struct Counters {
     std::uint64_t queued = 0;     // accepted, not started (nor cancelled)
@@ -109,14 +110,25 @@ class ThreadPool {
 
   // Fire and forget: cheaper than submit (no future). An exception escaping
   // fn calls std::terminate. A cancelled post()ed task is simply dropped.
-  void post(UniqueFunction<void()> fn);
+  template <typename F>
+  void post(F&& fn) {
+    // The callable is stored directly in the queued Task (inline when small),
+    // not wrapped in a second UniqueFunction that would not fit inline.
+    enqueue([fn = std::decay_t<F>(std::forward<F>(fn))](bool run) mutable {
+      if (run) {
+        // Nobody to report to: an exception reaches the noexcept batch loop
+        // and terminates, as documented.
+        fn();
+      }
+    });
+  }
 
   // Calls fn on every element of `inputs` and returns the results in input
   // order; blocks until all are done. If any call throws, rethrows the
   // exception of the first failing element (in input order) after every call
   // has finished. chunksize 0 means ceil(size / (4 * threads)), as Python's
   // Pool.map. Must not be called from one of this pool's tasks.
-  template <typename F, std::ranges::input_range Range>
+  template <typename F, typename Range>
   auto map(F&& fn, Range&& inputs, std::size_t chunksize = 0);
 
   // Blocks until the queue is empty and no task runs. The calling thread helps
@@ -157,10 +169,12 @@ class ThreadPool {
   std::condition_variable space_available_;  // producers of a bounded queue sleep here
   std::condition_variable idle_;             // wait_idle sleeps here
   std::deque<Task> queue_;                   // guarded by mutex_
-  std::size_t sleeping_workers_ = 0;         // guarded by mutex_
-  std::size_t wakeups_pending_ = 0;          // notify_one calls not yet absorbed
-  std::size_t blocked_producers_ = 0;        // guarded by mutex_
-  std::size_t idle_waiters_ = 0;             // guarded by mutex_
+  // queue_.size(), written under mutex_, read without it by spinning workers.
+  std::atomic<std::size_t> queue_length_{0};
+  std::size_t sleeping_workers_ = 0;   // guarded by mutex_
+  std::size_t wakeups_pending_ = 0;    // notify_one calls not yet absorbed
+  std::size_t blocked_producers_ = 0;  // guarded by mutex_
+  std::size_t idle_waiters_ = 0;       // guarded by mutex_
   std::size_t taken_ = 0;         // tasks out of the queue, not yet finished; guarded by mutex_
   bool accepting_ = true;         // guarded by mutex_
   bool drain_requested_ = false;  // shutdown(false, false) was called; guarded by mutex_
@@ -178,11 +192,16 @@ class ThreadPool {
   std::vector<std::thread> threads_;
 };
 
-template <typename F, std::ranges::input_range Range>
+// (std::ranges is avoided in exec headers: clang 14 cannot compile
+// libstdc++ 12's ranges concepts.)
+template <typename F, typename Range>
 auto ThreadPool::map(F&& fn, Range&& inputs, std::size_t chunksize) {
-  using Item = std::ranges::range_value_t<Range>;
+  using Item = std::decay_t<decltype(*std::begin(inputs))>;
   using R = std::invoke_result_t<std::decay_t<F>&, Item&>;
-  std::vector<Item> items(std::ranges::begin(inputs), std::ranges::end(inputs));
+  std::vector<Item> items;
+  for (auto&& input : inputs) {
+    items.emplace_back(std::forward<decltype(input)>(input));
+  }
   const std::size_t count = items.size();
   if (chunksize == 0) {
     const std::size_t parts = 4 * thread_count_;

@@ -304,7 +304,7 @@ struct Codec<std::tuple<Ts...>> {
   static void encode(WireWriter& w, const std::tuple<Ts...>& v) {
     w.put_u8(wire_tag::kTuple);
     w.put_u32(sizeof...(Ts));
-    std::apply([&w](const Ts&... items) { (wire_encode<Ts>(w, items), ...); }, v);
+    std::apply([&](const Ts&... items) { (wire_encode<Ts>(w, items), ...); }, v);
   }
   static std::tuple<Ts...> decode(WireReader& r) {
     r.expect_tag(wire_tag::kTuple, "a tuple");
