@@ -1,0 +1,157 @@
+// `pizzeria load` as a user runs it (the PZ_PIZZERIA_BIN binary): its report,
+// its JSON file and its documented exit codes, against the pizza server
+// running in this process on 127.0.0.1:0.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/pizza_server.hpp"
+#include "pizzeria/pizza/server_options.hpp"
+#include "pizzeria/pizza/shutdown_signal.hpp"
+
+namespace pz {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `pizzeria load ARGUMENTS` through the shell (the arguments are the
+// test's own, quoted by the caller) and collects its output and exit code.
+Outcome run_load(const std::string& arguments) {
+  const char* binary = std::getenv("PZ_PIZZERIA_BIN");
+  if (binary == nullptr) {
+    throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
+  }
+  const std::string command = std::string(binary) + " load " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    throw std::runtime_error("popen failed for: " + command);
+  }
+  Outcome outcome;
+  char chunk[4096];
+  std::size_t got;
+  while ((got = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) {
+    outcome.output.append(chunk, got);
+  }
+  const int status = ::pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return outcome;
+}
+
+class PizzaServer {
+ public:
+  PizzaServer() {
+    options_.host = "127.0.0.1";
+    options_.port = 0;
+    options_.model = "reactor";
+    UniqueFd listener = pizza::open_server_listener(options_);
+    port_ = SocketAddress::local_of(listener.get()).port();
+    thread_ = std::thread([this, listener = std::move(listener)]() mutable {
+      pizza::run_server(options_, std::move(listener), shutdown_, log_);
+    });
+  }
+  ~PizzaServer() {
+    shutdown_.request();
+    thread_.join();
+  }
+  PizzaServer(const PizzaServer&) = delete;
+  PizzaServer& operator=(const PizzaServer&) = delete;
+
+  [[nodiscard]] std::string port() const { return std::to_string(port_); }
+
+ private:
+  pizza::ServerOptions options_;
+  std::uint16_t port_ = 0;
+  pizza::ShutdownSignal shutdown_;
+  std::ostringstream log_;
+  std::thread thread_;
+};
+
+TEST(LoadCommand, ReportsACleanRunAndWritesTheWholeResultAsJson) {
+  PizzaServer server;
+  const std::string json_path =
+      ::testing::TempDir() + "load_command_test_" + std::to_string(::getpid()) + ".json";
+  const auto outcome =
+      run_load(server.port() + " -c 3 -t 2 -n 300 -p 4 --expect 'Thank you' --json " + json_path);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("replies     300 in"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("closed loop, 3 connections on 2 threads, pipeline 4"),
+            std::string::npos)
+      << outcome.output;
+
+  std::ifstream file(json_path);
+  ASSERT_TRUE(file) << json_path;
+  const auto json = nlohmann::json::parse(file);
+  std::remove(json_path.c_str());
+  EXPECT_EQ(json["mode"], "closed");
+  EXPECT_EQ(json["replies"], 300);
+  EXPECT_EQ(json["requests_sent"], 300);
+  EXPECT_EQ(json["errors"]["total"], 0);
+  EXPECT_EQ(json["request"], "3\n");
+  EXPECT_TRUE(json["abort_reason"].is_null());
+  EXPECT_EQ(json["latency"]["count"], 300);
+  EXPECT_GE(json["latency"]["spectrum"].size(), 10U);
+  EXPECT_EQ(json["latency"]["spectrum"].back()["percentile"], 100.0);
+  EXPECT_EQ(json["latency"]["spectrum"].back()["value"], json["latency"]["max"]);
+  EXPECT_LE(json["latency"]["p50"].get<std::uint64_t>(),
+            json["latency"]["p99"].get<std::uint64_t>());
+}
+
+TEST(LoadCommand, ExitsWithOneWhenRepliesAreUnexpected) {
+  PizzaServer server;
+  const auto outcome = run_load(server.port() + " -c 2 -n 50 --request '0\\n' --expect Thank");
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_NE(outcome.output.find("unexpected reply 50"), std::string::npos) << outcome.output;
+}
+
+TEST(LoadCommand, ExitsWithFourWhenTheJsonFileCannotBeWritten) {
+  PizzaServer server;
+  const auto outcome = run_load(server.port() + " -n 10 --json /nonexistent-directory/run.json");
+  EXPECT_EQ(outcome.exit_code, 4) << outcome.output;
+  EXPECT_NE(outcome.output.find("cannot write --json file"), std::string::npos) << outcome.output;
+}
+
+TEST(LoadCommand, ExitsWithTwoForBadArguments) {
+  for (const char* arguments :
+       {"70000", "127.0.0.1:0", "12345 -c 10 -R 5", "12345 -c abc", "12345 -d 1x",
+        "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'"}) {
+    const auto outcome = run_load(arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;
+  }
+}
+
+TEST(LoadCommand, ExitsWithThreeWhenNothingCanConnect) {
+  UniqueFd holder(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const auto any_port = SocketAddress::parse("127.0.0.1", 0);
+  ASSERT_EQ(::bind(holder.get(), any_port.data(), any_port.size()), 0);
+  const auto port = std::to_string(SocketAddress::local_of(holder.get()).port());
+  const auto outcome = run_load(port + " -c 2 -n 10");
+  EXPECT_EQ(outcome.exit_code, 3) << outcome.output;
+  EXPECT_NE(outcome.output.find("Connection refused"), std::string::npos) << outcome.output;
+}
+
+TEST(LoadCommand, DocumentsItsExitCodesInHelp) {
+  const auto outcome = run_load("--help");
+  EXPECT_EQ(outcome.exit_code, 0);
+  for (const char* line : {"Exit codes:", "  2  bad arguments", "  3  the run gave up"}) {
+    EXPECT_NE(outcome.output.find(line), std::string::npos) << line << "\n" << outcome.output;
+  }
+}
+
+}  // namespace
+}  // namespace pz
