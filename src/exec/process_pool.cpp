@@ -33,7 +33,7 @@ namespace pz {
 namespace {
 
 // The fd number a worker finds its connection on (0-2 stay stdio).
-constexpr int kWorkerFd = 3;
+constexpr int kWorkerFd = kProcessWorkerFd;
 // A pool whose fresh workers die this many times in a row before running
 // anything is broken (bad executable, crashing initializer).
 constexpr int kMaxStartupFailures = 3;
@@ -133,7 +133,22 @@ struct ProcessPool::Impl {
     // descriptor of the parent (one opened without O_CLOEXEC by any library)
     // leaks into the worker.
     posix_spawn_file_actions_adddup2(&actions, child_end.get(), kWorkerFd);
-    posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerFd + 1);
+    // Inherited descriptors go to 4, 5, ... in order. They are first copied
+    // above every target number, so no dup2 can overwrite a source that a
+    // later one still needs.
+    std::vector<UniqueFd> copies;
+    const int first_free = kFirstInheritedFd + static_cast<int>(options.inherited_fds.size());
+    for (std::size_t i = 0; i < options.inherited_fds.size(); ++i) {
+      UniqueFd copy(::fcntl(options.inherited_fds[i], F_DUPFD_CLOEXEC, first_free));
+      if (!copy) {
+        throw_errno("process pool: duplicating inherited descriptor " +
+                    std::to_string(options.inherited_fds[i]));
+      }
+      posix_spawn_file_actions_adddup2(&actions, copy.get(),
+                                       kFirstInheritedFd + static_cast<int>(i));
+      copies.push_back(std::move(copy));
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, first_free);
     // The parent may block signals (an event loop's signalfd does) or have
     // handlers; the worker starts with none blocked and all defaults.
     sigset_t none;
@@ -149,12 +164,17 @@ struct ProcessPool::Impl {
     const std::string parent_prefix = std::string(kProcessWorkerParentVariable) + "=";
     for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
       const std::string_view text(*entry);
-      if (!text.starts_with(fd_prefix) && !text.starts_with(parent_prefix)) {
+      if (!text.starts_with(fd_prefix) && !text.starts_with(parent_prefix) &&
+          !text.starts_with(std::string(kProcessWorkerInheritedVariable) + "=")) {
         environment.emplace_back(text);
       }
     }
     environment.push_back(fd_prefix + std::to_string(kWorkerFd));
     environment.push_back(parent_prefix + std::to_string(::getpid()));
+    if (!options.inherited_fds.empty()) {
+      environment.push_back(std::string(kProcessWorkerInheritedVariable) + "=" +
+                            std::to_string(options.inherited_fds.size()));
+    }
     std::vector<char*> envp;
     for (auto& text : environment) {
       envp.push_back(text.data());

@@ -10,9 +10,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <typeinfo>
 
+#include "pizzeria/exec/process_queue.hpp"
 #include "pizzeria/exec/task_registry.hpp"
 #include "pizzeria/exec/wire.hpp"
 #include "process_protocol.hpp"
@@ -20,6 +22,10 @@
 namespace pz {
 
 namespace {
+
+// How many ProcessPoolOptions::inherited_fds this worker received; set once
+// before any task runs.
+std::size_t inherited_count = 0;
 
 std::string describe_current_exception() {
   try {
@@ -105,6 +111,15 @@ int serve(int fd) {
 
 }  // namespace
 
+int inherited_fd(std::size_t index) {
+  if (index >= inherited_count) {
+    throw std::out_of_range("pz::inherited_fd(" + std::to_string(index) + "): this process got " +
+                            std::to_string(inherited_count) +
+                            " inherited descriptors (is it a ProcessPool worker?)");
+  }
+  return kFirstInheritedFd + static_cast<int>(index);
+}
+
 std::optional<int> run_process_worker_if_requested() {
   const char* fd_text = std::getenv(kProcessWorkerFdVariable);
   if (fd_text == nullptr) {
@@ -115,8 +130,15 @@ std::optional<int> run_process_worker_if_requested() {
   const pid_t parent = parent_text != nullptr ? static_cast<pid_t>(std::atol(parent_text)) : 0;
   // Children the task code might start must not mistake themselves for
   // workers.
+  if (const char* inherited = std::getenv(kProcessWorkerInheritedVariable)) {
+    inherited_count = static_cast<std::size_t>(std::atol(inherited));
+    for (std::size_t i = 0; i < inherited_count; ++i) {
+      ::fcntl(kFirstInheritedFd + static_cast<int>(i), F_SETFD, FD_CLOEXEC);
+    }
+  }
   ::unsetenv(kProcessWorkerFdVariable);
   ::unsetenv(kProcessWorkerParentVariable);
+  ::unsetenv(kProcessWorkerInheritedVariable);
   // Die with the parent even if it is killed before it can close our socket;
   // then check it did not die before the request was in place. (The signal
   // follows the death of the parent *thread* that spawned us, the pool's

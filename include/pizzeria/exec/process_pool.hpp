@@ -75,6 +75,9 @@ struct ProcessPoolOptions {
   std::size_t max_tasks_per_child = 0;
   // The program to run as a worker; it must call run_process_worker_if_requested.
   std::string executable = "/proc/self/exe";
+  // Descriptors every worker inherits (e.g. a ProcessQueue end); worker code
+  // finds them with pz::inherited_fd(index). Nothing else is inherited.
+  std::vector<int> inherited_fds;
 
   template <typename R, typename... Params, typename... Args>
   void set_initializer(const RemoteFunction<R(Params...)>& function, Args&&... args) {

@@ -23,6 +23,10 @@ namespace pz {
 
 inline constexpr const char* kProcessWorkerFdVariable = "PZ_PROCESS_WORKER_FD";
 inline constexpr const char* kProcessWorkerParentVariable = "PZ_PROCESS_WORKER_PARENT";
+inline constexpr const char* kProcessWorkerInheritedVariable = "PZ_PROCESS_WORKER_INHERITED";
+// A worker's connection to its pool, then ProcessPoolOptions::inherited_fds.
+inline constexpr int kProcessWorkerFd = 3;
+inline constexpr int kFirstInheritedFd = 4;
 
 std::optional<int> run_process_worker_if_requested();
 
