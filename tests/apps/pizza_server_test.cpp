@@ -468,6 +468,40 @@ TEST_P(PizzaServer, LogsEachConnectionWhenVerbose) {
   EXPECT_NE(log.find("Connection with " + peer + " has been closed"), std::string::npos) << log;
 }
 
+TEST(PizzaSelectModel, RefusesClientsBeyondFdSetSizeWithTheBusyReply) {
+  if (raise_fd_limit() < 4 * FD_SETSIZE) {
+    GTEST_SKIP() << "needs at least " << 4 * FD_SETSIZE << " descriptors (ulimit -n)";
+  }
+  ServerOptions options;
+  options.model = "select";
+  RunningServer server(options);
+  // Our ends sit above 2 * FD_SETSIZE, so the server's ends take the low
+  // numbers and run past FD_SETSIZE after about a thousand clients.
+  std::vector<UniqueFd> clients;
+  for (int i = 0; i < FD_SETSIZE + 50; ++i) {
+    clients.push_back(connect_client(server.address(), /*high_fd=*/true));
+    send_all(clients.back().get(), "1\n");
+  }
+  std::size_t served = 0;
+  std::size_t refused = 0;
+  for (UniqueFd& client : clients) {
+    const std::string reply = read_exactly(client.get(), thanks(1).size());
+    if (reply == thanks(1)) {
+      ++served;
+    } else {
+      EXPECT_EQ(reply + read_until_eof(client.get()), kBusy);
+      ++refused;
+    }
+  }
+  EXPECT_GT(served, 900U);
+  EXPECT_GT(refused, 0U);
+  clients.clear();
+  const std::string log = server.stop();
+  EXPECT_NE(log.find("select model: refusing clients whose descriptor is >= FD_SETSIZE (1024)"),
+            std::string::npos)
+      << log;
+}
+
 // ---- the real binary ------------------------------------------------------
 
 // `pizzeria serve` as a child process with its stdout on a pipe.
