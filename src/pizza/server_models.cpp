@@ -11,7 +11,7 @@ namespace {
 // table and not self-registration). Order = the order of the lessons.
 const std::array kModels = {
     &kThreadsModel, &kPoolModel,    &kPollingModel, &kSelectModel,
-    &kPollModel,    &kReactorModel, &kUringModel,
+    &kPollModel,    &kReactorModel, &kCoroModel,    &kUringModel,
 };
 
 // Copies, so server_models() can hand out a span of values; filled on first

@@ -12,6 +12,7 @@ extern const ServerModel kPollingModel;
 extern const ServerModel kSelectModel;
 extern const ServerModel kPollModel;
 extern const ServerModel kReactorModel;
+extern const ServerModel kCoroModel;
 extern const ServerModel kUringModel;
 
 }  // namespace pz::pizza
