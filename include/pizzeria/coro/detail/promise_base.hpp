@@ -58,9 +58,18 @@ struct CurrentToken {
 // per-thread trampoline instead: transfer_to() parks the next coroutine and
 // returns noop, and resume() keeps resuming whatever was parked. Every place
 // pizzeria starts or resumes a coroutine goes through detail::resume().
-#if defined(__OPTIMIZE__)
+// ThreadSanitizer's function entry/exit hooks also defeat the tail call.
+#if defined(__SANITIZE_THREAD__)
+#define PZ_SYMMETRIC_TRANSFER 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PZ_SYMMETRIC_TRANSFER 0
+#endif
+#endif
+#if !defined(PZ_SYMMETRIC_TRANSFER) && defined(__OPTIMIZE__)
 #define PZ_SYMMETRIC_TRANSFER 1
-#else
+#endif
+#if !defined(PZ_SYMMETRIC_TRANSFER)
 #define PZ_SYMMETRIC_TRANSFER 0
 #endif
 
