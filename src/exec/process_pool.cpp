@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -74,7 +77,10 @@ struct ProcessPool::Impl {
     std::uint64_t job_id = 0;
     bool job_started = false;  // the worker acknowledged the job (kStarted)
     std::size_t messages_done = 0;
-    bool answered = false;  // has returned at least one result
+    bool answered = false;   // has returned at least one result
+    bool ready = false;      // sent kHello: it runs the worker loop
+    bool timed_out = false;  // killed for not becoming ready in time
+    std::chrono::steady_clock::time_point start_deadline;
   };
 
   ProcessPoolOptions options;
@@ -181,16 +187,23 @@ struct ProcessPool::Impl {
     }
     envp.push_back(nullptr);
     std::string program = options.executable;
-    char* argv[] = {program.data(), nullptr};
+    std::vector<std::string> arguments = options.arguments;
+    std::vector<char*> argv{program.data()};
+    for (auto& argument : arguments) {
+      argv.push_back(argument.data());
+    }
+    argv.push_back(nullptr);
 
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv, envp.data());
+    const int rc =
+        ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), envp.data());
     if (rc != 0) {
       throw_errno("process pool: starting worker '" + program + "' with posix_spawn", rc);
     }
     Worker worker;
     worker.pid = pid;
     worker.socket = std::move(parent_end);
+    worker.start_deadline = std::chrono::steady_clock::now() + options.start_timeout;
     {
       std::lock_guard lock(mutex);
       ++counters.workers_started;
@@ -245,8 +258,14 @@ struct ProcessPool::Impl {
   void handle_death(Worker& worker, bool expected) {
     worker.socket.reset();
     const int status = reap(worker.pid);
-    const std::string cause =
+    std::string cause =
         status == -1 ? "ended (its exit status was collected elsewhere)" : describe_status(status);
+    if (worker.timed_out) {
+      cause = "did not reach its worker loop within " +
+              std::to_string(options.start_timeout.count()) +
+              " ms and was killed (does the program's main() begin with "
+              "pz::run_process_worker_if_requested()?)";
+    }
     const pid_t pid = worker.pid;
     worker.pid = -1;
     if (!expected) {
@@ -301,6 +320,10 @@ struct ProcessPool::Impl {
       mark_broken("process pool initializer '" + options.initializer + "' failed in worker " +
                   std::to_string(worker.pid) + ": " + wire_decode<std::string>(reader));
       return;  // the worker exits next; handle_death follows on end of stream
+    }
+    if (kind == process_protocol::kHello) {
+      worker.ready = true;
+      return;
     }
     if (kind == process_protocol::kStarted) {
       if (!worker.job || reader.get_u64() != worker.job_id) {
@@ -427,6 +450,34 @@ struct ProcessPool::Impl {
     return !accepting && pending.empty();
   }
 
+  // Milliseconds until the earliest start deadline of a worker that is not
+  // ready yet, or -1 (wait forever) if every worker is ready.
+  int start_wait_ms() const {
+    int wait = -1;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& worker : workers) {
+      if (worker.socket && !worker.ready && !worker.timed_out) {
+        const auto left =
+            std::chrono::ceil<std::chrono::milliseconds>(worker.start_deadline - now).count();
+        const int ms = static_cast<int>(std::max<long long>(0, left));
+        wait = wait < 0 ? ms : std::min(wait, ms);
+      }
+    }
+    return wait;
+  }
+
+  // SIGKILL for workers past their start deadline; their end of stream then
+  // reports them as failed starts.
+  void kill_late_starters() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& worker : workers) {
+      if (worker.socket && !worker.ready && !worker.timed_out && now >= worker.start_deadline) {
+        worker.timed_out = true;
+        ::kill(worker.pid, SIGKILL);
+      }
+    }
+  }
+
   void run() {
     try {
       for (std::size_t i = 0; i < worker_count; ++i) {
@@ -440,7 +491,7 @@ struct ProcessPool::Impl {
     for (;;) {
       fail_queued();
       for (auto& worker : workers) {
-        if (worker.socket && !worker.job) {
+        if (worker.socket && worker.ready && !worker.job) {
           dispatch(worker);
         }
       }
@@ -452,7 +503,7 @@ struct ProcessPool::Impl {
       for (const auto& worker : workers) {
         fds.push_back({worker.socket ? worker.socket.get() : -1, POLLIN, 0});
       }
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (::poll(fds.data(), fds.size(), start_wait_ms()) < 0) {
         if (errno == EINTR) {
           continue;
         }
@@ -463,6 +514,7 @@ struct ProcessPool::Impl {
         std::uint64_t count = 0;
         [[maybe_unused]] const ssize_t n = ::read(wake.get(), &count, sizeof count);
       }
+      kill_late_starters();
       for (std::size_t i = 0; i < workers.size(); ++i) {
         if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0) {
           continue;
@@ -505,6 +557,14 @@ ProcessPool::ProcessPool(std::size_t workers)
       }()) {}
 
 ProcessPool::ProcessPool(ProcessPoolOptions options) : impl_(std::make_unique<Impl>()) {
+  if (std::getenv(kProcessWorkerFdVariable) != nullptr) {
+    // run_process_worker_if_requested() removes the variable; seeing it here
+    // means this is a worker whose main() lacks the hook and went on to
+    // create a pool of its own: refuse, instead of spawning recursively.
+    throw std::logic_error(
+        "pz::ProcessPool created inside a ProcessPool worker whose main() does not begin with "
+        "pz::run_process_worker_if_requested()");
+  }
   impl_->worker_count =
       options.workers != 0 ? options.workers : std::max(1U, std::thread::hardware_concurrency());
   impl_->options = std::move(options);

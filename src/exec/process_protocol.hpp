@@ -7,6 +7,7 @@
 //     kInit    string name, tuple args         run the initializer once
 //     kTask    u64 id, string name, u32 count, count x (tuple args)
 //   worker -> parent
+//     kHello                                   first frame: the worker loop runs
 //     kStarted u64 id                          the task message was read and
 //                                              starts now
 //     kResults u64 id, u32 count, count x (u8 ok, then result value if ok,
@@ -28,6 +29,7 @@ inline constexpr std::uint8_t kTask = 2;
 inline constexpr std::uint8_t kResults = 3;
 inline constexpr std::uint8_t kInitFailed = 4;
 inline constexpr std::uint8_t kStarted = 5;
+inline constexpr std::uint8_t kHello = 6;
 
 // Frames above this are refused as corrupt rather than allocated.
 inline constexpr std::uint32_t kMaxFrame = 1U << 30;

@@ -59,6 +59,11 @@ void run_item(const std::string& name, const ErasedTask* task, WireReader& args,
 }
 
 int serve(int fd) {
+  // Proves to the pool that this program reached the worker loop (and did
+  // not, say, run its normal main because it lacks the hook).
+  WireWriter hello;
+  hello.put_u8(process_protocol::kHello);
+  process_protocol::write_frame(fd, hello.data());
   std::string frame;
   for (;;) {
     if (!process_protocol::read_frame(fd, frame)) {

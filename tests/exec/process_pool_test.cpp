@@ -360,6 +360,19 @@ TEST(ProcessPool, AMissingExecutableBreaksThePoolInsteadOfLooping) {
   EXPECT_TRUE(contains(error_of(future), "/nonexistent/pz-worker")) << error_of(future);
 }
 
+TEST(ProcessPool, AProgramWithoutTheWorkerHookBreaksThePoolWithAHint) {
+  pz::ProcessPoolOptions options;
+  options.workers = 1;
+  options.executable = "/bin/sleep";  // runs, but never reaches a worker loop
+  options.arguments = {"30"};
+  options.start_timeout = std::chrono::milliseconds(50);
+  pz::ProcessPool pool(options);
+  auto future = pool.submit(kSquare, 2L);
+  const std::string message = error_of(future);
+  EXPECT_TRUE(contains(message, "did not reach its worker loop")) << message;
+  EXPECT_TRUE(contains(message, "run_process_worker_if_requested")) << message;
+}
+
 TEST(ProcessPool, ShutdownWithCancelFailsQueuedTasksAndFinishesTheRunningOne) {
   pz::ProcessPool pool(1);
   Gate gate;

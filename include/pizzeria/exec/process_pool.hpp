@@ -43,6 +43,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -58,6 +59,7 @@
 #include "pizzeria/core/unique_function.hpp"
 #include "pizzeria/exec/blocking_queue.hpp"
 #include "pizzeria/exec/future.hpp"
+#include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/process_pool_error.hpp"
 #include "pizzeria/exec/task_registry.hpp"
 #include "pizzeria/exec/wire.hpp"
@@ -75,6 +77,11 @@ struct ProcessPoolOptions {
   std::size_t max_tasks_per_child = 0;
   // The program to run as a worker; it must call run_process_worker_if_requested.
   std::string executable = "/proc/self/exe";
+  // argv[1...] for workers (argv[0] is `executable`).
+  std::vector<std::string> arguments;
+  // A worker that has not reached its worker loop after this long is killed
+  // and counts as failing to start (e.g. main() lacks the hook).
+  std::chrono::milliseconds start_timeout{10'000};
   // Descriptors every worker inherits (e.g. a ProcessQueue end); worker code
   // finds them with pz::inherited_fd(index). Nothing else is inherited.
   std::vector<int> inherited_fds;
@@ -185,6 +192,12 @@ class ProcessPool {
     };
     enqueue(std::move(job));
     return future;
+  }
+
+  // The same as submit, named for coroutines: `co_await pool.run(task, args...)`.
+  template <typename R, typename... Params, typename... Args>
+  Future<R> run(const RemoteFunction<R(Params...)>& function, Args&&... args) {
+    return submit(function, std::forward<Args>(args)...);
   }
 
   // All results in input order, computed in chunks of `chunksize` items per

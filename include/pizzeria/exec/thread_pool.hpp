@@ -55,6 +55,7 @@
 
 #include "pizzeria/core/unique_function.hpp"
 #include "pizzeria/exec/future.hpp"
+#include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/future_error.hpp"
 
 namespace pz {
@@ -108,6 +109,13 @@ class ThreadPool {
     return future;
   }
 
+  // The same as submit, named for coroutines: `co_await pool.run(fn)` (needs
+  // pizzeria/exec/future_awaiter.hpp, included here).
+  template <typename F, typename... Args>
+  auto run(F&& fn, Args&&... args) {
+    return submit(std::forward<F>(fn), std::forward<Args>(args)...);
+  }
+
   // Fire and forget: cheaper than submit (no future). An exception escaping
   // fn calls std::terminate. A cancelled post()ed task is simply dropped.
   template <typename F>
@@ -141,6 +149,9 @@ class ThreadPool {
   void shutdown(bool wait = true, bool cancel_pending = false);
 
   [[nodiscard]] std::size_t thread_count() const noexcept { return thread_count_; }
+  // A snapshot, approximate while tasks run: a task's future completes a
+  // moment before the task counts as completed. Exact after wait_idle() or
+  // shutdown(true, ...).
   [[nodiscard]] Counters counters() const;
   [[nodiscard]] std::uint64_t queued() const { return counters().queued; }
   [[nodiscard]] std::uint64_t running() const { return counters().running; }
