@@ -8,22 +8,30 @@
 // state machine. Structured concurrency keeps it honest: every connection
 // task belongs to its shard's TaskGroup, so none outlives the server.
 //
-// Graceful shutdown shows the streams' cancellation rule at work: the
-// listener's accept loop is cancelled; every connection gets SHUT_RD, so its
-// pending read returns what the kernel already holds and then end of
-// stream; replies are flushed; at the deadline the group is cancelled and
-// every still-waiting await raises CancelledError.
+// Graceful shutdown: the accept loop is cancelled; every connection gets
+// SHUT_RD, so its pending read returns what the kernel already holds and
+// then end of stream; replies are flushed; at the deadline the group is
+// cancelled and every still-waiting await raises CancelledError.
+//
+// Memory: an idle connection is one suspended coroutine frame plus its
+// stream, so the frame is kept lean (bench/server_bench.py measures 10,000
+// idle connections): no per-read timeout wrapper (idle timeouts come from
+// one sweeper task per shard, which shuts expired sockets down), and the
+// rarely needed waits (back-pressure, the final flush) live in small
+// helper coroutines whose frames exist only while they wait.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <system_error>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/sharding.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/coro/timeout.hpp"
@@ -37,16 +45,25 @@
 namespace pz::pizza {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
+// What the idle sweeper needs to know about a connection; lives in the
+// connection's frame.
+struct Activity {
+  SteadyClock::time_point last;
+  bool timed_out = false;
+};
+
 struct CoroShard {
   ServerContext& context;
   int listener;
   bool stopping = false;
-  // Open client sockets, so shutdown can SHUT_RD them all.
-  std::unordered_set<int> open;
+  // Open client sockets: shutdown SHUT_RDs them all, the sweeper checks them.
+  std::unordered_map<int, Activity*> open;
 };
 
-// Small buffers: an idle connection should cost little (bench/server_bench.py
-// measures 10,000 of them), and the protocol's lines are a few bytes.
+// Small buffers: an idle connection should cost little, and the protocol's
+// lines are a few bytes.
 constexpr StreamOptions kStreamOptions{
     .high_water = OrderSession::kOutputHighWater,
     .low_water = OrderSession::kOutputHighWater / 4,
@@ -54,52 +71,59 @@ constexpr StreamOptions kStreamOptions{
     .read_chunk = OrderSession::kReadChunk,
 };
 
-Task<void> serve_client(CoroShard& shard, AcceptedClient client) {
+// Back-pressure: a client that does not read its replies waits here.
+Task<void> wait_for_reader(TcpStream& stream) {
+  co_await stream.drain();
+}
+
+Task<void> flush(TcpStream& stream) {
+  co_await stream.flush();
+}
+
+Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot, std::string peer) {
   ServerContext& context = shard.context;
-  const std::string peer = client.peer.to_string();
-  const int fd = client.fd.get();
-  set_non_blocking(fd);
-  context.verbose("Connected to {}", peer);
-  TcpStream stream(std::move(client.fd), kStreamOptions);
-  shard.open.insert(fd);
+  const int raw_fd = fd.get();
+  set_non_blocking(raw_fd);
+  TcpStream stream(std::move(fd), kStreamOptions);
+  Activity activity{.last = SteadyClock::now()};
+  shard.open.emplace(raw_fd, &activity);
   OrderSession session(context.options().max_order);
-  const auto idle_timeout = std::chrono::duration_cast<Duration>(context.options().idle_timeout);
   std::string reason;
   try {
     while (true) {
-      std::string data;
-      if (idle_timeout.count() > 0 && !shard.stopping) {
-        data = co_await timeout(idle_timeout, stream.read_some(OrderSession::kReadChunk));
-      } else {
-        data = co_await stream.read_some(OrderSession::kReadChunk);
-      }
-      if (data.empty()) {
-        // End of stream. At shutdown it is our own SHUT_RD, not the peer's
-        // half-close: an unterminated line then is not a complete order.
-        if (!shard.stopping) {
-          session.on_end_of_input();
-        }
-      } else {
+      const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
+      activity.last = SteadyClock::now();
+      if (!data.empty()) {
         session.on_input(data);
+      } else if (!shard.stopping && !activity.timed_out) {
+        // The peer's end of stream (not our own SHUT_RD at shutdown or after
+        // an idle timeout): its unterminated last line is a final order.
+        session.on_end_of_input();
       }
       if (session.has_pending_output()) {
         stream.write(session.pending_output());
         session.consume_output(session.pending_output().size());
-        co_await stream.drain();  // back-pressure: a client that does not read waits here
+        if (stream.queued_output() > kStreamOptions.high_water) {
+          co_await wait_for_reader(stream);
+        }
       }
       if (data.empty()) {
         break;
       }
     }
-    co_await stream.flush();
-  } catch (const TimeoutError&) {
-    reason = "idle timeout";
+    co_await flush(stream);
   } catch (const CancelledError&) {
     reason = "shutdown deadline";
   } catch (const std::system_error& error) {
     reason = error.what();  // reset, broken pipe: this client only
   }
-  shard.open.erase(fd);
+  if (activity.timed_out) {
+    reason = "idle timeout";
+  }
+  shard.open.erase(raw_fd);
+  // The slot first: a client that sees our FIN may connect again at once,
+  // and must find its old slot free.
+  slot.release();
   stream.close();
   if (reason.empty()) {
     context.verbose("Connection with {} has been closed", peer);
@@ -117,7 +141,32 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
       if (!client) {
         break;
       }
-      connections.spawn(serve_client(shard, std::move(*client)));
+      std::string peer;
+      if (shard.context.options().verbose) {
+        peer = client->peer.to_string();
+        shard.context.verbose("Connected to {}", peer);
+      }
+      connections.spawn(
+          serve_client(shard, std::move(client->fd), std::move(client->slot), std::move(peer)));
+    }
+  }
+}
+
+// Idle timeouts for the whole shard: one timer, however many connections,
+// and nothing to do per request but stamp a time. An expired connection's
+// socket is shut down, which ends its pending read.
+Task<void> sweep_idle(CoroShard& shard) {
+  const auto idle = shard.context.options().idle_timeout;
+  const auto interval =
+      std::clamp(idle / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+  while (true) {
+    co_await sleep(std::chrono::duration_cast<Duration>(interval));
+    const auto now = SteadyClock::now();
+    for (auto& [fd, activity] : shard.open) {
+      if (!activity->timed_out && now - activity->last >= idle) {
+        activity->timed_out = true;
+        ::shutdown(fd, SHUT_RDWR);
+      }
     }
   }
 }
@@ -125,23 +174,26 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
 Task<void> serve_shard(CoroShard& shard) {
   TaskGroup connections;
   {
-    TaskGroup acceptor;
-    acceptor.spawn(accept_clients(shard, connections));
+    TaskGroup background;
+    background.spawn(accept_clients(shard, connections));
+    if (shard.context.options().idle_timeout.count() > 0) {
+      background.spawn(sweep_idle(shard));
+    }
     co_await wait_readable(shard.context.shutdown_fd());
     shard.stopping = true;
-    acceptor.cancel();
+    background.cancel();
     try {
-      co_await acceptor.join();
+      co_await background.join();
     } catch (const CancelledError&) {
-      // The accept loop ends by cancellation: that is the plan.
+      // The accept loop and the sweeper end by cancellation: the plan.
     }
   }
   // "Answer every complete order already received": each pending read
   // returns what the kernel holds, then end of stream.
-  for (int fd : shard.open) {
-    ::shutdown(fd, SHUT_RD);
+  for (const auto& entry : shard.open) {
+    ::shutdown(entry.first, SHUT_RD);
   }
-  const auto left = shard.context.shutdown_deadline() - std::chrono::steady_clock::now();
+  const auto left = shard.context.shutdown_deadline() - SteadyClock::now();
   try {
     co_await timeout(std::chrono::duration_cast<Duration>(left), connections.join());
   } catch (const TimeoutError&) {

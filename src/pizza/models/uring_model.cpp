@@ -337,6 +337,9 @@ class UringShard {
       return;
     }
     connection.closing = true;
+    // The slot first: a client that sees our FIN may connect again at once,
+    // and must find its old slot free.
+    connection.client.slot.release();
     // Wakes any receive or send still queued in the kernel; each completes
     // (with 0 or an error) and finish_if_idle frees the slot after the last.
     ::shutdown(connection.client.fd.get(), SHUT_RDWR);
