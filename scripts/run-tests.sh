@@ -20,6 +20,11 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 jobs=$(nproc)
 
+# ccache: paths relative to the checkout, so a fresh clone elsewhere (CI)
+# still hits the cache a previous build on this machine filled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 total_passed=0
 total_failed=0
 status=0
