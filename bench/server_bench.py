@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_MODELS = ["threads", "pool", "polling", "select", "poll", "reactor", "coro", "uring"]
-EVENT_DRIVEN = ["select", "poll", "reactor", "coro", "uring"]
 
 
 class Server:
@@ -144,9 +143,15 @@ def idle_cost(server, count):
     line = holder.stdout.readline().split()
     opened = int(line[1]) if len(line) > 1 else 0
     after = server.rss_kib()
+    threads = server.threads()
+    # The polling model's lesson: waiting by asking again and again burns a
+    # core even when nobody orders.
+    cpu_before = server.cpu_seconds()
+    time.sleep(2)
+    idle_cpu = (server.cpu_seconds() - cpu_before) / 2
     holder.stdin.close()
     holder.wait(timeout=60)
-    return opened, (after - before) / 1024
+    return opened, (after - before) / 1024, threads, idle_cpu
 
 
 def main():
@@ -201,21 +206,21 @@ def main():
     idle_count = 1000 if args.quick else 10000
     lines.append(f"### RSS growth with {idle_count:,} idle connections")
     lines.append("")
-    lines.append("| server | connections open | RSS growth MiB |")
-    lines.append("|---|---|---|")
-    for name in ["asio"] + [m for m in models if m in EVENT_DRIVEN + ["threads"]]:
+    lines.append("| server | connections open | RSS growth MiB | threads | CPU while idle (cores) |")
+    lines.append("|---|---|---|---|---|")
+    for name in ["asio"] + models:
         try:
             server = start_server(build, name)
         except (RuntimeError, OSError) as error:
-            lines.append(f"| {name} | failed: {error} | |")
+            lines.append(f"| {name} | failed: {error} | | | |")
             continue
         try:
-            opened, growth = idle_cost(server, idle_count)
-            lines.append(f"| {name} | {opened:,} | {growth:.1f} |")
+            opened, growth, threads, idle_cpu = idle_cost(server, idle_count)
+            lines.append(f"| {name} | {opened:,} | {growth:.1f} | {threads} | {idle_cpu:.2f} |")
         finally:
             server.stop()
     lines.append("")
-    print("\n".join(lines[-8 - len(models):]))
+    print("\n".join(lines[-5 - len(models):]))
     if args.markdown:
         Path(args.markdown).write_text("\n".join(lines) + "\n")
     return 0
