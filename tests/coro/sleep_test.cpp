@@ -8,6 +8,7 @@
 #include "pizzeria/core/manual_clock.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/coro/yield.hpp"
 
 using namespace std::chrono_literals;
 
@@ -80,6 +81,35 @@ TEST(Sleep, OutsideAnEventLoopRaisesAClearError) {
   } catch (const std::logic_error& error) {
     EXPECT_NE(std::string(error.what()).find("no event loop"), std::string::npos);
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Yield, LetsOtherTasksRunBeforeResuming) {
+  std::vector<int> log;
+  auto worker = [&](int id) -> pz::Task<void> {
+    for (int step = 0; step < 3; ++step) {
+      log.push_back(id * 10 + step);
+      co_await pz::yield();
+    }
+  };
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(worker(1));
+    group.spawn(worker(2));
+    co_await group.join();
+  };
+  pz::run(body());
+  EXPECT_EQ(log, (std::vector<int>{10, 20, 11, 21, 12, 22}));
+}
+
+TEST(Yield, RaisesInACancelledTask) {
+  pz::StopSource stop;
+  stop.request_stop();
+  auto body = []() -> pz::Task<void> { co_await pz::yield(); };
+  EXPECT_THROW(pz::run(body(), {}, stop.token()), pz::CancelledError);
 }
 
 }  // namespace
