@@ -208,6 +208,8 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
                    {"total", result.errors.total()}};
   out["abort_reason"] =
       result.abort_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.abort_reason);
+  out["last_error"] =
+      result.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.last_error);
   out["latency_unit"] = "ns";
   out["latency"] = histogram_json(result.latency);
   out["uncorrected_latency"] = histogram_json(result.uncorrected_latency);
@@ -242,6 +244,9 @@ void print_report(const LoadOptions& options, const LoadResult& result) {
     text += latency_row("uncorrected", result.uncorrected_latency);
   } else {
     text += latency_row("", result.latency);
+  }
+  if (!result.last_error.empty()) {
+    text += fmt::format("  last error  {}\n", result.last_error);
   }
   if (!result.abort_reason.empty()) {
     text += fmt::format("  gave up: {}\n", result.abort_reason);

@@ -192,6 +192,9 @@ LoadResult LoadGenerator::run() {
     if (result.abort_reason.empty()) {
       result.abort_reason = snapshot.abort_reason;
     }
+    if (result.last_error.empty()) {
+      result.last_error = snapshot.last_error;
+    }
   }
   // finished_at never precedes measure_start (it starts there), so a run that
   // gave up during the warm-up measured nothing rather than a negative time.

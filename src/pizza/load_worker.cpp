@@ -379,21 +379,29 @@ void LoadWorker::flush(Connection& connection) {
 
 // ---------------------------------------------------------------- errors
 
-void LoadWorker::fail(Connection& connection, ErrorKind kind, int /*error*/) {
+void LoadWorker::fail(Connection& connection, ErrorKind kind, int error) {
+  const char* what = "";
   switch (kind) {
     case ErrorKind::connect_failed:
       ++live_.errors.connect_failed;
+      what = "connect failed";
       break;
     case ErrorKind::reset:
       ++live_.errors.reset;
+      what = "reset";
       break;
     case ErrorKind::closed:
       ++live_.errors.closed;
+      what = "closed";
       break;
     case ErrorKind::timeout:
       ++live_.errors.timeout;
+      what = "timeout";
       break;
   }
+  live_.last_error =
+      std::string(what) + ": " +
+      (error != 0 ? error_text(error) : std::string("the server closed the connection"));
   error_since_reply_ = true;
   // Requests in flight die with the connection: in requests mode they still
   // count towards the total, or the run would wait for them forever.

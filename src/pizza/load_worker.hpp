@@ -58,6 +58,7 @@ struct WorkerSnapshot {
   bool finished = false;
   TimePoint finished_at{};
   std::string abort_reason;
+  std::string last_error;  // "reset: Connection reset by peer", for the report
 };
 
 class LoadWorker {

@@ -302,6 +302,7 @@ TEST(LoadGenerator, ReportsAClosedPortAsConnectFailuresAndGivesUp) {
       << result.abort_reason;
   EXPECT_NE(result.abort_reason.find(options.target.to_string()), std::string::npos)
       << result.abort_reason;
+  EXPECT_EQ(result.last_error, "connect failed: Connection refused");
 }
 
 TEST(LoadGenerator, CountsConnectionsTheServerClosesAndGivesUpWhenNothingIsAnswered) {
@@ -327,6 +328,7 @@ TEST(LoadGenerator, CountsARequestUnansweredWithinTheTimeoutAsATimeout) {
   const auto result = LoadGenerator(options).run();
   EXPECT_EQ(result.replies, 0U);
   EXPECT_GE(result.errors.timeout, 1U);
+  EXPECT_EQ(result.last_error, "timeout: Connection timed out");
   EXPECT_GE(result.unanswered, 1U);
   // Each timeout costs one request; the run gives up long before all ten.
   EXPECT_LT(result.unanswered, 10U);

@@ -116,6 +116,7 @@ struct LoadResult {
   LatencyHistogram latency;
   LatencyHistogram uncorrected_latency;
   std::string abort_reason;  // non-empty when the run gave up early
+  std::string last_error;    // the last socket error, e.g. "reset: Connection reset by peer"
 
   [[nodiscard]] double replies_per_second() const noexcept;
 };
