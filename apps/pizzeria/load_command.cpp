@@ -44,6 +44,7 @@ constexpr const char* kExitCodesHelp =
     "  4  the --json file could not be written\n"
     "  (unknown or missing options are reported by the option parser, with codes\n"
     "  above 100)\n"
+    "Ctrl-C ends the run early and reports what was measured so far.\n"
     "\n"
     "Examples:\n"
     "  pizzeria load 12345 --connections 100 --duration 10s\n"
