@@ -504,10 +504,12 @@ TEST(PizzaSelectModel, RefusesClientsBeyondFdSetSizeWithTheBusyReply) {
 
 // ---- the real binary ------------------------------------------------------
 
-// `pizzeria serve` as a child process with its stdout on a pipe.
+// A `pizzeria` child process (by default `pizzeria serve ARGS`) with its
+// stdout and stderr on a pipe.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::vector<std::string>& arguments) {
+  explicit ServeProcess(const std::vector<std::string>& arguments,
+                        std::string subcommand = "serve") {
     const char* binary = std::getenv("PZ_PIZZERIA_BIN");
     if (binary == nullptr) {
       throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
@@ -518,7 +520,7 @@ class ServeProcess {
     }
     stdout_.reset(fds[0]);
     UniqueFd write_end(fds[1]);
-    std::vector<std::string> argv_strings{binary, "serve"};
+    std::vector<std::string> argv_strings{binary, std::move(subcommand)};
     argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
     std::vector<char*> argv;
     for (std::string& argument : argv_strings) {
@@ -615,6 +617,39 @@ TEST(PizzaServeCommand, RejectsAnUnknownModelNamingTheKnownOnes) {
   const int status = process.wait();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_NE(WEXITSTATUS(status), 0);
+}
+
+TEST(PizzaOrderCommand, PipelinesTheOrdersAndPrintsEachReply) {
+  ServerOptions options;
+  options.model = "poll";
+  RunningServer server(options);
+  ServeProcess order({"--port", std::to_string(server.address().port()), "7", "-3", "abc", "+2"},
+                     "order");
+  EXPECT_EQ(order.read_line() + "\n", thanks(7));
+  EXPECT_EQ(order.read_line() + "\n", kWrong);
+  EXPECT_EQ(order.read_line() + "\n", kWrong);
+  EXPECT_EQ(order.read_line() + "\n", thanks(2));
+  EXPECT_EQ(order.read_line(), "");
+  const int status = order.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  server.stop();
+}
+
+TEST(PizzaOrderCommand, ExitsWithAnErrorWhenTheServerIsBusy) {
+  ServerOptions options;
+  options.model = "poll";
+  options.max_connections = 1;
+  RunningServer server(options);
+  UniqueFd holder = connect_client(server.address());
+  send_all(holder.get(), "1\n");
+  ASSERT_EQ(read_exactly(holder.get(), thanks(1).size()), thanks(1));
+  ServeProcess order({"--port", std::to_string(server.address().port()), "7"}, "order");
+  EXPECT_EQ(order.read_line() + "\n", kBusy);
+  const int status = order.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  server.stop();
 }
 
 TEST(PizzaServeCommand, StopsOnSigterm) {
