@@ -22,19 +22,20 @@
 // connections staggered over one interval); a request whose slot is not free
 // at its intended time is sent as soon as one is, and its latency counts from
 // the intended time. That is the correction for coordinated omission: a
-// server that stalls for 300 ms is charged 300 ms for every request that
-// should have been sent during the stall, not once. `uncorrected_latency`
+// server that stalls for 300 ms is charged, for every request that was due
+// during the stall, the time from its due moment to its reply, not just
+// once, for the one request that was waiting. `uncorrected_latency`
 // keeps the latency counted from the actual send, for comparison.
 //
 // Errors are counted by kind and the run goes on: a connection that fails is
 // closed, its requests in flight are lost (`unanswered`), and it reconnects
 // after a short pause. The run gives up (LoadResult::abort_reason) only when a
 // worker's every connection failed to connect without any ever succeeding, or
-// no reply arrived for twice the timeout.
+// no reply arrived for twice the timeout while errors kept happening.
 //
-// Thread safety: run() once, from a thread without an EventLoop of its own
-// (workers create theirs). stop() from any thread, including a signal handler
-// (it only stores to lock-free atomics).
+// Thread safety: run() once, from any thread (it only waits; the workers
+// create their own loops). stop() from any thread, including a signal
+// handler (it only stores to a lock-free atomic).
 #pragma once
 
 #include <atomic>
@@ -140,6 +141,8 @@ class LoadGenerator {
   // Polled by the workers' housekeeping tick and by run()'s wait; relaxed is
   // enough: it carries no data, only "finish soon".
   std::atomic<bool> stop_requested_{false};
+  static_assert(std::atomic<bool>::is_always_lock_free,
+                "stop() must be callable from a signal handler");
 };
 
 // "HOST:PORT", "[V6]:PORT" or "PORT" (host 127.0.0.1) resolved to one address
