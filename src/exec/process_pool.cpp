@@ -292,7 +292,7 @@ struct ProcessPool::Impl {
       auto error = std::make_exception_ptr(WorkerDied("process pool worker " + std::to_string(pid) +
                                                       " " + cause + " while running task '" +
                                                       worker.job->name + "'"));
-      finish(*worker.job, nullptr, error);
+      finish(*worker.job, nullptr, std::move(error));
       worker.job.reset();
     } else if (!expected && !worker.answered) {
       if (++startup_failures >= kMaxStartupFailures) {
@@ -436,7 +436,7 @@ struct ProcessPool::Impl {
               ? std::make_exception_ptr(TaskCancelled(
                     "the ProcessPool was shut down before task '" + job.name + "' started"))
               : std::make_exception_ptr(std::runtime_error(reason));
-      finish(job, nullptr, error);
+      finish(job, nullptr, std::move(error));
     }
   }
 

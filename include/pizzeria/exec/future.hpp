@@ -45,6 +45,7 @@ struct IsFuture<Future<T>> : std::true_type {};
 // exception it threw.
 template <typename R, typename F, typename... Args>
 void complete_with_call(FutureState<R>& state, F& fn, Args&&... args) noexcept {
+  std::exception_ptr error;
   try {
     if constexpr (std::is_void_v<R>) {
       std::invoke(fn, std::forward<Args>(args)...);
@@ -52,9 +53,14 @@ void complete_with_call(FutureState<R>& state, F& fn, Args&&... args) noexcept {
     } else {
       state.complete_value(std::invoke(fn, std::forward<Args>(args)...));
     }
+    return;
   } catch (...) {
-    state.complete_error(std::current_exception());
+    error = std::current_exception();
   }
+  // Completed outside the handler and by move, so this thread keeps no
+  // reference to the exception once the consumer can see it (see
+  // FutureStateBase::take_error for why that matters).
+  state.complete_error(std::move(error));
 }
 
 template <typename T>
@@ -117,7 +123,7 @@ class Future {
   // concurrent.futures.Future.exception()).
   [[nodiscard]] std::exception_ptr exception() const {
     wait();
-    return state_->error();
+    return observed_error();
   }
 
   // Returns a future for fn(value) (fn() for Future<void>). If this future
@@ -134,7 +140,7 @@ class Future {
     raw->set_callback(
         [previous = std::move(previous), next, fn = Fn(std::forward<F>(fn))]() mutable {
           if (previous->error()) {
-            next->complete_error(previous->error());
+            next->complete_error(previous->take_error());
           } else if constexpr (std::is_void_v<T>) {
             detail::complete_with_call(*next, fn);
           } else {
@@ -163,12 +169,24 @@ class Future {
   }
 
   void rethrow_if_failed() const {
-    if (state_->error()) {
-      std::rethrow_exception(state_->error());
+    if (const auto& error = observed_error()) {
+      std::rethrow_exception(error);
     }
   }
 
+  // The state's error, moved into this Future the first time it is looked at
+  // (see FutureStateBase::take_error). Only after the state is ready.
+  const std::exception_ptr& observed_error() const {
+    if (!error_taken_) {
+      error_ = state_->take_error();
+      error_taken_ = true;
+    }
+    return error_;
+  }
+
   std::shared_ptr<detail::FutureState<T>> state_;
+  mutable std::exception_ptr error_;
+  mutable bool error_taken_ = false;
 };
 
 namespace detail {

@@ -278,7 +278,7 @@ Future<std::vector<R>> ProcessPool::map_async(const RemoteFunction<R(Param)>& fu
         return;
       }
       if (first_error) {
-        output->complete_error(first_error);
+        output->complete_error(std::move(first_error));
         return;
       }
       std::vector<R> results;

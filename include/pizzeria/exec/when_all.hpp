@@ -35,8 +35,10 @@ struct WhenAllState {
 
   void finish() {
     for (auto& input : inputs) {
-      if (auto error = input.exception()) {  // ready: does not block
-        output->complete_error(error);
+      auto& state = *state_of(input);  // ready: every input has arrived
+      if (state.error()) {
+        // Moved, not copied: see FutureStateBase::take_error.
+        output->complete_error(state.take_error());
         return;
       }
     }

@@ -7,13 +7,21 @@
 // one completion callback may be attached (Future::then, when_all, when_any
 // consume the future, so there is never a second one); it runs on the thread
 // that completes the state, or inline in set_callback if already complete.
+// The producer keeps its own reference to the state until complete_*()
+// returns (Promise and executor tasks do).
 #pragma once
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
+#include <climits>
+#include <cstdint>
+#include <ctime>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -23,95 +31,150 @@
 
 namespace pz::detail {
 
+// The whole synchronisation is one 32-bit word, so a state costs no mutex or
+// condition variable (88 bytes and a lock round trip per completion), and a
+// completion nobody waits for makes no system call:
+//
+//   kReady     the value or error is stored and published
+//   kCallback  callback_ is stored and published
+//   kWaiters   some thread sleeps (or is about to) in futex_wait on the word
+//
+// Flags are only ever set (fetch_or), never cleared, so every thread agrees
+// on the order in which they were set: whoever sets the second of kReady and
+// kCallback runs the callback, exactly once.
 class FutureStateBase {
  public:
   FutureStateBase() = default;
   FutureStateBase(const FutureStateBase&) = delete;
   FutureStateBase& operator=(const FutureStateBase&) = delete;
 
-  // Acquire pairs with the release store in complete(): once true, the value or
-  // error written before it is visible without taking the mutex.
-  [[nodiscard]] bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
+  // Acquire pairs with the release in complete(): once kReady is seen, the
+  // value or error stored before it is visible.
+  [[nodiscard]] bool ready() const noexcept {
+    return (state_.load(std::memory_order_acquire) & kReady) != 0;
+  }
 
-  void wait() {
-    if (ready()) {
-      return;
+  void wait() noexcept {
+    for (;;) {
+      const std::uint32_t seen = announce_waiter();
+      if ((seen & kReady) != 0) {
+        return;
+      }
+      futex_wait(seen | kWaiters, nullptr);
     }
-    std::unique_lock lock(mutex_);
-    ++waiters_;
-    cv_.wait(lock, [this] { return ready_.load(std::memory_order_relaxed); });
-    --waiters_;
   }
 
   template <typename Clock, typename Duration>
   bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-    if (ready()) {
-      return true;
+    for (;;) {
+      const std::uint32_t seen = announce_waiter();
+      if ((seen & kReady) != 0) {
+        return true;
+      }
+      const auto left = deadline - Clock::now();
+      if (left <= Duration::zero()) {
+        return ready();
+      }
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec relative{};
+      relative.tv_sec = static_cast<std::time_t>(ns / 1'000'000'000);
+      relative.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      futex_wait(seen | kWaiters, &relative);
     }
-    std::unique_lock lock(mutex_);
-    ++waiters_;
-    const bool done =
-        cv_.wait_until(lock, deadline, [this] { return ready_.load(std::memory_order_relaxed); });
-    --waiters_;
-    return done;
   }
 
   // Runs `callback` once the state is complete: now, on this thread, if it
   // already is; otherwise later on the completing thread.
   void set_callback(UniqueFunction<void()> callback) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!ready_.load(std::memory_order_relaxed)) {
-        callback_ = std::move(callback);
-        return;
-      }
+    callback_ = std::move(callback);
+    // acq_rel: release publishes callback_ to the completer; acquire makes
+    // the stored value visible to the callback if we turn out to run it.
+    const std::uint32_t before = state_.fetch_or(kCallback, std::memory_order_acq_rel);
+    if ((before & kReady) != 0) {
+      run_callback();
     }
-    callback();
   }
 
   [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
 
+  // Moves the error out (after ready()). The consumer takes it so that the
+  // exception object is released on the consumer's thread: its reference
+  // count lives in uninstrumented libstdc++ code, and a release on the
+  // producer's thread after the consumer read the object is a race to
+  // ThreadSanitizer (a false one, but it would hide real ones).
+  std::exception_ptr take_error() noexcept { return std::move(error_); }
+
   void complete_error(std::exception_ptr error) {
-    if (ready()) {
-      throw std::logic_error("pz::Promise already satisfied: a value or exception was set twice");
-    }
+    throw_if_ready();
     error_ = std::move(error);
     complete();
   }
 
  protected:
+  void throw_if_ready() const {
+    if (ready()) {
+      throw std::logic_error("pz::Promise already satisfied: a value or exception was set twice");
+    }
+  }
+
   // Publishes whatever the caller stored before it (value or error_).
   void complete() {
-    UniqueFunction<void()> callback;
-    {
-      std::lock_guard lock(mutex_);
-      if (ready_.load(std::memory_order_relaxed)) {
-        throw std::logic_error("pz::Promise already satisfied: a value or exception was set twice");
-      }
-      // Release: a reader that sees ready==true through ready() (no mutex) must
-      // also see the value/error stored before this line.
-      ready_.store(true, std::memory_order_release);
-      callback = std::move(callback_);
-      if (waiters_ > 0) {
-        // Notifying under the lock: a waiter may destroy the state (by dropping
-        // its Future) right after it wakes, so the cv must not be touched after
-        // the unlock.
-        cv_.notify_all();
-      }
+    // acq_rel: release publishes the value/error; acquire makes a callback
+    // stored before kCallback visible here.
+    const std::uint32_t before = state_.fetch_or(kReady, std::memory_order_acq_rel);
+    if ((before & kReady) != 0) {
+      throw std::logic_error("pz::Promise already satisfied: a value or exception was set twice");
     }
-    if (callback) {
-      callback();
+    if ((before & kWaiters) != 0) {
+      // The waiter may free the state as soon as it sees kReady, but the
+      // producer (Promise or task) still holds its own reference until this
+      // function returns, so the word is alive for the wake.
+      futex_wake();
+    }
+    if ((before & kCallback) != 0) {
+      run_callback();
     }
   }
 
   std::exception_ptr error_;
 
  private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int waiters_ = 0;  // guarded by mutex_; lets complete() skip the notify syscall
-  std::atomic<bool> ready_{false};
-  UniqueFunction<void()> callback_;  // guarded by mutex_
+  static constexpr std::uint32_t kReady = 1;
+  static constexpr std::uint32_t kCallback = 2;
+  static constexpr std::uint32_t kWaiters = 4;
+
+  // Sets kWaiters (unless already ready) and returns the word as it now is.
+  std::uint32_t announce_waiter() noexcept {
+    std::uint32_t seen = state_.load(std::memory_order_acquire);
+    if ((seen & (kReady | kWaiters)) == 0) {
+      // Acquire: if kReady raced in, the value must be visible on return.
+      seen = state_.fetch_or(kWaiters, std::memory_order_acquire) | kWaiters;
+    }
+    return seen;
+  }
+
+  void run_callback() {
+    UniqueFunction<void()> callback = std::move(callback_);
+    callback();
+  }
+
+  // Sleeps while the word still equals `expected` (the kernel re-checks it
+  // atomically, so a wake between our load and the sleep is not lost).
+  void futex_wait(std::uint32_t expected, const timespec* relative) noexcept {
+    ::syscall(SYS_futex, word(), FUTEX_WAIT_PRIVATE, expected, relative, nullptr, 0);
+  }
+  void futex_wake() noexcept {
+    ::syscall(SYS_futex, word(), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+  // std::atomic<std::uint32_t> is lock-free and has the layout of a
+  // std::uint32_t (static_assert below), which is what the futex word must be.
+  std::uint32_t* word() noexcept { return reinterpret_cast<std::uint32_t*>(&state_); }
+
+  std::atomic<std::uint32_t> state_{0};
+  UniqueFunction<void()> callback_;
+
+  static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
+                sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 };
 
 template <typename T>
@@ -119,9 +182,7 @@ class FutureState : public FutureStateBase {
  public:
   template <typename... Args>
   void complete_value(Args&&... args) {
-    if (ready()) {
-      throw std::logic_error("pz::Promise already satisfied: a value or exception was set twice");
-    }
+    throw_if_ready();
     value_.emplace(std::forward<Args>(args)...);
     complete();
   }
