@@ -5,8 +5,11 @@
 // can be started (memory, RLIMIT_NPROC) the client gets the busy reply
 // instead of crashing the server.
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -16,16 +19,27 @@
 
 #include "pizza/models/blocking_connection.hpp"
 #include "pizza/models/models.hpp"
+#include "pizzeria/core/system_error.hpp"
 
 namespace pz::pizza {
 
 namespace {
 
-// Connection threads, joined once finished. A finished thread only leaves
-// its id here; the acceptor joins it at its next wakeup, so no thread ever
-// joins itself and none outlives run().
+// Connection threads, joined once finished. A finished thread leaves its id
+// here and wakes the acceptor (reaped_fd), which joins it: no thread ever
+// joins itself, none outlives run(), and a finished thread's stack is freed
+// promptly rather than at the next accept.
 class ConnectionThreads {
  public:
+  ConnectionThreads() : finished_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!finished_event_) {
+      throw_errno("eventfd for the threads model");
+    }
+  }
+
+  // Readable while finished threads wait to be joined.
+  [[nodiscard]] int finished_fd() const noexcept { return finished_event_.get(); }
+
   template <class Body>
   void start(Body body) {
     std::lock_guard lock(mutex_);
@@ -34,10 +48,15 @@ class ConnectionThreads {
                        body();
                        std::lock_guard finished_lock(mutex_);
                        finished_.push_back(id);
+                       const std::uint64_t one = 1;
+                       [[maybe_unused]] const auto written =
+                           ::write(finished_event_.get(), &one, sizeof(one));
                      }));
   }
 
   void join_finished() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto got = ::read(finished_event_.get(), &count, sizeof(count));
     std::vector<std::thread> done;
     {
       std::lock_guard lock(mutex_);
@@ -70,6 +89,7 @@ class ConnectionThreads {
   }
 
  private:
+  UniqueFd finished_event_;
   std::mutex mutex_;
   std::uint64_t next_id_ = 0;                               // guarded by mutex_
   std::unordered_map<std::uint64_t, std::thread> threads_;  // guarded by mutex_
@@ -79,8 +99,10 @@ class ConnectionThreads {
 void run_threads(ServerContext& context) {
   ConnectionThreads threads;
   while (!context.stopping()) {
-    pollfd fds[2] = {{context.listener(), POLLIN, 0}, {context.shutdown_fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+    pollfd fds[3] = {{context.listener(), POLLIN, 0},
+                     {context.shutdown_fd(), POLLIN, 0},
+                     {threads.finished_fd(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0 && errno != EINTR) {
       break;
     }
     threads.join_finished();
