@@ -53,42 +53,54 @@ if [[ "$(redis-cli -p "$port" ping 2>/dev/null)" != PONG ]]; then
   exit 1
 fi
 
-redis_rps() {  # connections
+# Each run prints "requests-per-second cpu-microseconds-per-request"; the CPU
+# time (user + system, from bash's `time`) is the generator's own cost, which
+# the machine's other load disturbs far less than throughput.
+TIMEFORMAT='%U %S'
+
+cpu_per_request() {  # file written by `time`
+  awk -v n="$REQUESTS" '{ printf "%.2f", ($1 + $2) / n * 1e6 }' "$1"
+}
+
+redis_run() {  # connections
   # --csv prints "test","rps",...; the second field is requests per second.
-  redis-benchmark -h 127.0.0.1 -p "$port" -t ping_inline -c "$1" -n "$REQUESTS" --csv -q 2>/dev/null |
-    awk -F'","' '/PING_INLINE/ { print $2 + 0 }'
+  { time redis-benchmark -h 127.0.0.1 -p "$port" -t ping_inline -c "$1" -n "$REQUESTS" --csv -q \
+      >"$workdir/redis.csv" 2>/dev/null; } 2>"$workdir/time"
+  echo "$(awk -F'","' '/PING_INLINE/ { print $2 + 0 }' "$workdir/redis.csv") $(cpu_per_request "$workdir/time")"
 }
 
-pizzeria_rps() {  # connections threads
+pizzeria_run() {  # connections threads
   local json="$workdir/load.json"
-  "$PIZZERIA_BIN" load "127.0.0.1:$port" --request 'PING\r\n' --expect +PONG \
-    --connections "$1" --threads "$2" --requests "$REQUESTS" --json "$json" >/dev/null
-  python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["replies_per_second"]))' "$json"
+  { time "$PIZZERIA_BIN" load "127.0.0.1:$port" --request 'PING\r\n' --expect +PONG \
+      --connections "$1" --threads "$2" --requests "$REQUESTS" --json "$json" >/dev/null; } \
+    2>"$workdir/time"
+  echo "$(python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["replies_per_second"]))' "$json") $(cpu_per_request "$workdir/time")"
 }
 
-best() { printf '%s\n' "$@" | sort -g | tail -1; }
+# The best of several runs: the highest throughput and the lowest CPU cost.
+best_rps() { printf '%s\n' "$@" | awk '{ print $1 }' | sort -g | tail -1; }
+best_cpu() { printf '%s\n' "$@" | awk '{ print $2 }' | sort -g | head -1; }
 
 echo "load_vs_redis: redis-server $(redis-server --version | grep -o 'v=[^ ]*') on 127.0.0.1:$port," \
   "$REQUESTS PING_INLINE requests per run, best of $ROUNDS, $(nproc) cores"
-printf '%-12s %16s %22s %8s %22s %8s\n' connections redis-benchmark "pizzeria load (-t 1)" ratio \
-  "pizzeria load (-t 2)" ratio
+printf '%-12s %16s %22s %8s %22s %8s   %s\n' connections redis-benchmark "pizzeria load (-t 1)" ratio \
+  "pizzeria load (-t 2)" ratio "CPU us/request: redis-benchmark, pizzeria -t 1"
 for connections in $CONNECTIONS; do
   redis_runs=()
   load1_runs=()
   load2_runs=()
   for round in $(seq "$ROUNDS"); do
     if ((round % 2 == 1)); then
-      redis_runs+=("$(redis_rps "$connections")")
-      load1_runs+=("$(pizzeria_rps "$connections" 1)")
+      redis_runs+=("$(redis_run "$connections")")
+      load1_runs+=("$(pizzeria_run "$connections" 1)")
     else
-      load1_runs+=("$(pizzeria_rps "$connections" 1)")
-      redis_runs+=("$(redis_rps "$connections")")
+      load1_runs+=("$(pizzeria_run "$connections" 1)")
+      redis_runs+=("$(redis_run "$connections")")
     fi
-    load2_runs+=("$(pizzeria_rps "$connections" 2)")
+    load2_runs+=("$(pizzeria_run "$connections" 2)")
   done
-  redis=$(best "${redis_runs[@]}")
-  load1=$(best "${load1_runs[@]}")
-  load2=$(best "${load2_runs[@]}")
-  awk -v c="$connections" -v r="$redis" -v a="$load1" -v b="$load2" \
-    'BEGIN { printf "%-12s %16.0f %22.0f %7.2fx %22.0f %7.2fx\n", c, r, a, a / r, b, b / r }'
+  awk -v c="$connections" -v r="$(best_rps "${redis_runs[@]}")" \
+    -v a="$(best_rps "${load1_runs[@]}")" -v b="$(best_rps "${load2_runs[@]}")" \
+    -v rc="$(best_cpu "${redis_runs[@]}")" -v ac="$(best_cpu "${load1_runs[@]}")" \
+    'BEGIN { printf "%-12s %16.0f %22.0f %7.2fx %22.0f %7.2fx   %.2f, %.2f\n", c, r, a, a / r, b, b / r, rc, ac }'
 done
