@@ -95,3 +95,32 @@ TEST(Queue, AWaitingPutterEntersWhenAGetMakesRoom) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Queue, AnItemHandedToAGetterIsDeliveredEvenIfTheGetterIsCancelledBeforeItResumes) {
+  pz::Queue<int> queue;
+  int received = 0;
+  bool raised = false;
+  auto getter = [&]() -> pz::Task<void> {
+    received = co_await queue.get();
+    try {
+      co_await queue.get();  // the next await sees the cancellation
+    } catch (const pz::CancelledError&) {
+      raised = true;
+    }
+  };
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(getter());
+    EXPECT_TRUE(queue.try_put(5));  // handed over; the getter resumes later
+    group.cancel();
+    co_await group.join();
+  };
+  pz::run(body());
+  EXPECT_EQ(received, 5);
+  EXPECT_TRUE(raised);
+  EXPECT_TRUE(queue.empty());
+}
+
+}  // namespace

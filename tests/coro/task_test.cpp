@@ -7,7 +7,9 @@
 #include <string>
 #include <type_traits>
 
+#include "pizzeria/core/manual_clock.hpp"
 #include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/sleep.hpp"
 
 namespace {
 
@@ -112,6 +114,25 @@ TEST(Task, ReturnsMoveOnlyValues) {
     co_return std::make_unique<std::string>("margherita");
   };
   EXPECT_EQ(*pz::run(body()), "margherita");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Task, DestroyedWhileSuspendedUnregistersWhatItAwaited) {
+  pz::ManualClock clock;
+  pz::EventLoop loop({.clock = &clock});
+  auto sleeper = []() -> pz::Task<void> { co_await pz::sleep(std::chrono::hours(1)); };
+  {
+    pz::Task<void> task = sleeper();
+    task.handle().resume();  // runs to the sleep
+    EXPECT_FALSE(task.done());
+    EXPECT_EQ(loop.timer_count(), 1u);
+  }
+  EXPECT_EQ(loop.timer_count(), 0u);
+  clock.advance(std::chrono::hours(2));
+  loop.run_once(pz::Duration::zero());  // nothing left to fire into a dead frame
 }
 
 }  // namespace
