@@ -107,3 +107,24 @@ TEST(WhenAny, RethrowsWhenTheFirstToFinishFailed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Gather, GivesAMonostateForEachVoidTask) {
+  pz::ManualClock clock({.auto_advance = true});
+  int ran = 0;
+  auto work = [&]() -> pz::Task<void> {
+    co_await pz::sleep(1ms);
+    ++ran;
+  };
+  auto body = [&]() -> pz::Task<int> {
+    auto [a, b, c] = co_await pz::gather(work(), after(2ms, 5), work());
+    static_assert(std::is_same_v<decltype(a), std::monostate>);
+    static_assert(std::is_same_v<decltype(c), std::monostate>);
+    co_return b;
+  };
+  EXPECT_EQ(pz::run(body(), {.clock = &clock}), 5);
+  EXPECT_EQ(ran, 2);
+}
+
+}  // namespace

@@ -245,3 +245,37 @@ TEST(TcpStream, ATaskWaitingToReadRaisesWhenAnotherClosesTheStream) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TcpStream, ReadSomeReturnsAtMostItsLimitAndDiscardDropsBufferedBytes) {
+  auto pair = pz::test::make_socket_pair();
+  send_all(pair.right.get(), "0123456789");
+  auto body = [&]() -> pz::Task<std::string> {
+    pz::TcpStream stream(std::move(pair.left));
+    EXPECT_EQ(co_await stream.read_some(4), "0123");
+    EXPECT_EQ(stream.discard(2), 2u);
+    EXPECT_EQ(stream.discard(100), 4u);  // only what is buffered
+    send_all(pair.right.get(), "ab");
+    co_return co_await stream.read_some();
+  };
+  EXPECT_EQ(pz::run(body()), "ab");
+}
+
+TEST(TcpStream, StopsReadingAheadAtItsLimitUntilTheBytesAreRead) {
+  auto pair = pz::test::make_socket_pair();
+  pz::ManualClock clock({.auto_advance = true});
+  const std::string burst(64 * 1024, 'r');
+  auto body = [&]() -> pz::Task<void> {
+    pz::TcpStream stream(std::move(pair.left), {.read_ahead_limit = 8 * 1024, .read_chunk = 4096});
+    send_all(pair.right.get(), burst);
+    co_await pz::sleep(1ms);  // the loop runs; nobody reads
+    EXPECT_GE(stream.buffered_input(), 8u * 1024);
+    EXPECT_LT(stream.buffered_input(), burst.size());  // the rest waits in the kernel
+    const std::string all = co_await stream.read_exactly(burst.size());
+    EXPECT_EQ(all, burst);
+  };
+  pz::run(body(), {.clock = &clock});
+}
+
+}  // namespace
