@@ -11,6 +11,7 @@
 #include "pizzeria/coro/event.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
+#include "pizzeria/coro/with_stop_token.hpp"
 
 using namespace std::chrono_literals;
 
@@ -152,6 +153,28 @@ TEST(TaskGroup, JoinOnAnEmptyGroupCompletesAtOnce) {
     co_return 5;
   };
   EXPECT_EQ(pz::run(body()), 5);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(TaskGroup, OneChildCanBeCancelledWithoutFailingTheGroup) {
+  pz::ManualClock clock({.auto_advance = true});
+  pz::StopSource cancel_first;
+  std::vector<int> log;
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(pz::with_stop_token(cancel_first.token(), sleep_then_record(1h, log, 1)));
+    group.spawn(sleep_then_record(20ms, log, 2));
+    co_await pz::sleep(10ms);
+    cancel_first.request_stop();
+    co_await group.join();  // no exception: a cancelled child is not a failure
+  };
+  const auto start = clock.now();
+  pz::run(body(), {.clock = &clock});
+  EXPECT_EQ(log, (std::vector<int>{2}));
+  EXPECT_EQ(clock.now() - start, 20ms);
 }
 
 }  // namespace

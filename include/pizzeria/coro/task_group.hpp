@@ -6,7 +6,8 @@
 //
 // - spawn() starts the child at once and runs it until its first suspension
 //   (no extra trip through the loop), then returns.
-// - join() suspends until every child has finished. If a child throws, the
+// - join() suspends until every child has finished. If a child throws
+//   (anything but CancelledError, which is how a cancelled child ends), the
 //   group cancels all the others (their awaits raise CancelledError), waits
 //   for them, and join() rethrows that first exception. Cancelling the task
 //   that awaits join() cancels the children the same way, and join() then
@@ -217,15 +218,15 @@ class TaskGroup {
   }
 
   void on_child_failed(std::exception_ptr error) noexcept {
-    if (stop_.stop_requested()) {
-      // Siblings of a failure, or a cancelled group: their CancelledError is
-      // the expected outcome, not news.
-      try {
-        std::rethrow_exception(error);
-      } catch (const CancelledError&) {
-        return;
-      } catch (...) {
-      }
+    // A child that ended in CancelledError was cancelled (by this group, by
+    // the joiner, or by a narrower scope of its own, pz::with_stop_token):
+    // that is how cancellation ends, not a failure to propagate (asyncio's
+    // TaskGroup ignores cancelled children the same way).
+    try {
+      std::rethrow_exception(error);
+    } catch (const CancelledError&) {
+      return;
+    } catch (...) {
     }
     if (!error_) {
       error_ = std::move(error);
