@@ -44,10 +44,13 @@ best_time() {
 gnu=$(best_time gnu factor)
 one=$(best_time one "$pizzeria" factor --workers 1)
 two=$(best_time two "$pizzeria" factor --workers 2)
+threads=$(best_time threads "$pizzeria" factor --workers 2 --threads)
 cmp -s "$work/gnu" "$work/one" || { echo "factor_bench: --workers 1 output differs from GNU factor" >&2; exit 1; }
 cmp -s "$work/gnu" "$work/two" || { echo "factor_bench: --workers 2 output differs from GNU factor" >&2; exit 1; }
+cmp -s "$work/gnu" "$work/threads" || { echo "factor_bench: --threads output differs from GNU factor" >&2; exit 1; }
 
 printf 'factor: %d random 64-bit numbers, best of %d runs, outputs identical\n' "$count" "$runs"
 printf '  GNU factor                    %6.3f s\n' "$gnu"
 printf '  pizzeria factor --workers 1   %6.3f s   %.2fx GNU\n' "$one" "$(awk -v a="$gnu" -v b="$one" 'BEGIN { print a / b }')"
-printf '  pizzeria factor --workers 2   %6.3f s   %.2fx GNU\n' "$two" "$(awk -v a="$gnu" -v b="$two" 'BEGIN { print a / b }')"
+printf '  pizzeria factor --workers 2   %6.3f s   %.2fx GNU   (processes)\n' "$two" "$(awk -v a="$gnu" -v b="$two" 'BEGIN { print a / b }')"
+printf '  ... --workers 2 --threads     %6.3f s   %.2fx GNU   (threads)\n' "$threads" "$(awk -v a="$gnu" -v b="$threads" 'BEGIN { print a / b }')"

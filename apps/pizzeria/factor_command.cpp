@@ -3,7 +3,9 @@
 //
 // Operands come from the arguments or, when there are none, from standard
 // input. They are cut into batches at separator boundaries; each batch is
-// factored on a worker and the reports are written strictly in input order,
+// factored in a pz::ProcessPool worker (as the seed's multiprocessing Pool
+// does; --threads uses a pz::ThreadPool instead, for comparison), and the
+// reports are written strictly in input order,
 // so the output is byte for byte what GNU factor prints. Before blocking on
 // an idle standard input, everything finished so far is written and flushed,
 // so an interactive user sees each answer as soon as the line is typed.
@@ -15,11 +17,15 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "commands.hpp"
+#include "pizzeria/exec/process_pool.hpp"
+#include "pizzeria/exec/task_registry.hpp"
 #include "pizzeria/exec/thread_pool.hpp"
 #include "pizzeria/programs/factor_operands.hpp"
 
@@ -33,7 +39,34 @@ using programs::QuoteStyle;
 struct FactorArguments {
   std::vector<std::string> numbers;
   std::size_t workers = 0;
+  bool threads = false;
 };
+
+// What travels back from a worker process: (stdout text, stderr text, failed).
+using WireReport = std::tuple<std::string, std::string, bool>;
+
+WireReport to_wire(FactorReport report) {
+  return {std::move(report.out), std::move(report.errors), report.failed};
+}
+
+WireReport factor_text_task(std::string text, bool utf8) {
+  FactorReport report;
+  programs::factor_text(text, utf8 ? QuoteStyle::utf8 : QuoteStyle::c_locale, report);
+  return to_wire(std::move(report));
+}
+
+WireReport factor_operands_task(std::vector<std::string> operands, bool utf8) {
+  FactorReport report;
+  for (const std::string& operand : operands) {
+    programs::factor_operand(operand, utf8 ? QuoteStyle::utf8 : QuoteStyle::c_locale, report);
+  }
+  return to_wire(std::move(report));
+}
+
+// Registered at static initialisation, so the worker processes (this same
+// binary, re-executed) know them too.
+const auto kFactorText = register_task("pizzeria.factor.text", &factor_text_task);
+const auto kFactorOperands = register_task("pizzeria.factor.operands", &factor_operands_task);
 
 // Operands per batch taken from the command line.
 constexpr std::size_t kArgumentBatch = 256;
@@ -78,28 +111,31 @@ class OrderedWriter {
 
 class FactorPipeline {
  public:
-  FactorPipeline(std::size_t workers, QuoteStyle style)
-      : pool_(ThreadPoolOptions{.threads = workers, .queue_capacity = 0, .name = "pz-factor"}),
-        style_(style),
-        max_pending_(4 * pool_.thread_count()) {}
+  FactorPipeline(std::size_t workers, bool threads, QuoteStyle style)
+      : utf8_(style == QuoteStyle::utf8), max_pending_(4 * workers) {
+    if (threads) {
+      thread_pool_.emplace(
+          ThreadPoolOptions{.threads = workers, .queue_capacity = 0, .name = "pz-factor"});
+    } else {
+      process_pool_.emplace(workers);
+    }
+  }
 
   bool submit_operands(std::vector<std::string> operands) {
-    pending_.push_back(pool_.submit([style = style_, operands = std::move(operands)] {
-      FactorReport report;
-      for (const std::string& operand : operands) {
-        programs::factor_operand(operand, style, report);
-      }
-      return report;
-    }));
+    if (process_pool_) {
+      pending_.push_back(process_pool_->submit(kFactorOperands, std::move(operands), utf8_));
+    } else {
+      pending_.push_back(thread_pool_->submit(&factor_operands_task, std::move(operands), utf8_));
+    }
     return write_finished();
   }
 
   bool submit_text(std::string text) {
-    pending_.push_back(pool_.submit([style = style_, text = std::move(text)] {
-      FactorReport report;
-      programs::factor_text(text, style, report);
-      return report;
-    }));
+    if (process_pool_) {
+      pending_.push_back(process_pool_->submit(kFactorText, std::move(text), utf8_));
+    } else {
+      pending_.push_back(thread_pool_->submit(&factor_text_task, std::move(text), utf8_));
+    }
     return write_finished();
   }
 
@@ -131,15 +167,18 @@ class FactorPipeline {
   }
 
   bool write_front() {
-    const FactorReport report = std::move(pending_.front()).result();
+    auto [out, errors, failed] = std::move(pending_.front()).result();
     pending_.pop_front();
-    return writer_.write(report);
+    return writer_.write(FactorReport{std::move(out), std::move(errors), failed});
   }
 
-  ThreadPool pool_;
-  QuoteStyle style_;
+  bool utf8_;
   std::size_t max_pending_;
-  std::deque<Future<FactorReport>> pending_;
+  // Exactly one of the two; the pending futures are declared after them so
+  // they are destroyed first.
+  std::optional<ProcessPool> process_pool_;
+  std::optional<ThreadPool> thread_pool_;
+  std::deque<Future<WireReport>> pending_;
   OrderedWriter writer_;
 };
 
@@ -209,7 +248,7 @@ int run_factor(const FactorArguments& arguments) {
   if (workers == 0) {
     workers = std::max(1u, std::thread::hardware_concurrency());
   }
-  FactorPipeline pipeline(workers, style);
+  FactorPipeline pipeline(workers, arguments.threads, style);
   if (arguments.numbers.empty()) {
     return factor_standard_input(pipeline);
   }
@@ -235,7 +274,9 @@ void register_factor_command(CLI::App& app, int& exit_code) {
       "GNU factor does, using several workers");
   command->add_option("numbers", arguments->numbers,
                       "Positive integers below 2^128; read from standard input when absent");
-  command->add_option("--workers", arguments->workers, "Parallel workers (default: one per core)");
+  command->add_option("--workers", arguments->workers, "Worker processes (default: one per core)");
+  command->add_flag("--threads", arguments->threads,
+                    "Use worker threads instead of processes (to compare the two)");
   command->callback([arguments, &exit_code] { exit_code = run_factor(*arguments); });
 }
 

@@ -119,6 +119,19 @@ TEST(FactorCommand, StandardInputSplitsAndComplainsLikeGnuFactorInAUtf8Locale) {
   EXPECT_EQ(ours.exit_status, gnu.exit_status);
 }
 
+TEST(FactorCommand, ThreadWorkersGiveTheSameOutputAsProcessWorkers) {
+  std::string input;
+  for (std::uint64_t n = 999'999'000'000; n < 999'999'002'000; ++n) {
+    input += std::to_string(n) + '\n';
+  }
+  const auto processes = run_program({pizzeria_binary(), "factor", "--workers", "2"}, input);
+  const auto threads =
+      run_program({pizzeria_binary(), "factor", "--workers", "2", "--threads"}, input);
+  EXPECT_EQ(processes.exit_status, 0) << processes.err;
+  EXPECT_EQ(std::count(processes.out.begin(), processes.out.end(), '\n'), 2000);
+  EXPECT_EQ(threads.out, processes.out);
+}
+
 TEST(FactorCommand, EmptyInputPrintsNothingAndSucceeds) {
   const auto ours = run_program({pizzeria_binary(), "factor"}, {}, kCLocale);
   EXPECT_EQ(ours.out, "");
