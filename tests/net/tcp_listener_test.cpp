@@ -109,6 +109,12 @@ TEST(TcpListener, BacksOffWhenOutOfDescriptorsAndKeepsServingOpenConnections) {
     // A second client waits in the backlog (connected by the kernel).
     pz::UniqueFd waiting = pz::connect_tcp(listener.local_address());
 
+    // UBSan's vptr check probes memory through a pipe the first time it
+    // sees a (call site, dynamic type) pair, and dies when no fd is left: arm
+    // and cancel a timer (the backoff's path to the loop clock) while fds
+    // remain, so the check is cached before they run out.
+    pz::EventLoop::current()->call_later(std::chrono::seconds(1), [] {}).cancel();
+
     // No descriptor left: accept4 fails with EMFILE.
     rlimit tight = original;
     tight.rlim_cur = static_cast<rlim_t>(lowest_free_fd());
