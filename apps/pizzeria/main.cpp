@@ -4,8 +4,15 @@
 #include <exception>
 
 #include "commands.hpp"
+#include "pizzeria/exec/process_worker.hpp"
 
 int main(int argc, char** argv) {
+  // ProcessPool workers are this same binary, re-executed: a worker runs its
+  // task loop here and never reaches the command line parser.
+  if (auto status = pz::run_process_worker_if_requested()) {
+    return *status;
+  }
+
   // A peer that closes its socket must never kill the process: every write in
   // pizzeria handles EPIPE itself.
   std::signal(SIGPIPE, SIG_IGN);
