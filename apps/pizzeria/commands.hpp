@@ -14,6 +14,7 @@ void register_order_command(CLI::App& app, int& exit_code);
 void register_factor_command(CLI::App& app, int& exit_code);
 void register_find_command(CLI::App& app, int& exit_code);
 void register_dns_command(CLI::App& app, int& exit_code);
+void register_cpu_demo_command(CLI::App& app, int& exit_code);
 void register_load_command(CLI::App& app, int& exit_code);
 void register_echo_commands(CLI::App& app, int& exit_code);  // echo-server, echo-client
 
