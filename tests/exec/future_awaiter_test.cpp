@@ -2,14 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/gather.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/task.hpp"
+#include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/exec/process_pool.hpp"
 #include "pizzeria/exec/promise.hpp"
 #include "pizzeria/exec/thread_pool.hpp"
@@ -106,6 +111,42 @@ TEST(FutureAwaiter, AReadyFutureDoesNotSuspendAndABrokenOneThrows) {
     co_return -1;
   };
   EXPECT_EQ(pz::run(task()), 5);
+}
+
+TEST(FutureAwaiter, CancellingTheAwaitResumesAtOnceAndDropsTheLateResult) {
+  pz::ThreadPool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> work_finished{false};
+  bool cancelled = false;
+  auto waiter = [&]() -> pz::Task<void> {
+    try {
+      co_await pool.run([released, &work_finished] {
+        released.wait();  // blocked until the test lets it go
+        work_finished = true;
+        return 1;
+      });
+    } catch (const pz::CancelledError&) {
+      cancelled = true;
+    }
+  };
+  auto main_task = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(waiter());
+    group.cancel();  // while the work is still blocked
+    co_await group.join();
+  };
+  // The loop must outlive pool work awaited from it (the completion posts to
+  // it), so it is made here rather than inside pz::run.
+  pz::EventLoop loop;
+  pz::run(main_task());
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(work_finished);
+  // The work finishes later; its completion must find nothing to resume.
+  release.set_value();
+  pool.shutdown(true, false);
+  EXPECT_TRUE(work_finished);
+  loop.run_once(std::chrono::seconds(1));  // runs the late wake-up: a no-op
 }
 
 TEST(FutureAwaiter, AwaitingWithoutALoopIsAClearError) {

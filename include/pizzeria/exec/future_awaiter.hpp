@@ -12,12 +12,13 @@
 // call_soon_threadsafe, so everything after the co_await runs on the loop
 // thread again. The Future's exception, if any, is rethrown there.
 //
-// Cancellation: like asyncio.to_thread, running work cannot be interrupted;
-// the await completes when the work does, and a stop request is observed by
-// the coroutine's next cancellable await. If the awaiting coroutine is
-// destroyed while the work runs, the work's completion does not resume it
-// (the awaiter's destructor disarms the wake-up); the loop itself must
-// outlive work it awaited.
+// Cancellation: the await is cancellable like every pizzeria await. A stop
+// request resumes the coroutine at once with CancelledError; the work itself
+// cannot be interrupted (as with asyncio.to_thread), so it runs to its end
+// in the pool and its result is dropped: the completion finds the wake-up
+// disarmed and resumes nothing. The same holds when the awaiting coroutine
+// is destroyed while the work runs. The loop itself must outlive work it
+// awaited (the completion posts to it).
 //
 // Thread safety: await from a loop thread; the future may complete anywhere.
 #pragma once
@@ -28,57 +29,77 @@
 #include <utility>
 
 #include "pizzeria/core/event_loop.hpp"
-#include "pizzeria/coro/detail/promise_base.hpp"
+#include "pizzeria/coro/detail/waiter.hpp"
 #include "pizzeria/exec/future.hpp"
 
 namespace pz {
 
 template <typename T>
-class [[nodiscard]] FutureAwaiter {
+class [[nodiscard]] FutureAwaiter : private detail::Waiter {
  public:
-  explicit FutureAwaiter(Future<T> future) : future_(std::move(future)) {
+  explicit FutureAwaiter(Future<T> future)
+      : Waiter(&FutureAwaiter::undo), future_(std::move(future)) {
     if (!future_.valid()) {
       throw std::invalid_argument("co_await on an empty pz::Future");
     }
   }
-  FutureAwaiter(FutureAwaiter&&) noexcept = default;
+  // Moved only before it is awaited (into pz::timeout, say).
+  FutureAwaiter(FutureAwaiter&& other) noexcept
+      : Waiter(std::move(other)), future_(std::move(other.future_)) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
   FutureAwaiter& operator=(const FutureAwaiter&) = delete;
   FutureAwaiter& operator=(FutureAwaiter&&) = delete;
-  ~FutureAwaiter() {
-    if (wake_) {
-      wake_->armed = false;  // on the loop thread, like the wake-up that reads it
-    }
-  }
+  ~FutureAwaiter() { disarm(); }
 
   bool await_ready() const { return future_.done(); }
 
-  void await_suspend(std::coroutine_handle<> handle) {
+  template <typename Promise>
+  bool await_suspend(std::coroutine_handle<Promise> handle) {
     EventLoop* loop = EventLoop::current();
     if (loop == nullptr) {
       throw std::logic_error(
           "co_await on a pz::Future needs an event loop on this thread (start the coroutine with "
           "pz::run), or call result() to block instead");
     }
+    if (!arm(handle, *loop)) {
+      return false;  // already cancelled: resume at once, await_resume raises
+    }
     wake_ = std::make_shared<Wake>();
-    wake_->handle = handle;
-    // Runs on whichever thread completes the future; only hops to the loop.
+    wake_->awaiter = this;
+    // Runs on whichever thread completes the future; only hops to the loop,
+    // where `armed` is read and written (so it needs no atomics).
     detail::state_of(future_)->set_callback([loop, wake = wake_] {
       loop->call_soon_threadsafe([wake] {
         if (wake->armed) {
-          detail::resume(wake->handle);
+          wake->armed = false;
+          wake->awaiter->complete_now();
         }
       });
     });
+    return true;
   }
 
-  decltype(auto) await_resume() { return std::move(future_).result(); }
+  decltype(auto) await_resume() {
+    throw_if_cancelled();
+    return std::move(future_).result();
+  }
 
  private:
   struct Wake {
-    std::coroutine_handle<> handle;
+    FutureAwaiter* awaiter = nullptr;
     bool armed = true;  // loop thread only
   };
+
+  void disarm() noexcept {
+    if (wake_) {
+      wake_->armed = false;
+    }
+  }
+
+  // A stop request: the work goes on, but its completion must not resume us.
+  static void undo(detail::Waiter& waiter) noexcept {
+    static_cast<FutureAwaiter&>(waiter).disarm();
+  }
 
   Future<T> future_;
   std::shared_ptr<Wake> wake_;
