@@ -4,7 +4,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <future>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -115,14 +115,13 @@ TEST(FutureAwaiter, AReadyFutureDoesNotSuspendAndABrokenOneThrows) {
 
 TEST(FutureAwaiter, CancellingTheAwaitResumesAtOnceAndDropsTheLateResult) {
   pz::ThreadPool pool(1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
+  std::latch release(1);  // outlives the work: the pool is shut down below
   std::atomic<bool> work_finished{false};
   bool cancelled = false;
   auto waiter = [&]() -> pz::Task<void> {
     try {
-      co_await pool.run([released, &work_finished] {
-        released.wait();  // blocked until the test lets it go
+      co_await pool.run([&release, &work_finished] {
+        release.wait();  // blocked until the test lets it go
         work_finished = true;
         return 1;
       });
@@ -143,7 +142,7 @@ TEST(FutureAwaiter, CancellingTheAwaitResumesAtOnceAndDropsTheLateResult) {
   EXPECT_TRUE(cancelled);
   EXPECT_FALSE(work_finished);
   // The work finishes later; its completion must find nothing to resume.
-  release.set_value();
+  release.count_down();
   pool.shutdown(true, false);
   EXPECT_TRUE(work_finished);
   loop.run_once(std::chrono::seconds(1));  // runs the late wake-up: a no-op
