@@ -18,6 +18,7 @@ void register_cpu_demo_command(CLI::App& app, int& exit_code);
 void register_sleepers_command(CLI::App& app, int& exit_code);
 void register_io_demo_command(CLI::App& app, int& exit_code);
 void register_input_reader_command(CLI::App& app, int& exit_code);
+void register_sort_commands(CLI::App& app, int& exit_code);
 void register_load_command(CLI::App& app, int& exit_code);
 void register_echo_commands(CLI::App& app, int& exit_code);  // echo-server, echo-client
 

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   pz::app::register_sleepers_command(app, exit_code);
   pz::app::register_io_demo_command(app, exit_code);
   pz::app::register_input_reader_command(app, exit_code);
+  pz::app::register_sort_commands(app, exit_code);
   pz::app::register_load_command(app, exit_code);
   pz::app::register_echo_commands(app, exit_code);
   try {

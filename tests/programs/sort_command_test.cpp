@@ -1,0 +1,156 @@
+// `pizzeria sort-server` with the seed's Python client (asyncio.run in place
+// of its failing event-loop call), and bad frames that must close only their
+// own connection.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "program_runner.hpp"
+
+namespace pz::programs {
+namespace {
+
+using test::pizzeria_binary;
+using test::run_program;
+
+class SortServerProcess {
+ public:
+  SortServerProcess() {
+    int out[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    std::string binary = pizzeria_binary();
+    std::string command = "sort-server";
+    std::string port_flag = "--port";
+    std::string port = "0";
+    std::string workers_flag = "--workers";
+    std::string workers = "2";
+    char* argv[] = {binary.data(),       command.data(), port_flag.data(), port.data(),
+                    workers_flag.data(), workers.data(), nullptr};
+    EXPECT_EQ(::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    out_ = out[0];
+    const std::string line = read_line();
+    const auto colon = line.rfind(':');
+    port_ = colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
+  }
+  ~SortServerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    ::close(out_);
+  }
+  SortServerProcess(const SortServerProcess&) = delete;
+  SortServerProcess& operator=(const SortServerProcess&) = delete;
+
+  // Bounded: a server that never answers fails the test instead of hanging it.
+  std::string read_line() {
+    std::string line;
+    char c = 0;
+    pollfd entry{out_, POLLIN, 0};
+    while (::poll(&entry, 1, 30000) == 1 && ::read(out_, &c, 1) == 1 && c != '\n') {
+      line += c;
+    }
+    return line;
+  }
+
+  // SIGINT: the server must stop by itself and say so.
+  int interrupt_and_wait(std::string& last_line) {
+    ::kill(pid_, SIGINT);
+    last_line = read_line();
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int port_ = 0;
+};
+
+// The seed's remote_sort, with asyncio.run; it also checks the reply.
+constexpr const char* kSeedClient = R"(
+import asyncio, json, random, sys
+
+async def remote_sort(port, count):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    numbers = [random.randrange(10000) for r in range(count)]
+    data = json.dumps(numbers).encode()
+    writer.write(len(data).to_bytes(8, "big"))
+    writer.write(data)
+    reply = await reader.readexactly(len(data))
+    sorted_values = json.loads(reply.decode())
+    assert sorted_values == sorted(numbers), "not sorted"
+    assert reply == json.dumps(sorted(numbers)).encode(), "not json.dumps text"
+    assert await reader.read() == b"", "the server did not close"
+    writer.close()
+
+async def main(port, clients):
+    await asyncio.gather(*(remote_sort(port, 10000) for _ in range(clients)))
+    print("sorted")
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+)";
+
+// Sends raw bytes and reports what came back before the server closed.
+constexpr const char* kRawClient = R"(
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(bytes.fromhex(sys.argv[2]))
+s.shutdown(socket.SHUT_WR)  # so a short frame is known to be short
+s.settimeout(20)
+received = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    received += chunk
+print("closed after %d bytes" % len(received))
+)";
+
+TEST(SortServerCommand, TheSeedsPythonClientGetsItsListSortedFromManyConcurrentClients) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const auto result =
+      run_program({"python3", "-c", kSeedClient, std::to_string(server.port()), "8"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "sorted\n") << result.err;
+  std::string last_line;
+  EXPECT_EQ(server.interrupt_and_wait(last_line), 0);
+  EXPECT_EQ(last_line, "Server stopped.");
+}
+
+TEST(SortServerCommand, BadFramesCloseOnlyTheirOwnConnection) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const std::string port = std::to_string(server.port());
+  // Not a number; a frame over the limit; a frame cut short by the client.
+  for (const char* hex :
+       {"00000000000000055b312c785d", "00000000ffffffff5b5d", "00000000000000105b31"}) {
+    const auto result = run_program({"python3", "-c", kRawClient, port, hex});
+    EXPECT_EQ(result.exit_status, 0) << result.err;
+    EXPECT_EQ(result.out, "closed after 0 bytes\n") << hex;
+  }
+  // The server still serves.
+  const auto good = run_program({"python3", "-c", kSeedClient, port, "1"});
+  EXPECT_EQ(good.out, "sorted\n") << good.err;
+}
+
+}  // namespace
+}  // namespace pz::programs
