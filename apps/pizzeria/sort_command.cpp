@@ -9,6 +9,7 @@
 // run_in_executor with a ProcessPoolExecutor does. A frame over --max-frame,
 // a short frame, invalid JSON or a non-number closes only that connection,
 // with a logged error.
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -51,7 +52,9 @@ struct SortServerArguments {
 struct SortClientArguments {
   std::string host = "127.0.0.1";
   std::uint16_t port = kSortPort;
-  int count = 10000;  // the seed's list of 10,000 numbers below 10,000
+  int count = 10000;      // the seed's list of 10,000 numbers below 10,000
+  int connections = 0;    // > 0: load mode (see load_sorts)
+  double duration = 5.0;  // load mode: seconds
 };
 
 Task<void> sort_connection(TcpStream stream, ProcessPool& pool, std::uint64_t max_frame,
@@ -147,6 +150,59 @@ Task<int> remote_sort(const SortClientArguments& arguments) {
   co_return 0;
 }
 
+std::string random_list(int count) {
+  std::mt19937 random(std::random_device{}());
+  std::string data = "[";
+  for (int i = 0; i < count; ++i) {
+    data += (i == 0 ? "" : ", ") + std::to_string(random() % 10000);
+  }
+  data += "]";
+  return data;
+}
+
+std::string frame_header(std::size_t size) {
+  std::string header(8, '\0');
+  for (int i = 0; i < 8; ++i) {
+    header[static_cast<std::size_t>(i)] =
+        static_cast<char>((static_cast<std::uint64_t>(size) >> (56 - 8 * i)) & 0xFF);
+  }
+  return header;
+}
+
+// Load mode: `connections` coroutines each send the same list on a fresh
+// connection, check the reply, and repeat until the deadline; prints the
+// number of checked replies (a native client, so that the client is not what
+// a benchmark measures).
+Task<int> load_sorts(const SortClientArguments& arguments) {
+  const std::string data = random_list(arguments.count);
+  const std::string expected = programs::sort_json_numbers(data);
+  const std::string request = frame_header(data.size()) + data;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(arguments.duration));
+  std::uint64_t replies = 0;
+  std::uint64_t wrong = 0;
+  auto one = [&]() -> Task<void> {
+    while (std::chrono::steady_clock::now() < deadline) {
+      TcpStream stream = co_await open_connection(arguments.host, arguments.port);
+      stream.write(request);
+      const std::string reply = co_await stream.read_exactly(data.size());
+      ++(reply == expected ? replies : wrong);
+    }
+  };
+  TaskGroup group;
+  for (int i = 0; i < arguments.connections; ++i) {
+    group.spawn(one());
+  }
+  co_await group.join();
+  std::printf("%llu\n", static_cast<unsigned long long>(replies));
+  if (wrong != 0) {
+    std::fprintf(stderr, "sort-client: %llu replies were not the sorted list\n",
+                 static_cast<unsigned long long>(wrong));
+  }
+  co_return wrong == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 void register_sort_commands(CLI::App& app, int& exit_code) {
@@ -167,7 +223,14 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
   client_command->add_option("--host", client->host, "Server address (default 127.0.0.1)");
   client_command->add_option("--port", client->port, "Server port (default 2015)");
   client_command->add_option("--count", client->count, "Numbers to send (default 10000)");
-  client_command->callback([client, &exit_code] { exit_code = run(remote_sort(*client)); });
+  client_command->add_option("--connections", client->connections,
+                             "Load mode: this many concurrent clients, each sending the same "
+                             "list again and again; prints the number of correct replies");
+  client_command->add_option("--duration", client->duration,
+                             "Load mode: seconds to run (default 5)");
+  client_command->callback([client, &exit_code] {
+    exit_code = client->connections > 0 ? run(load_sorts(*client)) : run(remote_sort(*client));
+  });
 }
 
 }  // namespace pz::app
