@@ -32,11 +32,14 @@ class UniqueFunction<R(Args...)> {
   UniqueFunction(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
 
   // Implicit, as std::function's constructor is; the requires-clause keeps it
-  // from hiding the move constructor.
+  // from hiding the move constructor. (clang-format 14 mangles the
+  // indentation of requires-clauses, hence the off/on.)
+  // clang-format off
   template <typename F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, UniqueFunction> &&
              std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
   UniqueFunction(F&& f) {  // NOLINT(google-explicit-constructor)
+    // clang-format on
     using Target = std::decay_t<F>;
     if constexpr (fits_inline<Target>()) {
       ::new (static_cast<void*>(&storage_)) Target(std::forward<F>(f));
