@@ -19,6 +19,7 @@
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/net/open_connection.hpp"
+#include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
 
 namespace pz::app {
@@ -51,22 +52,8 @@ Task<void> echo_connection(TcpStream stream) {
 }
 
 Task<void> serve(TcpListener& listener) {
-  TaskGroup connections;
-  for (;;) {
-    TcpStream stream;
-    try {
-      stream = co_await listener.accept();
-    } catch (const CancelledError&) {
-      break;  // SIGINT/SIGTERM
-    }
-    connections.spawn(echo_connection(std::move(stream)));
-  }
-  connections.cancel();
-  try {
-    co_await connections.join();
-  } catch (const CancelledError&) {
-    // Expected: we are stopping.
-  }
+  co_await serve_forever(listener,
+                         [](TcpStream stream) { return echo_connection(std::move(stream)); });
 }
 
 int run_server(const ServerArguments& arguments) {

@@ -27,6 +27,7 @@
 #include "pizzeria/exec/process_pool.hpp"
 #include "pizzeria/exec/task_registry.hpp"
 #include "pizzeria/net/open_connection.hpp"
+#include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
 #include "pizzeria/programs/json_number_sort.hpp"
 
@@ -86,27 +87,15 @@ Task<void> sort_connection(TcpStream stream, ProcessPool& pool, std::uint64_t ma
 }
 
 Task<void> serve_sorts(TcpListener& listener, ProcessPool& pool, std::uint64_t max_frame) {
-  TaskGroup connections;
-  for (;;) {
-    TcpStream stream;
-    try {
-      stream = co_await listener.accept();
-    } catch (const CancelledError&) {
-      break;  // SIGINT/SIGTERM
-    }
+  co_await serve_forever(listener, [&pool, max_frame](TcpStream stream) {
     std::string peer = "a client";
     try {
       peer = SocketAddress::peer_of(stream.fd()).to_string();
     } catch (const std::exception&) {
       // The peer already left; its reads will report that.
     }
-    connections.spawn(sort_connection(std::move(stream), pool, max_frame, std::move(peer)));
-  }
-  connections.cancel();
-  try {
-    co_await connections.join();
-  } catch (const CancelledError&) {
-  }
+    return sort_connection(std::move(stream), pool, max_frame, std::move(peer));
+  });
 }
 
 int run_sort_server(const SortServerArguments& arguments) {
