@@ -1,10 +1,14 @@
 #include "pizzeria/programs/file_finder.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -16,6 +20,14 @@ namespace pz::programs {
 
 namespace {
 
+// Bytes asked of each getdents64 call. Nearly every directory under /usr fits
+// in one call at this size, so listing one costs openat, one getdents64 with
+// entries, one that returns 0 and close; opendir/readdir add an fstat and
+// cap the buffer at 32 KiB.
+constexpr std::size_t kListingBuffer = 64 * 1024;
+
+constexpr int kOpenFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY;
+
 // The directories above one being listed, for loop detection with -L. Shared
 // by all children of a directory, so descending costs one node, not a copy.
 struct Ancestor {
@@ -25,15 +37,46 @@ struct Ancestor {
   std::shared_ptr<const Ancestor> parent;
 };
 
+// One directory to list, at `depth` below ROOT.
+struct DirectoryTask {
+  std::string path;
+  int depth = 0;
+  std::shared_ptr<const Ancestor> ancestors;  // -L only
+};
+
+// Reads the fields of one getdents64 record. The buffer is plain bytes, so
+// the fields are copied out rather than read through a dirent64 pointer.
+struct Record {
+  unsigned short length;
+  unsigned char type;
+  const char* name;
+};
+
+Record read_record(const char* at) {
+  Record record{};
+  std::memcpy(&record.length, at + offsetof(struct dirent64, d_reclen), sizeof(record.length));
+  std::memcpy(&record.type, at + offsetof(struct dirent64, d_type), sizeof(record.type));
+  record.name = at + offsetof(struct dirent64, d_name);
+  return record;
+}
+
 struct Walk {
   Walk(const FindOptions& find_options, const PathPattern& path_pattern, const FindSink& find_sink,
        ThreadPool& thread_pool)
-      : options(find_options), pattern(path_pattern), sink(find_sink), pool(thread_pool) {}
+      : options(find_options),
+        pattern(path_pattern),
+        sink(find_sink),
+        pool(thread_pool),
+        // Without -L a name that was a directory when listed must not be
+        // followed if it has meanwhile been replaced by a symbolic link
+        // (find -P never follows one below ROOT).
+        open_flags(kOpenFlags | (find_options.follow_symlinks ? 0 : O_NOFOLLOW)) {}
 
   const FindOptions& options;
   const PathPattern& pattern;
   const FindSink& sink;
   ThreadPool& pool;
+  const int open_flags;
   std::mutex sink_mutex;
   // Relaxed: read only after wait_idle(), which synchronises with every task.
   std::atomic<bool> failed{false};
@@ -65,87 +108,95 @@ struct Walk {
     errors += ".\n";
   }
 
-  void post_directory(std::string path, int depth, std::shared_ptr<const Ancestor> ancestors) {
-    pool.post([this, path = std::move(path), depth, ancestors = std::move(ancestors)]() mutable {
-      list_directory(path, depth, std::move(ancestors));
-    });
+  void post_directory(DirectoryTask task) {
+    pool.post([this, task = std::move(task)]() mutable { list_directory(std::move(task)); });
   }
 
-  // Lists `path` (at `depth`), reports its matching entries and posts its
+  // Lists the task's directory, reports its matching entries and posts its
   // subdirectories.
-  void list_directory(const std::string& path, int depth, std::shared_ptr<const Ancestor> self) {
+  void list_directory(DirectoryTask task) {
     std::string matches;
     std::string errors;
-    DIR* directory = ::opendir(path.c_str());
-    if (directory == nullptr) {
-      append_error(errors, path, errno);
+    // ROOT was checked with (l)stat already, and "link/" names the link's
+    // target, so ROOT is opened as given.
+    const int fd = ::openat(AT_FDCWD, task.path.c_str(), task.depth == 0 ? kOpenFlags : open_flags);
+    if (fd < 0) {
+      append_error(errors, task.path, errno);
       report(matches, errors);
       return;
     }
     // Entries here are at depth + 1; list them, but enter them only if
     // their own entries are still within the limit.
-    const bool descend = options.max_depth < 0 || depth + 1 < options.max_depth;
-    std::string child = path;
+    const bool descend = options.max_depth < 0 || task.depth + 1 < options.max_depth;
+    std::string child = task.path;
     if (child.empty() || child.back() != '/') {
       child += '/';
     }
     const std::size_t prefix = child.size();
+    alignas(alignof(struct dirent64)) char buffer[kListingBuffer];
     while (true) {
-      errno = 0;
-      const dirent* entry = ::readdir(directory);
-      if (entry == nullptr) {
-        if (errno != 0) {
-          append_error(errors, path, errno);
+      const ssize_t length = ::getdents64(fd, buffer, sizeof(buffer));
+      if (length <= 0) {
+        if (length < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          append_error(errors, task.path, errno);
         }
         break;
       }
-      const char* name = entry->d_name;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
-        continue;
-      }
-      if (options.skip_hidden && name[0] == '.') {
-        continue;
-      }
-      child.resize(prefix);
-      child += name;
-      bool is_directory = entry->d_type == DT_DIR;
-      struct stat status {};
-      bool have_status = false;
-      if (options.follow_symlinks &&
-          (is_directory || entry->d_type == DT_LNK || entry->d_type == DT_UNKNOWN)) {
-        // -L: a link counts as what it points to; a broken one stays a file.
-        have_status = ::stat(child.c_str(), &status) == 0;
-        is_directory = have_status && S_ISDIR(status.st_mode);
-      } else if (entry->d_type == DT_UNKNOWN) {
-        have_status = ::lstat(child.c_str(), &status) == 0;
-        is_directory = have_status && S_ISDIR(status.st_mode);
-      }
-      if (is_directory && options.follow_symlinks && have_status) {
-        const Ancestor* loop = nullptr;
-        for (const Ancestor* a = self.get(); a != nullptr && loop == nullptr; a = a->parent.get()) {
-          if (a->device == status.st_dev && a->inode == status.st_ino) {
-            loop = a;
-          }
-        }
-        if (loop != nullptr) {
-          append_loop(errors, child, *loop);
+      for (ssize_t offset = 0; offset < length;) {
+        const Record record = read_record(buffer + offset);
+        offset += record.length;
+        const char* name = record.name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
           continue;
         }
-      }
-      if (pattern.matches(child)) {
-        matches += child;
-        matches += '\n';
-      }
-      if (is_directory && descend) {
-        std::shared_ptr<const Ancestor> node;
-        if (options.follow_symlinks) {
-          node =
-              std::make_shared<const Ancestor>(Ancestor{status.st_dev, status.st_ino, child, self});
+        if (options.skip_hidden && name[0] == '.') {
+          continue;
         }
-        post_directory(child, depth + 1, std::move(node));
+        child.resize(prefix);
+        child += name;
+        bool is_directory = record.type == DT_DIR;
+        struct stat status {};
+        bool have_status = false;
+        if (options.follow_symlinks &&
+            (is_directory || record.type == DT_LNK || record.type == DT_UNKNOWN)) {
+          // -L: a link counts as what it points to; a broken one stays a file.
+          have_status = ::fstatat(fd, name, &status, 0) == 0;
+          is_directory = have_status && S_ISDIR(status.st_mode);
+        } else if (record.type == DT_UNKNOWN) {
+          have_status = ::fstatat(fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0;
+          is_directory = have_status && S_ISDIR(status.st_mode);
+        }
+        if (is_directory && options.follow_symlinks && have_status) {
+          const Ancestor* loop = nullptr;
+          for (const Ancestor* a = task.ancestors.get(); a != nullptr && loop == nullptr;
+               a = a->parent.get()) {
+            if (a->device == status.st_dev && a->inode == status.st_ino) {
+              loop = a;
+            }
+          }
+          if (loop != nullptr) {
+            append_loop(errors, child, *loop);
+            continue;
+          }
+        }
+        if (pattern.matches(child)) {
+          matches += child;
+          matches += '\n';
+        }
+        if (is_directory && descend) {
+          DirectoryTask next{child, task.depth + 1, nullptr};
+          if (options.follow_symlinks) {
+            next.ancestors = std::make_shared<const Ancestor>(
+                Ancestor{status.st_dev, status.st_ino, child, task.ancestors});
+          }
+          post_directory(std::move(next));
+        }
       }
     }
-    ::closedir(directory);
+    ::close(fd);
     report(matches, errors);
   }
 };
@@ -175,12 +226,12 @@ bool find_files(const FindOptions& options, const PathPattern& pattern, const Fi
     walk.report(matches, errors);
   }
   if (S_ISDIR(status.st_mode) && options.max_depth != 0) {
-    std::shared_ptr<const Ancestor> root;
+    DirectoryTask root{options.root, 0, nullptr};
     if (options.follow_symlinks) {
-      root = std::make_shared<const Ancestor>(
+      root.ancestors = std::make_shared<const Ancestor>(
           Ancestor{status.st_dev, status.st_ino, options.root, nullptr});
     }
-    walk.post_directory(options.root, 0, std::move(root));
+    walk.post_directory(std::move(root));
     // The caller helps run directory tasks until none is queued or running.
     pool.wait_idle();
   }

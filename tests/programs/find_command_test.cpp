@@ -138,6 +138,29 @@ TEST_F(FindCommand, SkipHiddenPrunesDotEntriesLikeAFindPrune) {
                       {root_, "needle", "--skip-hidden"});
 }
 
+TEST_F(FindCommand, DirectoryLargerThanOneListingBufferIsListedCompletely) {
+  // 3,000 entries with 60-character names need about 240 KiB of getdents64
+  // records, several reads of the 64 KiB listing buffer.
+  const fs::path big = root_ / "big";
+  fs::create_directory(big);
+  const std::string padding(52, 'p');
+  for (int i = 0; i < 3000; ++i) {
+    std::ofstream(big / (padding + std::to_string(10000000 + i)));
+  }
+  fs::create_directory(big / (padding + "needle_subdir"));
+  std::ofstream(big / (padding + "needle_subdir") / "inside");
+  expect_same_as_find({big}, {big.string()});
+  expect_same_as_find({big, "-path", "*needle*"}, {big.string(), "needle", "--threads", "3"});
+}
+
+TEST_F(FindCommand, SymlinkedRootIsEnteredOnlyWithATrailingSlashOrFollowLikeFind) {
+  const fs::path link = root_ / "src_link";
+  fs::create_directory_symlink("src", link);
+  expect_same_as_find({link, "-path", "*e*"}, {link.string(), "e"});
+  expect_same_as_find({link.string() + "/", "-path", "*e*"}, {link.string() + "/", "e"});
+  expect_same_as_find({"-L", link, "-path", "*e*"}, {"--follow", link.string(), "e"});
+}
+
 TEST_F(FindCommand, MissingRootIsAnErrorWithFindsMessage) {
   const ProgramResult ours =
       run_program({pizzeria_binary(), "find", (root_ / "absent").string(), "x"}, {}, {"LC_ALL=C"});

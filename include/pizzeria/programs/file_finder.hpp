@@ -7,7 +7,11 @@
 //
 // Each directory is one task on a pz::ThreadPool. A task lists its directory,
 // reports the matching entries to the sink as one chunk, and posts a task per
-// subdirectory itself; the caller waits with wait_idle(), helping. The seed
+// subdirectory itself; the caller waits with wait_idle(), helping. Listing is
+// openat + getdents64 into a 64 KiB buffer + close, with the entry types
+// taken from d_type: nothing is stat()ed unless the file system leaves the
+// type unknown or -L must see through a link (the walk is kernel-bound, so
+// syscalls per directory are what it costs; docs/benchmarks.md). The seed
 // instead funnels every result through one thread that polls a deque of
 // futures, which serialises the walk on that thread (docs/seeds/futures-and-find.md
 // compares the two).
