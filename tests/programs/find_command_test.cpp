@@ -153,6 +153,13 @@ TEST_F(FindCommand, DirectoryLargerThanOneListingBufferIsListedCompletely) {
   expect_same_as_find({big, "-path", "*needle*"}, {big.string(), "needle", "--threads", "3"});
 }
 
+TEST_F(FindCommand, AnyNumberOfListingThreadsPrintsWhatFindPrints) {
+  for (const char* threads : {"1", "2", "5"}) {
+    expect_same_as_find({"-L", root_, "-path", "*e*"},
+                        {"--follow", root_.string(), "e", "--threads", threads});
+  }
+}
+
 TEST_F(FindCommand, SymlinkedRootIsEnteredOnlyWithATrailingSlashOrFollowLikeFind) {
   const fs::path link = root_ / "src_link";
   fs::create_directory_symlink("src", link);
