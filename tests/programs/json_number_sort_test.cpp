@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <random>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace pz::programs {
 namespace {
@@ -22,6 +28,59 @@ TEST(SortJsonNumbers, KeepsEachNumbersTextAndTheSeparatorsInPlace) {
 TEST(SortJsonNumbers, ComparesLongIntegersExactly) {
   EXPECT_EQ(sort_json_numbers("[9007199254740993, 9007199254740992, -12345678901234567890]"),
             "[-12345678901234567890, 9007199254740992, 9007199254740993]");
+}
+
+TEST(SortJsonNumbers, KeepsEqualIntegersInTheirOriginalOrder) {
+  EXPECT_EQ(sort_json_numbers("[0, -0, 5, -0, 0]"), "[0, -0, -0, 0, 5]");
+  std::string many = "[";
+  std::string expected = "[";
+  for (int i = 0; i < 100; ++i) {
+    many += i == 0 ? "" : ", ";
+    many += i % 2 == 0 ? "-0" : "0";
+    expected += i == 0 ? "" : ", ";
+    expected += i % 2 == 0 ? "-0" : "0";
+  }
+  EXPECT_EQ(sort_json_numbers(many + ", -1]"), "[-1, " + expected.substr(1) + "]");
+}
+
+TEST(SortJsonNumbers, SortsRandomIntegersOfEveryMagnitudeAsAStableSortWould) {
+  std::mt19937_64 random(7);
+  for (const std::size_t count :
+       {std::size_t{3}, std::size_t{31}, std::size_t{33}, std::size_t{2000}}) {
+    std::vector<std::pair<std::int64_t, std::string>> numbers;
+    std::string json = "[";
+    for (std::size_t i = 0; i < count; ++i) {
+      // Magnitudes from one digit to 18, and a few repeats.
+      const int digits = 1 + static_cast<int>(random() % 18);
+      std::int64_t limit = 1;
+      for (int d = 0; d < digits; ++d) {
+        limit *= 10;
+      }
+      std::int64_t value = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(limit));
+      if (random() % 2 == 0) {
+        value = -value;
+      }
+      if (i > 0 && random() % 8 == 0) {
+        value = numbers[random() % numbers.size()].first;
+      }
+      numbers.emplace_back(value, std::to_string(value));
+      json += (i == 0 ? "" : ", ") + numbers.back().second;
+    }
+    json += "]";
+    std::stable_sort(numbers.begin(), numbers.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string expected = "[";
+    for (std::size_t i = 0; i < count; ++i) {
+      expected += (i == 0 ? "" : ", ") + numbers[i].second;
+    }
+    expected += "]";
+    EXPECT_EQ(sort_json_numbers(json), expected) << count << " numbers";
+  }
+}
+
+TEST(SortJsonNumbers, MixesNineteenDigitIntegersWithShortOnesExactly) {
+  EXPECT_EQ(sort_json_numbers("[1000000000000000000, -999999999999999999, 999999999999999999, 3]"),
+            "[-999999999999999999, 3, 999999999999999999, 1000000000000000000]");
 }
 
 TEST(SortJsonNumbers, RejectsWhatIsNotAnArrayOfJsonNumbers) {
