@@ -1,9 +1,11 @@
 #include "process_protocol.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 
 #include "pizzeria/core/system_error.hpp"
@@ -12,21 +14,6 @@
 namespace pz::process_protocol {
 
 namespace {
-
-void write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    // MSG_NOSIGNAL: a dead peer must give EPIPE, not kill us with SIGPIPE.
-    const ssize_t written = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("process pool: writing to a worker connection failed");
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-  }
-}
 
 // Returns the number of bytes read before end of stream.
 std::size_t read_all(int fd, char* data, std::size_t size) {
@@ -52,9 +39,38 @@ std::size_t read_all(int fd, char* data, std::size_t size) {
 void write_frame(int fd, const std::string& payload) {
   WireWriter header;
   header.put_u32(static_cast<std::uint32_t>(payload.size()));
-  // Two writes rather than a copy into one buffer: payloads can be large.
-  write_all(fd, header.data().data(), header.data().size());
-  write_all(fd, payload.data(), payload.size());
+  // One sendmsg for header and payload: a frame costs one system call and
+  // wakes the reader once, without copying a large payload to join them.
+  iovec parts[2] = {
+      {const_cast<char*>(header.data().data()), header.data().size()},
+      {const_cast<char*>(payload.data()), payload.size()},
+  };
+  std::size_t first = 0;
+  while (first < 2) {
+    if (parts[first].iov_len == 0) {
+      ++first;
+      continue;
+    }
+    msghdr message{};
+    message.msg_iov = parts + first;
+    message.msg_iovlen = 2 - first;
+    // MSG_NOSIGNAL: a dead peer must give EPIPE, not kill us with SIGPIPE.
+    ssize_t written = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("process pool: writing to a worker connection failed");
+    }
+    while (first < 2 && static_cast<std::size_t>(written) >= parts[first].iov_len) {
+      written -= static_cast<ssize_t>(parts[first].iov_len);
+      ++first;
+    }
+    if (first < 2) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + written;
+      parts[first].iov_len -= static_cast<std::size_t>(written);
+    }
+  }
 }
 
 bool read_frame(int fd, std::string& payload) {

@@ -1,0 +1,111 @@
+// ProcessPool::submit_batch: many items in one message, one outcome each.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pizzeria/exec/process_pool.hpp"
+
+namespace {
+
+// ---- tasks, registered in the parent and in every re-executed worker ----
+
+const auto kBatchSquare =
+    pz::register_task<long(long)>("test.batch.square", [](long x) -> long { return x * x; });
+
+const auto kBatchPid =
+    pz::register_task<long(int)>("test.batch.pid", [](int) -> long { return ::getpid(); });
+
+// Throws for "bad", so one item of a batch can fail on its own.
+const auto kBatchShout =
+    pz::register_task<std::string(std::string)>("test.batch.shout", [](std::string text) {
+      if (text == "bad") {
+        throw std::invalid_argument("cannot shout 'bad'");
+      }
+      return text + "!";
+    });
+
+// Kills its worker for a negative input: the whole message is lost.
+const auto kBatchDie = pz::register_task<int(int)>("test.batch.die", [](int x) -> int {
+  if (x < 0) {
+    ::kill(::getpid(), SIGKILL);
+  }
+  return x;
+});
+
+const auto kBatchNothing = pz::register_task<void(int)>("test.batch.nothing", [](int) {});
+
+TEST(ProcessPoolBatch, ReturnsEachItemsResultInInputOrder) {
+  pz::ProcessPool pool(2);
+  const std::vector<long> inputs{3, -4, 5, 0, 12};
+  std::vector<pz::Future<long>> results = pool.submit_batch(kBatchSquare, inputs).result();
+  ASSERT_EQ(results.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(results[i].result(), inputs[i] * inputs[i]) << i;
+  }
+  EXPECT_EQ(pool.counters().tasks_completed, inputs.size());
+}
+
+TEST(ProcessPoolBatch, RunsTheWholeBatchInOneWorker) {
+  pz::ProcessPool pool(2);
+  const std::vector<int> inputs(50, 0);
+  std::vector<pz::Future<long>> pids = pool.submit_batch(kBatchPid, inputs).result();
+  ASSERT_EQ(pids.size(), inputs.size());
+  const std::vector<pid_t> workers = pool.worker_pids();
+  EXPECT_NE(std::find(workers.begin(), workers.end(), static_cast<pid_t>(pids[0].result())),
+            workers.end());
+  for (auto& pid : pids) {
+    EXPECT_EQ(pid.result(), pids[0].result());
+  }
+}
+
+TEST(ProcessPoolBatch, AFailingItemFailsOnlyItsOwnFuture) {
+  pz::ProcessPool pool(1);
+  const std::vector<std::string> inputs{"a", "bad", "c"};
+  std::vector<pz::Future<std::string>> results = pool.submit_batch(kBatchShout, inputs).result();
+  ASSERT_EQ(results.size(), 3U);
+  EXPECT_EQ(results[0].result(), "a!");
+  try {
+    (void)results[1].result();
+    ADD_FAILURE() << "the bad item did not fail";
+  } catch (const pz::RemoteTaskError& error) {
+    EXPECT_NE(std::string(error.what()).find("cannot shout 'bad'"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(results[2].result(), "c!");
+  // The pool keeps serving.
+  EXPECT_EQ(pool.submit(kBatchShout, std::string("d")).result(), "d!");
+}
+
+TEST(ProcessPoolBatch, AnEmptyBatchCompletesAtOnceWithNoResults) {
+  pz::ProcessPool pool(1);
+  pz::Future<std::vector<pz::Future<long>>> future =
+      pool.submit_batch(kBatchSquare, std::vector<long>{});
+  EXPECT_TRUE(future.done());
+  EXPECT_TRUE(future.result().empty());
+}
+
+TEST(ProcessPoolBatch, VoidTasksGiveFuturesThatCompleteWithoutValues) {
+  pz::ProcessPool pool(1);
+  std::vector<pz::Future<void>> results =
+      pool.submit_batch(kBatchNothing, std::vector<int>{1, 2}).result();
+  ASSERT_EQ(results.size(), 2U);
+  for (auto& result : results) {
+    EXPECT_NO_THROW(result.result());
+  }
+}
+
+TEST(ProcessPoolBatch, AWorkerThatDiesFailsTheWholeBatchAndIsReplaced) {
+  pz::ProcessPool pool(1);
+  auto batch = pool.submit_batch(kBatchDie, std::vector<int>{1, -1, 2});
+  EXPECT_THROW((void)batch.result(), pz::WorkerDied);
+  std::vector<pz::Future<int>> after = pool.submit_batch(kBatchDie, std::vector<int>{7}).result();
+  ASSERT_EQ(after.size(), 1U);
+  EXPECT_EQ(after[0].result(), 7);
+}
+
+}  // namespace
