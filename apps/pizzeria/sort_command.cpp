@@ -9,26 +9,39 @@
 // run_in_executor with a ProcessPoolExecutor does. A frame over --max-frame,
 // a short frame, invalid JSON or a non-number closes only that connection,
 // with a logged error.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <exception>
+#include <list>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/core/fd_watch.hpp"
+#include "pizzeria/core/system_error.hpp"
+#include "pizzeria/core/timer_handle.hpp"
+#include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
+#include "pizzeria/coro/event.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/stop_token.hpp"
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/process_pool.hpp"
 #include "pizzeria/exec/task_registry.hpp"
+#include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/open_connection.hpp"
-#include "pizzeria/net/serve_forever.hpp"
-#include "pizzeria/net/tcp_listener.hpp"
+#include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/programs/json_number_sort.hpp"
 
 namespace pz::app {
@@ -58,44 +71,293 @@ struct SortClientArguments {
   double duration = 5.0;  // load mode: seconds
 };
 
-Task<void> sort_connection(TcpStream stream, ProcessPool& pool, std::uint64_t max_frame,
-                           std::string peer) {
-  // Everything is caught here: one bad client must not cancel its siblings.
-  try {
-    const std::string header = co_await stream.read_exactly(8);
-    std::uint64_t length = 0;
-    for (const char byte : header) {
-      length = (length << 8) | static_cast<unsigned char>(byte);
-    }
-    if (length > max_frame) {
-      std::fprintf(stderr,
-                   "sort-server: %s: frame of %llu bytes exceeds --max-frame %llu; closing\n",
-                   peer.c_str(), static_cast<unsigned long long>(length),
-                   static_cast<unsigned long long>(max_frame));
-      co_return;
-    }
-    const std::string body = co_await stream.read_exactly(static_cast<std::size_t>(length));
-    const std::string sorted = co_await pool.run(kSortJson, body);
-    stream.write(sorted);
-    co_await stream.flush();
-  } catch (const CancelledError&) {
-    throw;  // the server is stopping
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "sort-server: %s: %s; closing the connection\n", peer.c_str(),
-                 error.what());
-  }
-}
+// The server is callback-driven on the EventLoop rather than a coroutine
+// per connection: each request is one short-lived connection, so what it
+// costs is system calls and hops between threads and processes, and this
+// shape does the fewest (docs/benchmarks.md, sort-server, has the counts):
+// - accept4 until the backlog is empty, non-blocking and close-on-exec at
+//   once, the peer address from accept4 itself;
+// - the frame read with one recv when it has arrived already (the usual
+//   case); the loop watches the fd only if it has not;
+// - complete frames are gathered while the loop iteration runs and go to the
+//   ProcessPool as batches (ProcessPool::submit_batch: one message to one
+//   worker and one back for the whole batch), at most one batch per worker
+//   in flight, so batches grow by themselves when requests arrive faster
+//   than the workers answer;
+// - the reply is one send, then close.
+class SortServer {
+ public:
+  SortServer(EventLoop& loop, ProcessPool& pool, int listen_fd, std::uint64_t max_frame,
+             TaskGroup& batches)
+      : loop_(loop),
+        pool_(pool),
+        listen_fd_(listen_fd),
+        max_frame_(max_frame),
+        batches_(batches),
+        max_in_flight_(std::max<std::size_t>(1, pool.worker_count())),
+        listener_(loop.watch(listen_fd, Interest::readable, [this](IoEvents) { accept_all(); })) {}
+  SortServer(const SortServer&) = delete;
+  SortServer& operator=(const SortServer&) = delete;
+  ~SortServer() { stop(); }
 
-Task<void> serve_sorts(TcpListener& listener, ProcessPool& pool, std::uint64_t max_frame) {
-  co_await serve_forever(listener, [&pool, max_frame](TcpStream stream) {
-    std::string peer = "a client";
-    try {
-      peer = SocketAddress::peer_of(stream.fd()).to_string();
-    } catch (const std::exception&) {
-      // The peer already left; its reads will report that.
+  // Stops accepting; connections still open are closed by the destructor,
+  // after the batches (which point at them) have been joined.
+  void stop() {
+    listener_.reset();
+    resume_accepting_.cancel();
+    pending_.clear();
+  }
+
+ private:
+  struct Connection {
+    UniqueFd fd;
+    FdWatch watch;
+    SocketAddress peer;
+    std::uint64_t length = 0;  // the frame's, once its header is in
+    std::size_t header_have = 0;
+    unsigned char header[8] = {};
+    std::string data;      // the body as it arrives, then the reply
+    std::size_t done = 0;  // body bytes read, then reply bytes sent
+    bool has_header = false;
+  };
+  using Connections = std::list<Connection>;
+
+  void accept_all() {
+    // Bounded per iteration, so a flood of connections cannot starve replies.
+    for (int i = 0; i < 256; ++i) {
+      sockaddr_storage address{};
+      socklen_t length = sizeof address;
+      const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) {
+          continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors or memory: the backlog keeps the clients;
+          // retry later instead of spinning on a listener that stays ready.
+          std::fprintf(stderr, "sort-server: accept failed: %s; pausing accepts for 100 ms\n",
+                       std::strerror(errno));
+          listener_.set_interest(Interest::none);
+          resume_accepting_ = loop_.call_later(std::chrono::milliseconds(100), [this] {
+            listener_.set_interest(Interest::readable);
+          });
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          std::fprintf(stderr, "sort-server: accept failed: %s\n", std::strerror(errno));
+        }
+        return;
+      }
+      connections_.emplace_front();
+      Connection& connection = connections_.front();
+      connection.fd = UniqueFd(fd);
+      connection.peer =
+          SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
+      read_some(connections_.begin());
     }
-    return sort_connection(std::move(stream), pool, max_frame, std::move(peer));
-  });
+  }
+
+  void read_some(Connections::iterator it) {
+    Connection& c = *it;
+    for (;;) {
+      ssize_t got = 0;
+      if (!c.has_header) {
+        // The header and (usually) the whole body in one call: the body goes
+        // to a scratch buffer until its size is known.
+        got = ::recv(c.fd.get(), scratch_.data(), scratch_.size(), 0);
+        if (got > 0) {
+          std::size_t used = take_header(c, static_cast<std::size_t>(got));
+          if (!c.has_header) {
+            continue;
+          }
+          if (c.length > max_frame_) {
+            return fail(it, "frame of " + std::to_string(c.length) + " bytes exceeds --max-frame " +
+                                std::to_string(max_frame_));
+          }
+          c.data.resize(static_cast<std::size_t>(c.length));
+          const std::size_t body = std::min<std::size_t>(static_cast<std::size_t>(got) - used,
+                                                         static_cast<std::size_t>(c.length));
+          std::memcpy(c.data.data(), scratch_.data() + used, body);
+          c.done = body;
+        }
+      } else {
+        got = ::recv(c.fd.get(), c.data.data() + c.done, c.data.size() - c.done, 0);
+        if (got > 0) {
+          c.done += static_cast<std::size_t>(got);
+        }
+      }
+      if (got > 0 && c.has_header && c.done == c.data.size()) {
+        // Anything after the frame is ignored, as a reader that reads
+        // exactly the frame would.
+        if (c.watch) {
+          c.watch.set_interest(Interest::none);  // nothing to hear while sorting
+        }
+        pending_.push_back(it);
+        schedule_flush();
+        return;
+      }
+      if (got == 0) {
+        return fail(it, "client closed the connection after " +
+                            std::to_string(c.has_header ? 8 + c.done : c.header_have) + " of " +
+                            (c.has_header ? std::to_string(8 + c.length) : std::string("8+")) +
+                            " bytes");
+      }
+      if (got < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          if (!c.watch) {
+            c.watch = loop_.watch(c.fd.get(), Interest::readable,
+                                  [this, it](IoEvents) { read_some(it); });
+          }
+          return;
+        }
+        return fail(it, std::string("reading the request failed: ") + std::strerror(errno));
+      }
+    }
+  }
+
+  // Copies header bytes from the scratch buffer; returns how many it used.
+  std::size_t take_header(Connection& c, std::size_t got) {
+    const std::size_t used = std::min(got, sizeof c.header - c.header_have);
+    std::memcpy(c.header + c.header_have, scratch_.data(), used);
+    c.header_have += used;
+    if (c.header_have == sizeof c.header) {
+      c.has_header = true;
+      for (const unsigned char byte : c.header) {
+        c.length = (c.length << 8) | byte;
+      }
+    }
+    return used;
+  }
+
+  void schedule_flush() {
+    if (!flush_scheduled_) {
+      flush_scheduled_ = true;
+      // Runs after this iteration's I/O callbacks, so every frame that came
+      // in with them joins the same batch.
+      loop_.call_soon([this] {
+        flush_scheduled_ = false;
+        flush();
+      });
+    }
+  }
+
+  // Splits what is pending over the workers that have no batch.
+  void flush() {
+    while (!pending_.empty() && in_flight_ < max_in_flight_) {
+      const std::size_t slots = max_in_flight_ - in_flight_;
+      const std::size_t take = (pending_.size() + slots - 1) / slots;
+      std::vector<Connections::iterator> batch(pending_.begin(), pending_.begin() + take);
+      pending_.erase(pending_.begin(), pending_.begin() + take);
+      ++in_flight_;
+      batches_.spawn(sort_batch(std::move(batch)));
+    }
+  }
+
+  Task<void> sort_batch(std::vector<Connections::iterator> batch) {
+    std::vector<std::string> bodies;
+    bodies.reserve(batch.size());
+    for (auto it : batch) {
+      bodies.push_back(std::move(it->data));
+    }
+    try {
+      std::vector<Future<std::string>> sorted =
+          co_await pool_.submit_batch(kSortJson, std::move(bodies));
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        try {
+          batch[i]->data = std::move(sorted[i]).result();
+        } catch (const std::exception& error) {
+          fail(batch[i], error.what());
+          continue;
+        }
+        batch[i]->done = 0;
+        write_some(batch[i]);
+      }
+    } catch (const CancelledError&) {
+      throw;  // the server is stopping
+    } catch (const std::exception& error) {
+      // The whole batch was lost (its worker died, say): each client hears
+      // of it by its connection closing.
+      for (auto it : batch) {
+        fail(it, std::string("sorting failed: ") + error.what());
+      }
+    }
+    --in_flight_;
+    flush();
+  }
+
+  void write_some(Connections::iterator it) {
+    Connection& c = *it;
+    while (c.done < c.data.size()) {
+      // MSG_MORE: close() follows at once, and the kernel then sends the
+      // FIN in the reply's last segment instead of a segment of its own.
+      const ssize_t sent = ::send(c.fd.get(), c.data.data() + c.done, c.data.size() - c.done,
+                                  MSG_NOSIGNAL | MSG_MORE);
+      if (sent >= 0) {
+        c.done += static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // A large reply the socket buffer cannot take at once.
+        if (c.watch) {
+          c.watch.reset();
+        }
+        c.watch =
+            loop_.watch(c.fd.get(), Interest::writable, [this, it](IoEvents) { write_some(it); });
+        return;
+      }
+      return fail(it, std::string("sending the reply failed: ") + std::strerror(errno));
+    }
+    // Everything is in the kernel's hands; close sends it, then the FIN.
+    close(it);
+  }
+
+  void fail(Connections::iterator it, const std::string& why) {
+    std::fprintf(stderr, "sort-server: %s: %s; closing the connection\n",
+                 it->peer.to_string().c_str(), why.c_str());
+    close(it);
+  }
+
+  void close(Connections::iterator it) {
+    it->watch.reset();  // before the fd closes (see FdWatch)
+    connections_.erase(it);
+  }
+
+  EventLoop& loop_;
+  ProcessPool& pool_;
+  int listen_fd_;
+  std::uint64_t max_frame_;
+  TaskGroup& batches_;
+  std::size_t max_in_flight_;
+  std::size_t in_flight_ = 0;
+  bool flush_scheduled_ = false;
+  std::vector<char> scratch_ = std::vector<char>(64 * 1024);
+  Connections connections_;                    // stable iterators: watches and batches hold them
+  std::deque<Connections::iterator> pending_;  // complete frames not yet sent to a worker
+  FdWatch listener_;
+  TimerHandle resume_accepting_;
+};
+
+Task<void> serve_sorts(int listen_fd, ProcessPool& pool, std::uint64_t max_frame) {
+  TaskGroup batches;
+  SortServer server(*EventLoop::current(), pool, listen_fd, max_frame, batches);
+  Event stopped;  // never set: the server runs until it is cancelled
+  try {
+    co_await stopped.wait();
+  } catch (const CancelledError&) {
+    // Stopping: below.
+  }
+  server.stop();
+  batches.cancel();
+  try {
+    co_await batches.join();
+  } catch (const CancelledError&) {
+    // Expected: the batches were cancelled on purpose.
+  }
 }
 
 int run_sort_server(const SortServerArguments& arguments) {
@@ -106,10 +368,14 @@ int run_sort_server(const SortServerArguments& arguments) {
   // After the handlers: the signals are blocked before the pool starts its
   // threads, which inherit the mask, so only the loop's signalfd sees them.
   ProcessPool pool(arguments.workers);
-  TcpListener listener = TcpListener::bind(SocketAddress::parse(arguments.host, arguments.port));
-  std::printf("sort-server: listening on %s\n", listener.local_address().to_string().c_str());
+  ListenOptions listen_options;
+  listen_options.non_blocking = true;
+  const UniqueFd listener =
+      open_listen_socket(SocketAddress::parse(arguments.host, arguments.port), listen_options);
+  std::printf("sort-server: listening on %s\n",
+              SocketAddress::local_of(listener.get()).to_string().c_str());
   std::fflush(stdout);
-  run(serve_sorts(listener, pool, arguments.max_frame), {}, stop.token());
+  run(serve_sorts(listener.get(), pool, arguments.max_frame), {}, stop.token());
   std::printf("Server stopped.\n");
   return 0;
 }
@@ -158,38 +424,139 @@ std::string frame_header(std::size_t size) {
   return header;
 }
 
-// Load mode: `connections` coroutines each send the same list on a fresh
+// Load mode: `connections` clients each send the same list on a fresh
 // connection, check the reply, and repeat until the deadline; prints the
-// number of checked replies (a native client, so that the client is not what
-// a benchmark measures).
-Task<int> load_sorts(const SortClientArguments& arguments) {
-  const std::string data = random_list(arguments.count);
-  const std::string expected = programs::sort_json_numbers(data);
-  const std::string request = frame_header(data.size()) + data;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(arguments.duration));
-  std::uint64_t replies = 0;
-  std::uint64_t wrong = 0;
-  auto one = [&]() -> Task<void> {
-    while (std::chrono::steady_clock::now() < deadline) {
-      TcpStream stream = co_await open_connection(arguments.host, arguments.port);
-      stream.write(request);
-      const std::string reply = co_await stream.read_exactly(data.size());
-      ++(reply == expected ? replies : wrong);
+// number of checked replies. The clients are callbacks on one EventLoop
+// doing the fewest system calls a seed-style request allows (socket,
+// connect, send, recv, close, and registering for the reply), because the
+// benchmark runs the loader on the same cores as the server it measures:
+// every microsecond the loader spends is one the server does not get.
+class SortLoad {
+ public:
+  SortLoad(EventLoop& loop, const SortClientArguments& arguments)
+      : loop_(loop),
+        target_(SocketAddress::parse(arguments.host, arguments.port)),
+        data_(random_list(arguments.count)),
+        expected_(programs::sort_json_numbers(data_)),
+        request_(frame_header(data_.size()) + data_),
+        deadline_(std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(arguments.duration))),
+        clients_(static_cast<std::size_t>(arguments.connections)) {
+    for (Client& client : clients_) {
+      start(client);
     }
+  }
+
+  [[nodiscard]] std::uint64_t replies() const { return replies_; }
+  [[nodiscard]] std::uint64_t wrong() const { return wrong_; }
+
+ private:
+  struct Client {
+    UniqueFd fd;
+    FdWatch watch;
+    std::size_t sent = 0;
+    std::string reply;
+    std::size_t got = 0;
   };
-  TaskGroup group;
-  for (int i = 0; i < arguments.connections; ++i) {
-    group.spawn(one());
+
+  void start(Client& c) {
+    c.fd = UniqueFd(::socket(target_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!c.fd) {
+      throw_errno("sort-client: socket");
+    }
+    if (::connect(c.fd.get(), target_.data(), target_.size()) != 0 && errno != EINPROGRESS) {
+      throw_errno("sort-client: connect " + target_.to_string());
+    }
+    c.sent = 0;
+    c.got = 0;
+    c.reply.resize(data_.size());
+    send_some(c);
   }
-  co_await group.join();
-  std::printf("%llu\n", static_cast<unsigned long long>(replies));
-  if (wrong != 0) {
+
+  void send_some(Client& c) {
+    while (c.sent < request_.size()) {
+      const ssize_t sent =
+          ::send(c.fd.get(), request_.data() + c.sent, request_.size() - c.sent, MSG_NOSIGNAL);
+      if (sent >= 0) {
+        c.sent += static_cast<std::size_t>(sent);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN) {
+        // Still connecting, or the socket buffer is full: wait for room.
+        wait_for(c, Interest::writable);
+        return;
+      } else if (errno != EINTR) {
+        throw_errno("sort-client: sending to " + target_.to_string());
+      }
+    }
+    wait_for(c, Interest::readable);
+  }
+
+  void receive_some(Client& c) {
+    for (;;) {
+      const ssize_t got = ::recv(c.fd.get(), c.reply.data() + c.got, c.reply.size() - c.got, 0);
+      if (got > 0) {
+        c.got += static_cast<std::size_t>(got);
+        if (c.got == c.reply.size()) {
+          ++(c.reply == expected_ ? replies_ : wrong_);
+          return next(c);
+        }
+      } else if (got == 0) {
+        ++wrong_;  // closed before the whole reply
+        return next(c);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return;
+      } else if (errno != EINTR) {
+        throw_errno("sort-client: receiving from " + target_.to_string());
+      }
+    }
+  }
+
+  void wait_for(Client& c, Interest interest) {
+    if (c.watch) {
+      c.watch.set_interest(interest);
+      return;
+    }
+    c.watch = loop_.watch(c.fd.get(), interest, [this, &c](IoEvents) {
+      if (c.sent < request_.size()) {
+        send_some(c);
+      } else {
+        receive_some(c);
+      }
+    });
+  }
+
+  void next(Client& c) {
+    c.watch.reset();  // before the fd closes (see FdWatch)
+    c.fd.reset();
+    if (std::chrono::steady_clock::now() < deadline_) {
+      start(c);
+    } else if (++finished_ == clients_.size()) {
+      loop_.stop();
+    }
+  }
+
+  EventLoop& loop_;
+  SocketAddress target_;
+  std::string data_;
+  std::string expected_;
+  std::string request_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::vector<Client> clients_;  // never resized: watches point at its elements
+  std::size_t finished_ = 0;
+  std::uint64_t replies_ = 0;
+  std::uint64_t wrong_ = 0;
+};
+
+int load_sorts(const SortClientArguments& arguments) {
+  EventLoop loop;
+  SortLoad load(loop, arguments);
+  loop.run();
+  std::printf("%llu\n", static_cast<unsigned long long>(load.replies()));
+  if (load.wrong() != 0) {
     std::fprintf(stderr, "sort-client: %llu replies were not the sorted list\n",
-                 static_cast<unsigned long long>(wrong));
+                 static_cast<unsigned long long>(load.wrong()));
   }
-  co_return wrong == 0 ? 0 : 1;
+  return load.wrong() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -218,7 +585,7 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
   client_command->add_option("--duration", client->duration,
                              "Load mode: seconds to run (default 5)");
   client_command->callback([client, &exit_code] {
-    exit_code = client->connections > 0 ? run(load_sorts(*client)) : run(remote_sort(*client));
+    exit_code = client->connections > 0 ? load_sorts(*client) : run(remote_sort(*client));
   });
 }
 

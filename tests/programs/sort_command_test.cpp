@@ -152,5 +152,47 @@ TEST(SortServerCommand, BadFramesCloseOnlyTheirOwnConnection) {
   EXPECT_EQ(good.out, "sorted\n") << good.err;
 }
 
+// A large list of large numbers, its frame sent in pieces (the server must
+// wait for the rest), and a reply bigger than a socket buffer usually takes
+// at once.
+constexpr const char* kPiecesClient = R"(
+import json, random, socket, sys, time
+numbers = [random.randrange(-10**17, 10**17) for _ in range(200000)]
+data = json.dumps(numbers).encode()
+frame = len(data).to_bytes(8, "big") + data
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(60)
+for piece in (frame[:5], frame[5:1000], frame[1000:]):
+    s.sendall(piece)
+    time.sleep(0.05)  # lets the pieces arrive separately; correctness does not depend on it
+reply = b""
+while len(reply) < len(data):
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        break
+    reply += chunk
+assert reply == json.dumps(sorted(numbers)).encode(), "wrong reply of %d bytes" % len(reply)
+print("sorted")
+)";
+
+TEST(SortServerCommand, AFrameArrivingInPiecesAndALargeReplyAreServed) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const auto result = run_program({"python3", "-c", kPiecesClient, std::to_string(server.port())});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "sorted\n") << result.err;
+}
+
+TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const auto result =
+      run_program({pizzeria_binary(), "sort-client", "--port", std::to_string(server.port()),
+                   "--connections", "4", "--count", "100", "--duration", "0.2"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  // Each connection completes at least the request it started with.
+  EXPECT_GE(std::atoi(result.out.c_str()), 4) << result.out;
+}
+
 }  // namespace
 }  // namespace pz::programs
