@@ -18,6 +18,9 @@ std::uint32_t to_epoll(Interest interest) noexcept {
   if (has(interest, Interest::writable)) {
     events |= EPOLLOUT;
   }
+  if (has(interest, Interest::edge)) {
+    events |= EPOLLET;
+  }
   return events;
 }
 
@@ -93,6 +96,7 @@ std::size_t EpollPoller::wait(std::span<PollEvent> out, std::chrono::nanoseconds
     result.events.writable = (event.events & EPOLLOUT) != 0;
     result.events.error = (event.events & EPOLLERR) != 0;
     result.events.hangup = (event.events & EPOLLHUP) != 0;
+    result.events.read_closed = (event.events & EPOLLRDHUP) != 0;
   }
   return static_cast<std::size_t>(count);
 }

@@ -480,8 +480,18 @@ bool TimerHandle::pending() const noexcept {
 
 // ---------------------------------------------------------------- fd watches
 
+namespace {
+
+// An edge with nothing to be edge-triggered about is no interest at all.
+Interest normalized(Interest interest) noexcept {
+  return (interest & Interest::both) == Interest::none ? Interest::none : interest;
+}
+
+}  // namespace
+
 FdWatch EventLoop::watch(int fd, Interest interest, IoCallback fn) {
   assert_in_loop_thread("watch");
+  interest = normalized(interest);
   if (fd < 0) {
     throw std::invalid_argument("EventLoop::watch: invalid fd " + std::to_string(fd));
   }
@@ -533,6 +543,7 @@ EventLoop::WatchSlot* EventLoop::find_watch(std::uint64_t token) noexcept {
 void EventLoop::set_watch_interest(std::uint32_t slot, std::uint32_t generation,
                                    Interest interest) {
   assert_in_loop_thread("FdWatch::set_interest");
+  interest = normalized(interest);
   WatchSlot* watch = find_watch(make_token(slot, generation));
   if (watch == nullptr || watch->interest == interest) {
     return;
@@ -548,6 +559,18 @@ void EventLoop::set_watch_interest(std::uint32_t slot, std::uint32_t generation,
     watch->registered = true;
   }
   watch->interest = interest;
+}
+
+void EventLoop::rearm_watch(std::uint32_t slot, std::uint32_t generation) {
+  assert_in_loop_thread("FdWatch::rearm");
+  const std::uint64_t token = make_token(slot, generation);
+  WatchSlot* watch = find_watch(token);
+  if (watch == nullptr || !watch->registered || !has(watch->interest, Interest::edge)) {
+    return;
+  }
+  // EPOLL_CTL_MOD re-polls the fd and queues it if it is ready now: the
+  // readiness the owner left behind is reported once more.
+  poller_->modify(watch->fd, watch->interest, token);
 }
 
 Interest EventLoop::watch_interest(std::uint32_t slot, std::uint32_t generation) const noexcept {
@@ -615,6 +638,12 @@ FdWatch& FdWatch::operator=(FdWatch&& other) noexcept {
 void FdWatch::set_interest(Interest interest) {
   if (loop_ != nullptr) {
     loop_->set_watch_interest(slot_, generation_, interest);
+  }
+}
+
+void FdWatch::rearm() {
+  if (loop_ != nullptr) {
+    loop_->rearm_watch(slot_, generation_);
   }
 }
 

@@ -101,6 +101,7 @@ std::size_t PollPoller::wait(std::span<PollEvent> out, std::chrono::nanoseconds 
     result.events.writable = (revents & POLLOUT) != 0;
     result.events.error = (revents & (POLLERR | POLLNVAL)) != 0;
     result.events.hangup = (revents & POLLHUP) != 0;
+    result.events.read_closed = (revents & POLLRDHUP) != 0;
   }
   resume_at_ = total == 0 ? 0 : (resume_at_ + scanned) % total;
   return produced;

@@ -1,11 +1,13 @@
 #include "pizzeria/core/fd_watch.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "pizzeria/core/event_loop.hpp"
 #include "support/poller_kinds.hpp"
@@ -168,6 +170,96 @@ TEST_P(FdWatchTest, ManyFdsAreAllServed) {
     loop_.run_once(1s);
   }
   EXPECT_EQ(served, kPairs);
+}
+
+TEST_P(FdWatchTest, AnEdgeWatchHearsOfNewBytesAndOfRearmedLeftovers) {
+  int calls = 0;
+  FdWatch watch =
+      loop_.watch(pair_.left.get(), Interest::readable | Interest::edge, [&](IoEvents events) {
+        EXPECT_TRUE(events.readable);
+        ++calls;
+      });
+  ASSERT_EQ(::write(pair_.right.get(), "x", 1), 1);
+  loop_.run_once(1s);
+  ASSERT_EQ(calls, 1);
+  // The byte was left unread on purpose: rearm reports it once more, on
+  // either backend.
+  watch.rearm();
+  loop_.run_once(1s);
+  EXPECT_EQ(calls, 2);
+  // New bytes are a new edge.
+  ASSERT_EQ(::write(pair_.right.get(), "y", 1), 1);
+  loop_.run_once(1s);
+  EXPECT_EQ(calls, 3);
+  char buffer[4];
+  EXPECT_EQ(::read(pair_.left.get(), buffer, sizeof buffer), 2);
+}
+
+TEST_P(FdWatchTest, AnEdgeWithoutReadableOrWritableIsNoInterest) {
+  int calls = 0;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::edge, [&](IoEvents) { ++calls; });
+  EXPECT_EQ(watch.interest(), Interest::none);
+  pair_.right.reset();
+  loop_.run_once(0ns);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_P(FdWatchTest, APeerShutdownIsReportedAsReadClosedWithTheLastBytes) {
+  IoEvents seen;
+  FdWatch watch = loop_.watch(pair_.left.get(), Interest::readable | Interest::edge,
+                              [&](IoEvents events) { seen = events; });
+  ASSERT_EQ(::write(pair_.right.get(), "7", 1), 1);
+  ASSERT_EQ(::shutdown(pair_.right.get(), SHUT_WR), 0);
+  loop_.run_once(1s);
+  EXPECT_TRUE(seen.readable);
+  EXPECT_TRUE(seen.read_closed);  // so a short read of "7" must read on
+}
+
+TEST(FdWatchEpoll, AnEdgeWatchIsNotToldTwiceOfBytesItLeftUnread) {
+  EventLoop loop(EventLoopOptions{.poller = PollerKind::epoll});
+  test::SocketPair pair = test::make_socket_pair();
+  int calls = 0;
+  FdWatch watch =
+      loop.watch(pair.left.get(), Interest::readable | Interest::edge, [&](IoEvents) { ++calls; });
+  ASSERT_EQ(::write(pair.right.get(), "x", 1), 1);
+  loop.run_once(1s);
+  loop.run_once(0ns);
+  loop.run_once(0ns);
+  EXPECT_EQ(calls, 1);
+  // Changing the interest re-polls the fd, as rearm does.
+  watch.set_interest(Interest::both | Interest::edge);
+  loop.run_once(0ns);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(FdWatchEpoll, EdgeWatchesAreServedInTheOrderTheyBecameReady) {
+  // The fairness that edge triggering buys: a just-served fd with new bytes
+  // does not jump ahead of fds that were waiting before it.
+  EventLoop loop(EventLoopOptions{.poller = PollerKind::epoll});
+  std::vector<test::SocketPair> pairs;
+  std::vector<FdWatch> watches;
+  std::vector<int> order;
+  for (int i = 0; i < 3; ++i) {
+    pairs.push_back(test::make_socket_pair());
+  }
+  for (int i = 0; i < 3; ++i) {
+    const int fd = pairs[static_cast<std::size_t>(i)].left.get();
+    watches.push_back(
+        loop.watch(fd, Interest::readable | Interest::edge, [&order, fd, i](IoEvents) {
+          char buffer[8];
+          while (::read(fd, buffer, sizeof buffer) > 0) {
+          }
+          order.push_back(i);
+        }));
+  }
+  ASSERT_EQ(::write(pairs[0].right.get(), "a", 1), 1);
+  loop.run_once(1s);
+  ASSERT_EQ(order, std::vector<int>{0});
+  ASSERT_EQ(::write(pairs[1].right.get(), "b", 1), 1);
+  ASSERT_EQ(::write(pairs[2].right.get(), "c", 1), 1);
+  ASSERT_EQ(::write(pairs[0].right.get(), "a", 1), 1);
+  loop.run_once(1s);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 0}));
 }
 
 }  // namespace

@@ -23,6 +23,14 @@ enum class Interest : std::uint8_t {
   readable = 1,
   writable = 2,
   both = 3,
+  // Combined with readable/writable: report readiness only when it changes
+  // (epoll's EPOLLET). The owner promises to use up what it is told of: read
+  // or write until EAGAIN, or, when it stops early on purpose, call
+  // FdWatch::rearm(). In exchange the kernel serves ready fds strictly in the
+  // order they became ready and does not re-check every reported fd on the
+  // next wait (see FdWatch). Backends without edges (poll) stay
+  // level-triggered, which only adds wake-ups the owner already tolerates.
+  edge = 4,
 };
 
 constexpr Interest operator|(Interest a, Interest b) noexcept {
@@ -43,6 +51,11 @@ struct IoEvents {
   bool writable = false;
   bool error = false;
   bool hangup = false;
+  // The peer shut down its sending side (EPOLLRDHUP / POLLRDHUP): after the
+  // bytes already received, a read returns end of stream. An edge-triggered
+  // owner that stopped reading at a short read must read on (or rearm) when
+  // it sees this, as no further edge will announce the end of stream.
+  bool read_closed = false;
 };
 
 struct PollEvent {
