@@ -65,6 +65,12 @@ struct TcpStream::State {
     input_pos += count;
     if (input_pos == input_end) {
       input_pos = input_end = 0;
+      if (input_capacity > kRetainedInput) {
+        // A burst grew the buffer; the next recv goes through the thread's
+        // scratch buffer again, so nothing big stays pinned per connection.
+        input.reset();
+        input_capacity = 0;
+      }
     }
     return out;
   }
@@ -93,9 +99,16 @@ struct TcpStream::State {
     input_end = have;
   }
 
-  // Small to start with: most connections exchange short lines, and a
-  // thousand idle connections should not pin a thousand big buffers.
+  // Growth starts here once bytes must accumulate (a long line, a large
+  // read_exactly).
   static constexpr std::size_t kInitialInput = 4096;
+  // An emptied buffer up to this size is kept for the next message; a
+  // bigger one is freed. Request/response connections then hold a few dozen
+  // bytes each and allocate nothing per message.
+  static constexpr std::size_t kRetainedInput = 1024;
+  // Input rounds up to this, so a stream that sees messages of slowly
+  // growing size does not reallocate for each one.
+  static constexpr std::size_t kInputGranule = 64;
 
   // Whether `reader` can complete with what is buffered now.
   bool satisfiable(ReadAwaiter& r) noexcept {
@@ -139,13 +152,19 @@ struct TcpStream::State {
     if (queued() > 0 && write_error == 0) {
       interest = interest | Interest::writable;
     }
-    watch.set_interest(interest);
+    // Edge-triggered: flush() writes until EAGAIN, and fill()'s callers
+    // rearm when they may have left bytes (or the end of stream) unread.
+    watch.set_interest(interest | Interest::edge);
   }
 
   // One recv into the input buffer. Returns false when nothing more can come
   // now (EAGAIN, end of stream, error).
   bool fill() {
-    // Grow towards read_chunk only when the buffer keeps filling up.
+    if (buffered() == 0 && options.read_chunk <= kScratchBytes) {
+      return fill_through_scratch();
+    }
+    // Bytes are accumulating: receive straight into the stream's own buffer,
+    // growing towards read_chunk only when it keeps filling up.
     reserve_input(
         std::min<std::size_t>(options.read_chunk, std::max(input_capacity / 2, std::size_t{1024})));
     const std::size_t room = std::min(input_capacity - input_end, options.read_chunk);
@@ -164,6 +183,50 @@ struct TcpStream::State {
       read_error = error;
     }
     return false;
+  }
+
+  // The empty-buffer case, which is nearly every read of a request/response
+  // protocol: receive a whole chunk into the thread's scratch buffer and keep
+  // a right-sized copy. Ten thousand connections then cost ten thousand small
+  // buffers, not ten thousand read_chunk-sized ones (each on its own page,
+  // which also costs a TLB miss per request once they outnumber the TLB).
+  bool fill_through_scratch() {
+    char* scratch = receive_scratch();
+    ssize_t got;
+    do {
+      got = ::recv(fd.get(), scratch, options.read_chunk, 0);
+    } while (got < 0 && errno == EINTR);
+    const int error = errno;
+    if (got > 0) {
+      const auto size = static_cast<std::size_t>(got);
+      if (input_capacity < size) {
+        const std::size_t capacity = (size + kInputGranule - 1) / kInputGranule * kInputGranule;
+        input = std::make_unique_for_overwrite<char[]>(capacity);
+        input_capacity = capacity;
+      }
+      std::memcpy(input.get(), scratch, size);
+      input_pos = 0;
+      input_end = size;
+      return size == options.read_chunk;
+    }
+    if (got == 0) {
+      eof = true;
+    } else if (error != EAGAIN && error != EWOULDBLOCK) {
+      read_error = error;
+    }
+    return false;
+  }
+
+  static constexpr std::size_t kScratchBytes = 64 * 1024;
+
+  // One per thread, made on first use: streams on one loop never receive
+  // concurrently, and a thread that never reads a stream pays nothing.
+  static char* receive_scratch() {
+    thread_local std::unique_ptr<char[]> scratch;
+    if (!scratch) {
+      scratch = std::make_unique_for_overwrite<char[]>(kScratchBytes);
+    }
+    return scratch.get();
   }
 
   // Sends queued output until the kernel stops taking it.
@@ -199,13 +262,22 @@ struct TcpStream::State {
   }
 
   void on_io(IoEvents events) {
+    bool unread_left = false;
     if ((events.readable || events.hangup || events.error) && wants_read()) {
-      fill();
+      // A full chunk may have left bytes behind; a short read may have left
+      // the end of stream behind when the peer shut down. Either way no new
+      // edge will come for it.
+      const bool filled_chunk = fill();
+      unread_left = filled_chunk || ((events.read_closed || events.hangup || events.error) &&
+                                     !eof && read_error == 0);
     }
     if ((events.writable || events.error) && queued() > 0) {
       flush();
     }
     update_interest();
+    if (unread_left && wants_read()) {
+      watch.rearm();
+    }
     // Completing a waiter resumes its coroutine right here, which may touch
     // this state (or destroy the stream): do it last, and one at a time.
     if (drainer != nullptr && (queued() <= drainer->resume_at_ || write_error != 0)) {

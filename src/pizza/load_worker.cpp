@@ -24,6 +24,12 @@ constexpr Duration kPublishInterval = 250ms;
 constexpr Duration kReconnectAfterError = 50ms;
 constexpr Duration kReconnectAfterConnectFailure = 100ms;
 constexpr std::size_t kReadBufferSize = 64 * 1024;
+// Edge-triggered: on_readable reads until the socket is drained and flush
+// writes until EAGAIN. Level-triggered epoll would hand a connection that
+// was just served, and already has its reply, ahead of connections waiting
+// longer: an unfairness of the client's own that showed up as server tail
+// latency (docs/benchmarks.md).
+constexpr Interest kReading = Interest::readable | Interest::edge;
 
 std::uint64_t nanoseconds(Duration duration) noexcept {
   return duration.count() < 0 ? 0 : static_cast<std::uint64_t>(duration.count());
@@ -186,10 +192,10 @@ void LoadWorker::on_connect_result(Connection& connection, int error) {
   connection.state_since = now;
   if (!connection.watch) {
     connection.watch =
-        loop_->watch(connection.fd.get(), Interest::readable,
+        loop_->watch(connection.fd.get(), kReading,
                      [this, &connection](IoEvents events) { on_io(connection, events); });
   } else {
-    connection.watch.set_interest(Interest::readable);
+    connection.watch.set_interest(kReading);
   }
   if (open_loop_) {
     // Stagger the connections over one interval so that together they send
@@ -220,7 +226,7 @@ void LoadWorker::on_io(Connection& connection, IoEvents events) {
     return;
   }
   if (events.readable || events.hangup || events.error) {
-    on_readable(connection);
+    on_readable(connection, events.read_closed || events.hangup || events.error);
     if (connection.state != State::open) {
       return;
     }
@@ -230,7 +236,7 @@ void LoadWorker::on_io(Connection& connection, IoEvents events) {
   }
 }
 
-void LoadWorker::on_readable(Connection& connection) {
+void LoadWorker::on_readable(Connection& connection, bool peer_finished) {
   const std::string& expect = options_.expect;
   for (;;) {
     const ssize_t got = ::recv(connection.fd.get(), read_buffer_.data(), read_buffer_.size(), 0);
@@ -272,8 +278,10 @@ void LoadWorker::on_readable(Connection& connection) {
       }
       position = newline + 1;
     }
-    if (static_cast<std::size_t>(got) < read_buffer_.size()) {
-      break;  // drained: save the recv(2) that would say EAGAIN
+    if (static_cast<std::size_t>(got) < read_buffer_.size() && !peer_finished) {
+      // Drained: save the recv(2) that would say EAGAIN. Not after the
+      // peer's shutdown, whose end of stream no new edge would announce.
+      break;
     }
   }
   pump(connection, loop_->time());
@@ -363,7 +371,7 @@ void LoadWorker::flush(Connection& connection) {
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        connection.watch.set_interest(Interest::both);
+        connection.watch.set_interest(Interest::both | Interest::edge);
         return;
       }
       fail(connection, ErrorKind::reset, errno);
@@ -374,7 +382,7 @@ void LoadWorker::flush(Connection& connection) {
   }
   connection.out.clear();
   connection.out_offset = 0;
-  connection.watch.set_interest(Interest::readable);
+  connection.watch.set_interest(kReading);
 }
 
 // ---------------------------------------------------------------- errors

@@ -121,7 +121,9 @@ class LoadWorker {
   void start_connect(Connection& connection);
   void on_connect_result(Connection& connection, int error);
   void on_io(Connection& connection, IoEvents events);
-  void on_readable(Connection& connection);
+  // `peer_finished`: the event said the server shut down its side, so a
+  // short read does not mean the socket is drained.
+  void on_readable(Connection& connection, bool peer_finished);
   void on_reply_line(Connection& connection, TimePoint now, bool expected);
   void pump(Connection& connection, TimePoint now);
   void enqueue(Connection& connection, TimePoint intended, TimePoint now);

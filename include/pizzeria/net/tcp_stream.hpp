@@ -13,6 +13,9 @@
 // buffer; it suspends only when the buffer cannot satisfy it. Bytes in the
 // buffer belong to the stream, not to a read: a read that is cancelled (or
 // times out) leaves every byte it had seen in the buffer for the next read.
+// A recv into an empty buffer lands in a per-thread scratch buffer first and
+// only a right-sized copy is kept, so a connection that exchanges short
+// messages holds a few dozen bytes of input, not a read_chunk.
 //
 // Writing. write() never blocks and never suspends: it sends what the kernel
 // takes at once and queues the rest, sent as the socket becomes writable.

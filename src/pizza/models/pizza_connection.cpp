@@ -23,8 +23,10 @@ bool PizzaConnection::service(bool readable, bool stopping, Clock::time_point no
 bool PizzaConnection::read(bool stopping, Clock::time_point now) {
   std::array<char, OrderSession::kReadChunk> buffer;
   bool progress = false;
+  read_full_chunk_ = false;
   while (wants_read()) {
     const ssize_t received = ::recv(fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    read_full_chunk_ = received == static_cast<ssize_t>(buffer.size());
     if (received > 0) {
       session_.on_input(std::string_view(buffer.data(), static_cast<std::size_t>(received)));
       last_activity_ = now;

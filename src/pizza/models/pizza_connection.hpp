@@ -32,6 +32,9 @@ class PizzaConnection {
     return failed_ || (input_done_ && !session_.has_pending_output());
   }
   [[nodiscard]] Clock::time_point last_activity() const noexcept { return last_activity_; }
+  // The last read filled its whole chunk, so the kernel may hold more: an
+  // edge-triggered owner must ask to hear about it again.
+  [[nodiscard]] bool read_a_full_chunk() const noexcept { return read_full_chunk_; }
 
   // Does the I/O the socket allows, without blocking. `readable` says the
   // waiter saw input readiness (the polling model passes true always). Once
@@ -58,6 +61,7 @@ class PizzaConnection {
   Clock::time_point last_activity_;
   bool input_done_ = false;
   bool failed_ = false;
+  bool read_full_chunk_ = false;
   std::string failure_;
 };
 
