@@ -34,6 +34,9 @@ const ServerModel& checked_model(const ServerOptions& options) {
 
 UniqueFd open_server_listener(const ServerOptions& options) {
   const ServerModel& model = checked_model(options);
+  if (model.check_available != nullptr) {
+    model.check_available();
+  }
   return open_listen_socket(
       SocketAddress::parse(options.host, options.port),
       ListenOptions{.reuse_port = model.shards_with_reuseport && options.workers != 1,

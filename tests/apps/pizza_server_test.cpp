@@ -7,19 +7,26 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <liburing.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -506,10 +513,32 @@ TEST(PizzaSelectModel, RefusesClientsBeyondFdSetSizeWithTheBusyReply) {
 
 // A `pizzeria` child process (by default `pizzeria serve ARGS`) with its
 // stdout and stderr on a pipe.
+// In a forked child before exec: from here on io_uring_setup fails with
+// ENOSYS, as on a kernel without io_uring or under a container's seccomp
+// profile. Only async-signal-safe calls.
+void deny_io_uring_setup() {
+  constexpr auto kLoad = static_cast<std::uint16_t>(BPF_LD | BPF_W | BPF_ABS);
+  constexpr auto kJumpIfEqual = static_cast<std::uint16_t>(BPF_JMP | BPF_JEQ | BPF_K);
+  constexpr auto kReturn = static_cast<std::uint16_t>(BPF_RET | BPF_K);
+  sock_filter program[] = {
+      {kLoad, 0, 0, static_cast<std::uint32_t>(offsetof(seccomp_data, nr))},
+      {kJumpIfEqual, 0, 1, static_cast<std::uint32_t>(SYS_io_uring_setup)},
+      {kReturn, 0, 0, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)},
+      {kReturn, 0, 0, SECCOMP_RET_ALLOW},
+  };
+  sock_fprog filter{static_cast<unsigned short>(std::size(program)), program};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) {
+    ::_exit(126);
+  }
+}
+
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::vector<std::string>& arguments,
-                        std::string subcommand = "serve") {
+  enum class IoUring { allowed, denied };
+
+  explicit ServeProcess(const std::vector<std::string>& arguments, std::string subcommand = "serve",
+                        IoUring io_uring = IoUring::allowed) {
     const char* binary = std::getenv("PZ_PIZZERIA_BIN");
     if (binary == nullptr) {
       throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
@@ -527,6 +556,20 @@ class ServeProcess {
       argv.push_back(argument.data());
     }
     argv.push_back(nullptr);
+    if (io_uring == IoUring::denied) {
+      pid_ = ::fork();
+      if (pid_ < 0) {
+        throw std::system_error(errno, std::generic_category(), "fork");
+      }
+      if (pid_ == 0) {
+        ::dup2(write_end.get(), STDOUT_FILENO);
+        ::dup2(write_end.get(), STDERR_FILENO);
+        deny_io_uring_setup();
+        ::execve(binary, argv.data(), environ);
+        ::_exit(127);
+      }
+      return;
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
@@ -616,6 +659,20 @@ TEST(PizzaServeCommand, RejectsAnUnknownModelNamingTheKnownOnes) {
                         server_model_names());
   const int status = process.wait();
   ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+}
+
+TEST(PizzaServeCommand, TheUringModelWithoutIoUringSaysWhyAndNamesTheOtherModels) {
+  ServeProcess process({"--port", "0", "--model", "uring"}, "serve", ServeProcess::IoUring::denied);
+  // Refused before the port is bound: no line claims the server started.
+  EXPECT_EQ(process.read_line(),
+            "pizzeria: the uring model needs io_uring, but io_uring_queue_init failed: Function "
+            "not implemented (kernel too old, or io_uring disabled by "
+            "/proc/sys/kernel/io_uring_disabled or a seccomp filter); use another model: threads, "
+            "pool, polling, select, poll, reactor, coro");
+  EXPECT_EQ(process.read_line(), "");
+  const int status = process.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_NE(WEXITSTATUS(status), 0);
 }
 

@@ -29,6 +29,10 @@ struct ServerModel {
   // every connection by context.shutdown_deadline() and returns. Throws only
   // for failures of the server itself (not of a connection).
   void (*run)(ServerContext& context) = nullptr;
+  // Throws, saying why, when this model cannot run on this machine (uring
+  // without io_uring); called before the port is bound, so nothing claims
+  // to be listening. nullptr: always available.
+  void (*check_available)() = nullptr;
 };
 
 // Every model, in the order `--help` lists them.

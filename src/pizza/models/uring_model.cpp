@@ -74,6 +74,31 @@ struct Connection {
       : client(std::move(accepted)), session(max_order) {}
 };
 
+[[noreturn]] void throw_unavailable(int error) {
+  std::string others;
+  for (const ServerModel& model : server_models()) {
+    if (model.name != "uring") {
+      others += others.empty() ? "" : ", ";
+      others += model.name;
+    }
+  }
+  throw std::runtime_error("the uring model needs io_uring, but io_uring_queue_init failed: " +
+                           std::string(std::strerror(-error)) +
+                           " (kernel too old, or io_uring disabled by "
+                           "/proc/sys/kernel/io_uring_disabled or a seccomp filter); "
+                           "use another model: " +
+                           others);
+}
+
+// A throwaway ring: the cheapest honest answer to "does io_uring work here".
+void check_io_uring() {
+  io_uring ring{};
+  if (const int result = io_uring_queue_init(2, &ring, 0); result < 0) {
+    throw_unavailable(result);
+  }
+  io_uring_queue_exit(&ring);
+}
+
 class UringShard {
  public:
   UringShard(ServerContext& context, int listener) : context_(context), listener_(listener) {
@@ -85,12 +110,7 @@ class UringShard {
       result = io_uring_queue_init_params(kRingEntries, &ring_, &params);
     }
     if (result < 0) {
-      throw std::runtime_error("the uring model needs io_uring, but io_uring_queue_init failed: " +
-                               std::string(std::strerror(-result)) +
-                               " (kernel too old, or io_uring disabled by "
-                               "/proc/sys/kernel/io_uring_disabled or a seccomp filter); "
-                               "use another model: " +
-                               server_model_names());
+      throw_unavailable(result);
     }
     buffers_.resize(std::size_t{kBufferCount} * kBufferSize);
   }
@@ -435,6 +455,7 @@ const ServerModel kUringModel{
         "shard",
     .shards_with_reuseport = true,
     .run = &run_uring,
+    .check_available = &check_io_uring,
 };
 
 }  // namespace pz::pizza
