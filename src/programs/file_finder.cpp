@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,11 +41,54 @@ struct Ancestor {
   std::shared_ptr<const Ancestor> parent;
 };
 
-// One directory to list, at `depth` below ROOT.
+// A listed directory kept open while its subdirectories wait on the stack,
+// so that each is opened by its name relative to it (openat(parent, name))
+// rather than by its whole path, which the kernel would walk component by
+// component (~9% of the walk's CPU on /usr). Closed when the last child has
+// opened its own directory and dropped its reference. Depth first, only the
+// directories along the walk's current paths are held (at most 14 at once on
+// /usr with 2 threads).
+class OpenDirectory {
+ public:
+  OpenDirectory(int fd, std::atomic<std::size_t>& held) : fd_(fd), held_(held) {}
+  OpenDirectory(const OpenDirectory&) = delete;
+  OpenDirectory& operator=(const OpenDirectory&) = delete;
+  ~OpenDirectory() {
+    ::close(fd_);
+    // Relaxed: the count only budgets descriptors; it orders nothing.
+    held_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  [[nodiscard]] int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::atomic<std::size_t>& held_;
+};
+
+// How many directories may be held open for their children at once: a
+// quarter of the soft descriptor limit, at most 1,024 (past the first 64 the
+// kernel grows a threaded process's descriptor table with a wait for an RCU
+// grace period each time). A directory beyond the budget is closed after its
+// listing and its children are opened by path.
+std::size_t held_directory_budget() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) {
+    return 1024;
+  }
+  return static_cast<std::size_t>(std::min<rlim_t>(limit.rlim_cur / 4, 1024));
+}
+
+// One directory to list, at `depth` below ROOT. With an open `parent` it is
+// opened as path.substr(name_offset) relative to it, otherwise by path.
 struct DirectoryTask {
   std::string path;
   int depth = 0;
   std::shared_ptr<const Ancestor> ancestors;  // -L only
+  std::shared_ptr<const OpenDirectory> parent;
+  std::size_t name_offset = 0;
 };
 
 // Reads the fields of one getdents64 record. The buffer is plain bytes, so
@@ -78,6 +122,10 @@ struct Walk {
   const FindSink& sink;
   const int open_flags;
   std::mutex sink_mutex;
+  // Declared before the stack, whose tasks' OpenDirectory references it:
+  // after an exception the stack is destroyed with the walk.
+  const std::size_t held_budget = held_directory_budget();
+  std::atomic<std::size_t> held{0};  // directories open for their children
   // Directories found and not yet listed, shared by all listing threads.
   // Last in, first out: the walk goes depth first, so the directories being
   // listed at once are near each other in the tree (their inodes and blocks
@@ -89,7 +137,20 @@ struct Walk {
   std::size_t unfinished = 0;        // on the stack or being listed; guarded
   std::size_t waiting = 0;           // listers asleep on stack_changed; guarded
   bool abandoned = false;            // a lister threw; guarded
-  // Relaxed: read only after wait_idle(), which synchronises with every task.
+
+  // Takes ownership of `fd` for the subdirectories about to be pushed, if
+  // the budget allows; nullptr means they open by path and fd stays ours.
+  std::shared_ptr<const OpenDirectory> hold(int fd) {
+    // Relaxed: an approximate count is enough to stay near the budget.
+    if (held.fetch_add(1, std::memory_order_relaxed) >= held_budget) {
+      held.fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return std::make_shared<const OpenDirectory>(fd, held);
+  }
+
+  // Relaxed: read by the caller once the walk has ended, which it learns
+  // under stack_mutex after every lister released it past its last store.
   std::atomic<bool> failed{false};
 
   void report(const std::string& matches, const std::string& errors) {
@@ -174,9 +235,14 @@ struct Walk {
     std::string errors;
     // ROOT was checked with (l)stat already, and "link/" names the link's
     // target, so ROOT is opened as given.
-    const int fd = ::openat(AT_FDCWD, task.path.c_str(), task.depth == 0 ? kOpenFlags : open_flags);
+    const int fd =
+        task.parent != nullptr
+            ? ::openat(task.parent->fd(), task.path.c_str() + task.name_offset, open_flags)
+            : ::openat(AT_FDCWD, task.path.c_str(), task.depth == 0 ? kOpenFlags : open_flags);
+    const int open_error = errno;
+    task.parent.reset();  // the parent may be closed as soon as its children are open
     if (fd < 0) {
-      append_error(errors, task.path, errno);
+      append_error(errors, task.path, open_error);
       report(matches, errors);
       return;
     }
@@ -188,6 +254,8 @@ struct Walk {
       child += '/';
     }
     const std::size_t prefix = child.size();
+    std::shared_ptr<const OpenDirectory> self;  // made at the first subdirectory
+    bool held_or_refused = false;
     alignas(alignof(struct dirent64)) char buffer[kListingBuffer];
     while (true) {
       const ssize_t length = ::getdents64(fd, buffer, sizeof(buffer));
@@ -242,7 +310,11 @@ struct Walk {
           matches += '\n';
         }
         if (is_directory && descend) {
-          DirectoryTask next{child, task.depth + 1, nullptr};
+          if (!held_or_refused) {
+            self = hold(fd);
+            held_or_refused = true;
+          }
+          DirectoryTask next{child, task.depth + 1, nullptr, self, prefix};
           if (options.follow_symlinks) {
             next.ancestors = std::make_shared<const Ancestor>(
                 Ancestor{status.st_dev, status.st_ino, child, task.ancestors});
@@ -251,7 +323,9 @@ struct Walk {
         }
       }
     }
-    ::close(fd);
+    if (self == nullptr) {
+      ::close(fd);  // otherwise the last child to open its directory closes it
+    }
     report(matches, errors);
   }
 };
@@ -280,7 +354,7 @@ bool find_files(const FindOptions& options, const PathPattern& pattern, const Fi
     walk.report(matches, errors);
   }
   if (S_ISDIR(status.st_mode) && options.max_depth != 0) {
-    DirectoryTask root{options.root, 0, nullptr};
+    DirectoryTask root{options.root, 0, nullptr, nullptr, 0};
     if (options.follow_symlinks) {
       root.ancestors = std::make_shared<const Ancestor>(
           Ancestor{status.st_dev, status.st_ino, options.root, nullptr});
