@@ -164,7 +164,10 @@ constexpr std::size_t kMaxFastDigits = 18;
 // also words the errors.
 bool sort_small_integers(std::string_view json, std::string& out) {
   const std::size_t n = json.size();
-  if (n < 2 || json[0] != '[' || n > UINT32_MAX) {
+  // The closing ']' is a sentinel: it is neither a digit, a space, a sign
+  // nor a ',', so every scanning loop below stops at it without checking
+  // the length (the array must then end exactly there).
+  if (n < 2 || json[0] != '[' || json[n - 1] != ']' || n > UINT32_MAX) {
     return false;
   }
   const char* p = json.data();
@@ -172,62 +175,54 @@ bool sort_small_integers(std::string_view json, std::string& out) {
   std::vector<Entry> entries;
   entries.reserve(n / 4 + 1);
   std::size_t at = 1;
-  while (at < n && is_space(p[at])) {
+  while (is_space(p[at])) {
     ++at;
   }
-  if (at < n && p[at] == ']') {
+  if (p[at] == ']') {
     if (at + 1 != n) {
       return false;
     }
     out.assign(json);
     return true;
   }
-  std::size_t gap_end = 0;
+  constexpr std::uint64_t kBias = std::uint64_t{1} << 63;  // -0 lands on 0's key
   for (;;) {
     const std::size_t start = at;
-    const bool negative = at < n && p[at] == '-';
+    const bool negative = p[at] == '-';
     at += negative ? 1 : 0;
-    if (at >= n || !is_digit(p[at])) {
-      return false;
-    }
     const std::size_t digits_begin = at;
     std::uint64_t magnitude = 0;
     if (p[at] == '0') {
       ++at;
     } else {
       // Wraps harmlessly past 19 digits: such numbers are refused below.
-      while (at < n && is_digit(p[at])) {
+      while (is_digit(p[at])) {
         magnitude = magnitude * 10 + static_cast<std::uint64_t>(p[at] - '0');
         ++at;
       }
     }
-    if (at - digits_begin > kMaxFastDigits ||
-        (at < n && (p[at] == '.' || p[at] == 'e' || p[at] == 'E'))) {
+    const std::size_t digits = at - digits_begin;
+    if (digits == 0 || digits > kMaxFastDigits || p[at] == '.' || p[at] == 'e' || p[at] == 'E') {
       return false;
     }
-    const std::uint64_t bias = std::uint64_t{1} << 63;  // -0 lands on 0's key
-    entries.push_back({negative ? bias - magnitude : bias + magnitude,
+    entries.push_back({negative ? kBias - magnitude : kBias + magnitude,
                        static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(at - start)});
-    while (at < n && is_space(p[at])) {
+    while (is_space(p[at])) {
       ++at;
     }
-    if (at < n && p[at] == ',') {
+    if (p[at] == ',') {
       ++at;
-      while (at < n && is_space(p[at])) {
+      while (is_space(p[at])) {
         ++at;
       }
       continue;
     }
-    if (at < n && p[at] == ']') {
-      gap_end = at;
-      ++at;
+    if (p[at] == ']' && at + 1 == n) {
       break;
     }
     return false;
   }
-  if (at != n) {
-    return false;
-  }
+  const std::size_t gap_end = n - 1;
   std::vector<Entry> sorted = entries;
   std::vector<Entry> scratch;
   stable_sort_entries(sorted, scratch);

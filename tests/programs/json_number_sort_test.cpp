@@ -18,6 +18,8 @@ TEST(SortJsonNumbers, SortsPythonJsonDumpsOutputKeepingItsLength) {
   EXPECT_EQ(sort_json_numbers("[100, 20, 3]"), "[3, 20, 100]");
   EXPECT_EQ(sort_json_numbers("[]"), "[]");
   EXPECT_EQ(sort_json_numbers("[7]"), "[7]");
+  EXPECT_EQ(sort_json_numbers("[ ]"), "[ ]");
+  EXPECT_EQ(sort_json_numbers("[ 3 ,\n1 ]"), "[ 1 ,\n3 ]");
 }
 
 TEST(SortJsonNumbers, KeepsEachNumbersTextAndTheSeparatorsInPlace) {
@@ -84,8 +86,9 @@ TEST(SortJsonNumbers, MixesNineteenDigitIntegersWithShortOnesExactly) {
 }
 
 TEST(SortJsonNumbers, RejectsWhatIsNotAnArrayOfJsonNumbers) {
-  for (const char* bad : {"", "5", "[5, 3", "[5,, 3]", "[5, \"3\"]", "[01]", "[1.]", "[1e]", "[+1]",
-                          "[1] ", "[NaN]", "[1, 2,]", "[,]"}) {
+  for (const char* bad :
+       {"", "5", "[5, 3", "[5,, 3]", "[5, \"3\"]", "[01]", "[1.]", "[1e]", "[+1]", "[1] ", "[NaN]",
+        "[1, 2,]", "[,]", "[1]]", "[-]", "[1 2]", "[-01]", "[]]"}) {
     EXPECT_THROW((void)sort_json_numbers(bad), std::invalid_argument) << bad;
   }
 }
