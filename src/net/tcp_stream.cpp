@@ -34,6 +34,10 @@ struct TcpStream::State {
   StreamOptions options;
   EventLoop* loop;
   FdWatch watch;
+  // What `watch` was last told: a request/response cycle recomputes the
+  // interest three or four times and it rarely changes, so the comparison
+  // here saves the calls into the loop.
+  Interest watched = Interest::none;
 
   // Input bytes live in [input_pos, input_end) of `input` (capacity
   // input_capacity); the storage is not zeroed on growth, unlike a string.
@@ -154,7 +158,11 @@ struct TcpStream::State {
     }
     // Edge-triggered: flush() writes until EAGAIN, and fill()'s callers
     // rearm when they may have left bytes (or the end of stream) unread.
-    watch.set_interest(interest | Interest::edge);
+    interest = interest | Interest::edge;
+    if (interest != watched) {
+      watch.set_interest(interest);
+      watched = interest;
+    }
   }
 
   // One recv into the input buffer. Returns false when nothing more can come
