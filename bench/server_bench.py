@@ -10,9 +10,17 @@ each event-driven server in RSS.
 
     bench/server_bench.py [--build-dir build/release] [--duration 5]
                           [--models reactor,coro,...] [--quick] [--markdown FILE]
+                          [--isolate]
 
 Servers and the load generator run on this machine's loopback only; every
 run is bounded by --duration.
+
+--isolate (root): the server runs on CPU 0 and the load generator on CPU 1,
+both SCHED_FIFO (chrt -f 10), so that builds and other work on a shared
+machine cannot take their cores in the middle of a run; the kernel's
+real-time throttling still leaves other tasks 5% of each second, which shows
+as a ~50 ms maximum latency and nowhere else. Without it, a busy neighbour
+moves p99 by 2x or more from run to run.
 """
 import argparse
 import json
@@ -30,12 +38,22 @@ ROOT = Path(__file__).resolve().parent.parent
 ALL_MODELS = ["threads", "pool", "polling", "select", "poll", "reactor", "coro", "uring"]
 
 
+ISOLATE = False
+
+
+def placed(argv, cpu):
+    """argv, pinned to `cpu` at real-time priority when --isolate is on."""
+    if not ISOLATE:
+        return argv
+    return ["chrt", "-f", "10", "taskset", "-c", str(cpu)] + argv
+
+
 class Server:
     """A server process on an ephemeral loopback port."""
 
     def __init__(self, name, argv, port_pattern):
         self.name = name
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(placed(argv, 0), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -114,7 +132,7 @@ def run_load(build, server, connections, pipeline, duration):
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        completed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        completed = subprocess.run(placed(argv, 1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                    timeout=duration + warmup + 60)
         done.set()
         sampler.join()
@@ -128,6 +146,11 @@ def run_load(build, server, connections, pipeline, duration):
         "rps": result["replies_per_second"],
         "p50_us": result["latency"]["p50"] / 1000,
         "p99_us": result["latency"]["p99"] / 1000,
+        # Closed loop: every open connection has `pipeline` requests out, so
+        # this is how many connections the server was really serving at the
+        # end (a server that is slow to accept can have fewer, and then
+        # shorter queues: its latency is not comparable).
+        "busy": result["in_flight_at_end"] // pipeline,
         "errors": sum(v for v in errors.values() if isinstance(v, int)) + result.get("unanswered", 0),
         "rss_mib": server.rss_kib() / 1024,
         "threads": peak_threads[0],
@@ -162,7 +185,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="1,000 connections at most, 2 s runs")
     parser.add_argument("--repeat", type=int, default=3, help="alternating rounds per scenario; the median is shown")
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument("--isolate", action="store_true",
+                        help="pin server and load to one CPU each at SCHED_FIFO priority (root)")
     args = parser.parse_args()
+    global ISOLATE
+    ISOLATE = args.isolate
     build = Path(args.build_dir)
     models = [m for m in args.models.split(",") if m]
     duration = 2 if args.quick else args.duration
@@ -173,7 +200,8 @@ def main():
 
     lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
              f"{duration:g} s per run, median of {args.repeat} alternating rounds, "
-             f"pizzeria load -t 1, servers with one worker", ""]
+             f"pizzeria load -t 1, servers with one worker"
+             f"{', isolated (server CPU 0, load CPU 1, SCHED_FIFO)' if args.isolate else ''}", ""]
     for connections, pipeline in scenarios:
         # Rounds alternate the servers (asio, m1, m2, ..., asio, m1, ...), so
         # a slow spell of this shared machine hits every server alike; each
@@ -199,16 +227,17 @@ def main():
         peer = rows.get("asio", {})
         lines.append(f"### {connections} connections, pipeline {pipeline}")
         lines.append("")
-        lines.append("| server | req/s | p50 us | p99 us | errors | RSS MiB | threads | CPU s | req/s vs asio | p99 vs asio |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "
+                     "| req/s vs asio | p99 vs asio |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for name, row in rows.items():
             if "failed" in row:
-                lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | |")
+                lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | | |")
                 continue
             ratio = row["rps"] / peer["rps"] if peer.get("rps") else float("nan")
             p99_ratio = row["p99_us"] / peer["p99_us"] if peer.get("p99_us") else float("nan")
             lines.append(f"| {name} | {row['rps']:,.0f} | {row['p50_us']:.0f} | {row['p99_us']:.0f} | "
-                         f"{row['errors']} | {row['rss_mib']:.1f} | {row['threads']} | {row['cpu_s']:.2f} | "
+                         f"{row['errors']} | {row['busy']:,} | {row['rss_mib']:.1f} | {row['threads']} | {row['cpu_s']:.2f} | "
                          f"{ratio:.2f}x | {p99_ratio:.2f}x |")
         lines.append("")
         print("\n".join(lines[-(len(rows) + 4):]), flush=True)
