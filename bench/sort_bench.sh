@@ -27,7 +27,11 @@ rounds=${ROUNDS:-3}
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # The servers' workers first: ProcessPoolExecutor's workers outlive a
+  # killed parent.
+  for pid in "${pids[@]}"; do
+    kill $(pgrep -P "$pid") "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
