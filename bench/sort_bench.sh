@@ -15,6 +15,11 @@
 # understates the difference between the servers, and the CPU per request
 # shows what each server costs.
 #
+# ISOLATE=1 pins each server (with its worker processes, which inherit the
+# affinity) to CPU 0 and the loaders to CPU 1, so that the loader cannot take
+# CPU from the server: each server then has one core, and its requests/s is
+# its capacity on that core as long as the loader's core keeps up.
+#
 # Usage: bench/sort_bench.sh [path/to/pizzeria]   (default: build/release/pizzeria)
 set -euo pipefail
 
@@ -24,6 +29,12 @@ loaders=${LOADERS:-2}
 count=${COUNT:-1000}
 seconds=${SECONDS_PER_RUN:-4}
 rounds=${ROUNDS:-3}
+server_cpu=()
+loader_cpu=()
+if [[ ${ISOLATE:-0} == 1 ]]; then
+  server_cpu=(taskset -c 0)
+  loader_cpu=(taskset -c 1)
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -112,10 +123,12 @@ measure() {
   for ((i = 0; i < loaders; ++i)); do
     if [[ ${LOAD_CLIENT:-native} == python ]]; then
       /usr/bin/time -f "%U %S" -o "$work/time.$i" \
-        python3 "$work/load.py" "$port" "$clients" "$count" "$seconds" >"$work/load.$i" &
+        "${loader_cpu[@]}" python3 "$work/load.py" "$port" "$clients" "$count" "$seconds" \
+        >"$work/load.$i" &
     else
       /usr/bin/time -f "%U %S" -o "$work/time.$i" \
-        "$pizzeria" sort-client --port "$port" --connections "$clients" --count "$count" \
+        "${loader_cpu[@]}" "$pizzeria" sort-client --port "$port" --connections "$clients" \
+        --count "$count" \
         --duration "$seconds" >"$work/load.$i" &
     fi
     outputs+=($!)
@@ -131,11 +144,13 @@ measure() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 ours_port=$(free_port)
-"$pizzeria" sort-server --port "$ours_port" --workers 2 >"$work/ours.out" 2>"$work/ours.err" &
+"${server_cpu[@]}" "$pizzeria" sort-server --port "$ours_port" --workers 2 \
+  >"$work/ours.out" 2>"$work/ours.err" &
 ours_pid=$!
 pids+=($ours_pid)
 python_port=$(free_port)
-python3 "$work/server.py" "$python_port" >"$work/python.out" 2>"$work/python.err" &
+"${server_cpu[@]}" python3 "$work/server.py" "$python_port" \
+  >"$work/python.out" 2>"$work/python.err" &
 python_pid=$!
 pids+=($python_pid)
 for file in ours.out python.out; do
@@ -146,8 +161,9 @@ done
 "$pizzeria" sort-client --port "$ours_port" --count 10 >/dev/null
 "$pizzeria" sort-client --port "$python_port" --count 10 >/dev/null
 
-printf 'sort-server: %d %s loaders x %d connections, lists of %d numbers, %d s per run, %d rounds\n' \
-  "$loaders" "${LOAD_CLIENT:-native}" "$clients" "$count" "$seconds" "$rounds"
+printf 'sort-server: %d %s loaders x %d connections, lists of %d numbers, %d s per run, %d rounds%s\n' \
+  "$loaders" "${LOAD_CLIENT:-native}" "$clients" "$count" "$seconds" "$rounds" \
+  "$([[ ${ISOLATE:-0} == 1 ]] && echo ', servers on CPU 0, loaders on CPU 1')"
 printf '  %-7s %-8s %12s %16s %16s\n' round server requests/s server-us/req loader-us/req
 : >"$work/python.results"
 : >"$work/ours.results"
