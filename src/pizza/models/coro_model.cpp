@@ -23,9 +23,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <system_error>
-#include <unordered_map>
+#include <vector>
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/sharding.hpp"
@@ -54,12 +55,39 @@ struct Activity {
   bool timed_out = false;
 };
 
+// Open client sockets, indexed by fd: shutdown SHUT_RDs them all, the
+// sweeper checks them. A vector rather than a hash map: 8 bytes per fd
+// instead of a ~50-byte node per connection, which is 0.5 MiB of the 10,000
+// idle connections' budget.
+class OpenConnections {
+ public:
+  void add(int fd, Activity* activity) {
+    const auto index = static_cast<std::size_t>(fd);
+    if (index >= by_fd_.size()) {
+      by_fd_.resize(std::max(index + 1, by_fd_.size() * 2), nullptr);
+    }
+    by_fd_[index] = activity;
+  }
+  void remove(int fd) noexcept { by_fd_[static_cast<std::size_t>(fd)] = nullptr; }
+
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    for (std::size_t fd = 0; fd < by_fd_.size(); ++fd) {
+      if (by_fd_[fd] != nullptr) {
+        fn(static_cast<int>(fd), *by_fd_[fd]);
+      }
+    }
+  }
+
+ private:
+  std::vector<Activity*> by_fd_;
+};
+
 struct CoroShard {
   ServerContext& context;
   int listener;
   bool stopping = false;
-  // Open client sockets: shutdown SHUT_RDs them all, the sweeper checks them.
-  std::unordered_map<int, Activity*> open;
+  OpenConnections open;
 };
 
 // Small buffers: an idle connection should cost little, and the protocol's
@@ -80,13 +108,16 @@ Task<void> flush(TcpStream& stream) {
   co_await stream.flush();
 }
 
-Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot, std::string peer) {
+// `peer` is only for --verbose lines (null otherwise): a pointer keeps 24
+// bytes out of every idle connection's frame.
+Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
+                        std::unique_ptr<const std::string> peer) {
   ServerContext& context = shard.context;
   const int raw_fd = fd.get();
   set_non_blocking(raw_fd);
   TcpStream stream(std::move(fd), kStreamOptions);
   Activity activity{.last = SteadyClock::now()};
-  shard.open.emplace(raw_fd, &activity);
+  shard.open.add(raw_fd, &activity);
   OrderSession session(context.options().max_order);
   std::string reason;
   try {
@@ -120,15 +151,18 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot, std:
   if (activity.timed_out) {
     reason = "idle timeout";
   }
-  shard.open.erase(raw_fd);
+  shard.open.remove(raw_fd);
   // The slot first: a client that sees our FIN may connect again at once,
   // and must find its old slot free.
   slot.release();
   stream.close();
+  if (!peer) {
+    co_return;
+  }
   if (reason.empty()) {
-    context.verbose("Connection with {} has been closed", peer);
+    context.verbose("Connection with {} has been closed", *peer);
   } else {
-    context.verbose("Connection with {} has been closed ({})", peer, reason);
+    context.verbose("Connection with {} has been closed ({})", *peer, reason);
   }
 }
 
@@ -141,10 +175,10 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
       if (!client) {
         break;
       }
-      std::string peer;
+      std::unique_ptr<const std::string> peer;
       if (shard.context.options().verbose) {
-        peer = client->peer.to_string();
-        shard.context.verbose("Connected to {}", peer);
+        peer = std::make_unique<const std::string>(client->peer.to_string());
+        shard.context.verbose("Connected to {}", *peer);
       }
       connections.spawn(
           serve_client(shard, std::move(client->fd), std::move(client->slot), std::move(peer)));
@@ -162,12 +196,12 @@ Task<void> sweep_idle(CoroShard& shard) {
   while (true) {
     co_await sleep(std::chrono::duration_cast<Duration>(interval));
     const auto now = SteadyClock::now();
-    for (auto& [fd, activity] : shard.open) {
-      if (!activity->timed_out && now - activity->last >= idle) {
-        activity->timed_out = true;
+    shard.open.for_each([&](int fd, Activity& activity) {
+      if (!activity.timed_out && now - activity.last >= idle) {
+        activity.timed_out = true;
         ::shutdown(fd, SHUT_RDWR);
       }
-    }
+    });
   }
 }
 
@@ -190,9 +224,7 @@ Task<void> serve_shard(CoroShard& shard) {
   }
   // "Answer every complete order already received": each pending read
   // returns what the kernel holds, then end of stream.
-  for (const auto& entry : shard.open) {
-    ::shutdown(entry.first, SHUT_RD);
-  }
+  shard.open.for_each([](int fd, Activity&) { ::shutdown(fd, SHUT_RD); });
   const auto left = shard.context.shutdown_deadline() - SteadyClock::now();
   try {
     co_await timeout(std::chrono::duration_cast<Duration>(left), connections.join());
