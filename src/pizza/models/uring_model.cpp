@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -53,8 +54,11 @@ constexpr std::uint32_t slot_of(std::uint64_t data) noexcept {
 
 constexpr unsigned kRingEntries = 4096;
 constexpr int kBufferGroup = 7;
-constexpr unsigned kBufferCount = 1024;
-constexpr unsigned kBufferSize = OrderSession::kReadChunk;
+// 4 MiB of receive buffers per shard, in many small pieces: orders are a few
+// bytes, and what runs out under 10,000 busy connections is the number of
+// buffers, not their size (a longer input simply takes more receives).
+constexpr unsigned kBufferCount = 8192;
+constexpr unsigned kBufferSize = 512;
 
 struct Connection {
   AcceptedClient client;
@@ -255,7 +259,7 @@ class UringShard {
     io_uring_prep_provide_buffers(sqe, buffers_.data() + std::size_t{buffer_id} * kBufferSize,
                                   kBufferSize, 1, kBufferGroup, static_cast<int>(buffer_id));
     io_uring_sqe_set_data64(sqe, encode(Op::provide));
-    buffers_returned_ = true;
+    ++buffers_returned_;
   }
 
   void on_receive(std::uint32_t slot, int result, unsigned flags) {
@@ -277,7 +281,10 @@ class UringShard {
       return;
     }
     if (result == -ENOBUFS) {
-      connection.starved = true;  // every buffer is in use: retry when one returns
+      // Every buffer is in use: retry when one returns, in the order the
+      // connections ran short, so none waits behind later arrivals forever.
+      connection.starved = true;
+      starved_.push_back(slot);
       return;
     }
     if (result == 0) {
@@ -378,17 +385,20 @@ class UringShard {
   }
 
   void retry_starved() {
-    if (!buffers_returned_) {
-      return;
-    }
-    buffers_returned_ = false;
-    for (std::uint32_t slot = 0; slot < connections_.size(); ++slot) {
+    // As many retries as buffers came back: the rest would only meet
+    // ENOBUFS again. A slot whose connection closed (or was reused, or
+    // restarted by the shutdown) is no longer starved and is skipped.
+    while (buffers_returned_ > 0 && !starved_.empty()) {
+      const std::uint32_t slot = starved_.front();
+      starved_.pop_front();
       Connection* connection = connections_[slot].get();
       if (connection != nullptr && connection->starved) {
         connection->starved = false;
         submit_receive(slot);
+        --buffers_returned_;
       }
     }
+    buffers_returned_ = 0;
   }
 
   void begin_shutdown() {
@@ -432,7 +442,8 @@ class UringShard {
   io_uring ring_{};
   __kernel_timespec tick_spec_{};
   std::vector<char> buffers_;
-  bool buffers_returned_ = false;
+  std::size_t buffers_returned_ = 0;  // since the last retry_starved()
+  std::deque<std::uint32_t> starved_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t open_ = 0;
