@@ -22,6 +22,7 @@
 #include <exception>
 #include <list>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -433,9 +434,9 @@ std::string frame_header(std::size_t size) {
 // every microsecond the loader spends is one the server does not get.
 class SortLoad {
  public:
-  SortLoad(EventLoop& loop, const SortClientArguments& arguments)
+  SortLoad(EventLoop& loop, const SortClientArguments& arguments, const SocketAddress& target)
       : loop_(loop),
-        target_(SocketAddress::parse(arguments.host, arguments.port)),
+        target_(target),
         data_(random_list(arguments.count)),
         expected_(programs::sort_json_numbers(data_)),
         request_(frame_header(data_.size()) + data_),
@@ -548,8 +549,14 @@ class SortLoad {
 };
 
 int load_sorts(const SortClientArguments& arguments) {
+  // The name is resolved once, before the clock starts, as the single-request
+  // mode's open_connection would (so --host localhost works in both modes).
+  const std::vector<SocketAddress> addresses = pz::run(resolve(arguments.host, arguments.port));
+  if (addresses.empty()) {
+    throw std::runtime_error("sort-client: " + arguments.host + " has no address");
+  }
   EventLoop loop;
-  SortLoad load(loop, arguments);
+  SortLoad load(loop, arguments, addresses.front());
   loop.run();
   std::printf("%llu\n", static_cast<unsigned long long>(load.replies()));
   if (load.wrong() != 0) {

@@ -194,5 +194,15 @@ TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {
   EXPECT_GE(std::atoi(result.out.c_str()), 4) << result.out;
 }
 
+TEST(SortClientCommand, LoadModeResolvesAHostName) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const auto result = run_program({pizzeria_binary(), "sort-client", "--host", "localhost",
+                                   "--port", std::to_string(server.port()), "--connections", "2",
+                                   "--count", "10", "--duration", "0.1"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_GE(std::atoi(result.out.c_str()), 2) << result.out;
+}
+
 }  // namespace
 }  // namespace pz::programs
