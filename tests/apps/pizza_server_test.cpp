@@ -7,15 +7,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <liburing.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -39,8 +33,7 @@
 #include "pizzeria/net/socket_ops.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 #include "pizzeria/pizza/server_model.hpp"
-
-extern char** environ;
+#include "support/child_process.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -511,121 +504,28 @@ TEST(PizzaSelectModel, RefusesClientsBeyondFdSetSizeWithTheBusyReply) {
 
 // ---- the real binary ------------------------------------------------------
 
-// A `pizzeria` child process (by default `pizzeria serve ARGS`) with its
-// stdout and stderr on a pipe.
-// In a forked child before exec: from here on io_uring_setup fails with
-// ENOSYS, as on a kernel without io_uring or under a container's seccomp
-// profile. Only async-signal-safe calls.
-void deny_io_uring_setup() {
-  constexpr auto kLoad = static_cast<std::uint16_t>(BPF_LD | BPF_W | BPF_ABS);
-  constexpr auto kJumpIfEqual = static_cast<std::uint16_t>(BPF_JMP | BPF_JEQ | BPF_K);
-  constexpr auto kReturn = static_cast<std::uint16_t>(BPF_RET | BPF_K);
-  sock_filter program[] = {
-      {kLoad, 0, 0, static_cast<std::uint32_t>(offsetof(seccomp_data, nr))},
-      {kJumpIfEqual, 0, 1, static_cast<std::uint32_t>(SYS_io_uring_setup)},
-      {kReturn, 0, 0, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)},
-      {kReturn, 0, 0, SECCOMP_RET_ALLOW},
-  };
-  sock_fprog filter{static_cast<unsigned short>(std::size(program)), program};
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) {
-    ::_exit(126);
-  }
-}
-
-class ServeProcess {
+// `pizzeria SUBCOMMAND ARGUMENTS...` (by default `serve`) with stdout and
+// stderr on one pipe.
+class ServeProcess : public test::ChildProcess {
  public:
-  enum class IoUring { allowed, denied };
+  using IoUring = test::ChildProcess::IoUring;
 
-  explicit ServeProcess(const std::vector<std::string>& arguments, std::string subcommand = "serve",
-                        IoUring io_uring = IoUring::allowed) {
+  explicit ServeProcess(const std::vector<std::string>& arguments,
+                        const std::string& subcommand = "serve",
+                        IoUring io_uring = IoUring::allowed)
+      : ChildProcess(command_line(arguments, subcommand), Output::stdout_and_stderr, io_uring) {}
+
+ private:
+  static std::vector<std::string> command_line(const std::vector<std::string>& arguments,
+                                               const std::string& subcommand) {
     const char* binary = std::getenv("PZ_PIZZERIA_BIN");
     if (binary == nullptr) {
       throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
     }
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    }
-    stdout_.reset(fds[0]);
-    UniqueFd write_end(fds[1]);
-    std::vector<std::string> argv_strings{binary, std::move(subcommand)};
-    argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& argument : argv_strings) {
-      argv.push_back(argument.data());
-    }
-    argv.push_back(nullptr);
-    if (io_uring == IoUring::denied) {
-      pid_ = ::fork();
-      if (pid_ < 0) {
-        throw std::system_error(errno, std::generic_category(), "fork");
-      }
-      if (pid_ == 0) {
-        ::dup2(write_end.get(), STDOUT_FILENO);
-        ::dup2(write_end.get(), STDERR_FILENO);
-        deny_io_uring_setup();
-        ::execve(binary, argv.data(), environ);
-        ::_exit(127);
-      }
-      return;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
-    const int error = ::posix_spawn(&pid_, binary, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) {
-      throw std::system_error(error, std::generic_category(), "posix_spawn pizzeria");
-    }
+    std::vector<std::string> argv{binary, subcommand};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return argv;
   }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // The next line of output (without '\n'); "" at end of output.
-  std::string read_line() {
-    while (true) {
-      if (const auto newline = buffer_.find('\n'); newline != std::string::npos) {
-        std::string line = buffer_.substr(0, newline);
-        buffer_.erase(0, newline + 1);
-        return line;
-      }
-      pollfd ready{stdout_.get(), POLLIN, 0};
-      if (::poll(&ready, 1, 20000) <= 0) {  // safety net, as for clients
-        return "";
-      }
-      char chunk[4096];
-      const ssize_t received = ::read(stdout_.get(), chunk, sizeof(chunk));
-      if (received <= 0) {
-        std::string rest = std::move(buffer_);
-        buffer_.clear();
-        return rest;
-      }
-      buffer_.append(chunk, static_cast<std::size_t>(received));
-    }
-  }
-
-  void signal(int number) const { ::kill(pid_, number); }
-
-  // Waits for the exit and returns the wait status.
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  UniqueFd stdout_;
-  std::string buffer_;
 };
 
 TEST_P(PizzaServer, TheServeCommandPrintsItsPortServesAndStopsOnSigint) {

@@ -1,10 +1,5 @@
 // `pizzeria dns` queried with dig (Debian bind9-dnsutils), as a user would.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +8,7 @@
 #include <string>
 
 #include "program_runner.hpp"
+#include "support/child_process.hpp"
 
 namespace pz::programs {
 namespace {
@@ -23,54 +19,23 @@ using test::run_program;
 // Starts `pizzeria dns --port 0` and reads the port from its first line.
 class DnsServerProcess {
  public:
-  explicit DnsServerProcess(const std::string& zone_file) {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    std::string binary = pizzeria_binary();
-    std::string command = "dns";
-    std::string zone_flag = "--zone";
-    std::string zone = zone_file;
-    std::string port_flag = "--port";
-    std::string port = "0";
-    char* argv[] = {binary.data(),    command.data(), zone_flag.data(), zone.data(),
-                    port_flag.data(), port.data(),    nullptr};
-    EXPECT_EQ(::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    std::string line;
-    char c = 0;
-    pollfd entry{out[0], POLLIN, 0};
-    // Bounded: a server that never starts fails the test instead of hanging it.
-    while (::poll(&entry, 1, 30000) == 1 && ::read(out[0], &c, 1) == 1 && c != '\n') {
-      line += c;
-    }
-    ::close(out[0]);
-    const auto colon = line.rfind(':');
+  explicit DnsServerProcess(const std::string& zone_file)
+      : process_({pizzeria_binary(), "dns", "--zone", zone_file, "--port", "0"},
+                 test::ChildProcess::Output::stdout_only),
+        first_line_(process_.read_line()) {
+    const auto colon = first_line_.rfind(':');
     if (colon != std::string::npos) {
-      port_ = std::atoi(line.c_str() + colon + 1);
-    }
-    first_line_ = line;
-  }
-  ~DnsServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
+      port_ = std::atoi(first_line_.c_str() + colon + 1);
     }
   }
-  DnsServerProcess(const DnsServerProcess&) = delete;
-  DnsServerProcess& operator=(const DnsServerProcess&) = delete;
 
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] const std::string& first_line() const { return first_line_; }
 
  private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  test::ChildProcess process_;
   std::string first_line_;
+  int port_ = 0;
 };
 
 class DnsCommand : public ::testing::Test {

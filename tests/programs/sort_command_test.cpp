@@ -1,18 +1,15 @@
 // `pizzeria sort-server` with the seed's Python client (asyncio.run in place
 // of its failing event-loop call), and bad frames that must close only their
 // own connection.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
 #include "program_runner.hpp"
+#include "support/child_process.hpp"
 
 namespace pz::programs {
 namespace {
@@ -20,67 +17,30 @@ namespace {
 using test::pizzeria_binary;
 using test::run_program;
 
+// `pizzeria sort-server --port 0 --workers 2`; the port is read from its
+// first line.
 class SortServerProcess {
  public:
-  SortServerProcess() {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    std::string binary = pizzeria_binary();
-    std::string command = "sort-server";
-    std::string port_flag = "--port";
-    std::string port = "0";
-    std::string workers_flag = "--workers";
-    std::string workers = "2";
-    char* argv[] = {binary.data(),       command.data(), port_flag.data(), port.data(),
-                    workers_flag.data(), workers.data(), nullptr};
-    EXPECT_EQ(::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    out_ = out[0];
-    const std::string line = read_line();
+  SortServerProcess()
+      : process_({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "2"},
+                 test::ChildProcess::Output::stdout_only) {
+    const std::string line = process_.read_line();
     const auto colon = line.rfind(':');
     port_ = colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
-  }
-  ~SortServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    ::close(out_);
-  }
-  SortServerProcess(const SortServerProcess&) = delete;
-  SortServerProcess& operator=(const SortServerProcess&) = delete;
-
-  // Bounded: a server that never answers fails the test instead of hanging it.
-  std::string read_line() {
-    std::string line;
-    char c = 0;
-    pollfd entry{out_, POLLIN, 0};
-    while (::poll(&entry, 1, 30000) == 1 && ::read(out_, &c, 1) == 1 && c != '\n') {
-      line += c;
-    }
-    return line;
   }
 
   // SIGINT: the server must stop by itself and say so.
   int interrupt_and_wait(std::string& last_line) {
-    ::kill(pid_, SIGINT);
-    last_line = read_line();
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    process_.signal(SIGINT);
+    last_line = process_.read_line();
+    const int status = process_.wait();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
   [[nodiscard]] int port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
-  int out_ = -1;
+  test::ChildProcess process_;
   int port_ = 0;
 };
 

@@ -1,0 +1,58 @@
+// A program the test starts (usually a `pizzeria` subcommand that serves)
+// with its output on a pipe the test reads line by line; killed and reaped
+// when the test is done with it, whatever happened.
+//
+//   test::ChildProcess server({pizzeria_binary(), "serve", "--port", "0"});
+//   std::string first = server.read_line();     // "Starting up at: ..."
+//   server.signal(SIGINT);
+//   int status = server.wait();                 // waitpid status
+//
+// Reads are bounded (30 s by default): a program that never prints fails its
+// test instead of hanging CI.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pizzeria/core/unique_fd.hpp"
+
+namespace pz::test {
+
+class ChildProcess {
+ public:
+  enum class Output {
+    stdout_only,        // stderr stays the test's own
+    stdout_and_stderr,  // both on the pipe, interleaved as written
+  };
+  enum class IoUring {
+    allowed,
+    // io_uring_setup fails with ENOSYS in the child (a seccomp filter), as
+    // on a kernel without io_uring or under a container's seccomp profile.
+    denied,
+  };
+
+  // argv[0] is the program's path.
+  explicit ChildProcess(std::vector<std::string> argv, Output output = Output::stdout_and_stderr,
+                        IoUring io_uring = IoUring::allowed);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  // The next line without its '\n'; the rest of the output ("" if none) at
+  // its end or after `timeout` without a byte.
+  std::string read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  void signal(int number) const;
+  // Waits for the exit; returns the waitpid status.
+  int wait();
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd output_;
+  std::string pending_;
+};
+
+}  // namespace pz::test
