@@ -239,12 +239,42 @@ void EventLoop::invoke(Callback& fn) {
   }
 }
 
+void EventLoop::rearm_undelivered(std::size_t from, std::size_t count) noexcept {
+  for (std::size_t i = from; i < count; ++i) {
+    const std::uint64_t token = poll_events_[i].token;
+    WatchSlot* slot = find_watch(token);
+    if (slot != nullptr && slot->registered && has(slot->interest, Interest::edge)) {
+      try {
+        poller_->modify(slot->fd, slot->interest, token);
+      } catch (...) {
+        // Already on the way out with an exception; this one would only
+        // replace it. The watch stays registered.
+      }
+    }
+  }
+}
+
 void EventLoop::dispatch_io(std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
+    try {
+      dispatch_one(i);
+    } catch (...) {
+      // The events after this one will not run now, and an edge-triggered
+      // watch would never hear of its readiness again: have the kernel
+      // report them afresh (the throwing watch too: it may not have used up
+      // its event), so "nothing else is lost" holds for edges as for levels.
+      rearm_undelivered(i, count);
+      throw;
+    }
+  }
+}
+
+void EventLoop::dispatch_one(std::size_t i) {
+  {
     const PollEvent& event = poll_events_[i];
     WatchSlot* slot = find_watch(event.token);
     if (slot == nullptr || !slot->registered) {
-      continue;  // reset earlier in this step
+      return;  // reset earlier in this step
     }
     // Move the callback out while it runs: it may reset its own watch or add
     // watches (reallocating the slot table).

@@ -159,6 +159,10 @@ class EventLoop {
   void run_iteration(Duration max_block);
   Duration poll_timeout(Duration max_block);
   void dispatch_io(std::size_t count);
+  void dispatch_one(std::size_t index);
+  // After a callback threw: the kernel reports the edge-triggered watches
+  // among events [from, count) again at the next wait.
+  void rearm_undelivered(std::size_t from, std::size_t count) noexcept;
   void run_due_timers();
   void run_ready();
   void drain_remote();
