@@ -11,6 +11,7 @@ namespace pz::pizza {
 
 bool PizzaConnection::service(bool readable, bool stopping, Clock::time_point now) {
   bool progress = false;
+  read_full_chunk_ = false;  // about this call's read only, if it reads
   if (wants_read() && (readable || stopping)) {
     progress = read(stopping, now);
   }
