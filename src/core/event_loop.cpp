@@ -241,15 +241,11 @@ void EventLoop::invoke(Callback& fn) {
 
 void EventLoop::rearm_undelivered(std::size_t from, std::size_t count) noexcept {
   for (std::size_t i = from; i < count; ++i) {
-    const std::uint64_t token = poll_events_[i].token;
-    WatchSlot* slot = find_watch(token);
-    if (slot != nullptr && slot->registered && has(slot->interest, Interest::edge)) {
-      try {
-        poller_->modify(slot->fd, slot->interest, token);
-      } catch (...) {
-        // Already on the way out with an exception; this one would only
-        // replace it. The watch stays registered.
-      }
+    try {
+      rearm_token(poll_events_[i].token);
+    } catch (...) {
+      // Already on the way out with an exception; this one would only
+      // replace it. The watch stays registered.
     }
   }
 }
@@ -270,35 +266,33 @@ void EventLoop::dispatch_io(std::size_t count) {
 }
 
 void EventLoop::dispatch_one(std::size_t i) {
-  {
-    const PollEvent& event = poll_events_[i];
-    WatchSlot* slot = find_watch(event.token);
-    if (slot == nullptr || !slot->registered) {
-      return;  // reset earlier in this step
-    }
-    // Move the callback out while it runs: it may reset its own watch or add
-    // watches (reallocating the slot table).
-    IoCallback fn = std::move(slot->fn);
-    const auto slot_index = static_cast<std::uint32_t>(event.token >> 32);
-    const auto generation = static_cast<std::uint32_t>(event.token);
-    struct Restore {
-      EventLoop* loop;
-      IoCallback& fn;
-      std::uint32_t slot_index;
-      std::uint32_t generation;
-      ~Restore() {
-        WatchSlot& after = loop->watch_slots_[slot_index];
-        if (after.in_use && after.generation == generation) {
-          after.fn = std::move(fn);
-        }
+  const PollEvent& event = poll_events_[i];
+  WatchSlot* slot = find_watch(event.token);
+  if (slot == nullptr || !slot->registered) {
+    return;  // reset earlier in this step
+  }
+  // Move the callback out while it runs: it may reset its own watch or add
+  // watches (reallocating the slot table).
+  IoCallback fn = std::move(slot->fn);
+  const auto slot_index = static_cast<std::uint32_t>(event.token >> 32);
+  const auto generation = static_cast<std::uint32_t>(event.token);
+  struct Restore {
+    EventLoop* loop;
+    IoCallback& fn;
+    std::uint32_t slot_index;
+    std::uint32_t generation;
+    ~Restore() {
+      WatchSlot& after = loop->watch_slots_[slot_index];
+      if (after.in_use && after.generation == generation) {
+        after.fn = std::move(fn);
       }
-    } restore{this, fn, slot_index, generation};
-    if (options_.slow_callback_threshold <= Duration::zero()) {
-      fn(event.events);
-    } else {
-      Callback timed([&fn, &event] { fn(event.events); });
-      invoke(timed);
     }
+  } restore{this, fn, slot_index, generation};
+  if (options_.slow_callback_threshold <= Duration::zero()) {
+    fn(event.events);
+  } else {
+    Callback timed([&fn, &event] { fn(event.events); });
+    invoke(timed);
   }
 }
 
@@ -593,7 +587,10 @@ void EventLoop::set_watch_interest(std::uint32_t slot, std::uint32_t generation,
 
 void EventLoop::rearm_watch(std::uint32_t slot, std::uint32_t generation) {
   assert_in_loop_thread("FdWatch::rearm");
-  const std::uint64_t token = make_token(slot, generation);
+  rearm_token(make_token(slot, generation));
+}
+
+void EventLoop::rearm_token(std::uint64_t token) {
   WatchSlot* watch = find_watch(token);
   if (watch == nullptr || !watch->registered || !has(watch->interest, Interest::edge)) {
     return;

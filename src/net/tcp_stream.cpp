@@ -176,21 +176,9 @@ struct TcpStream::State {
     reserve_input(
         std::min<std::size_t>(options.read_chunk, std::max(input_capacity / 2, std::size_t{1024})));
     const std::size_t room = std::min(input_capacity - input_end, options.read_chunk);
-    ssize_t got;
-    do {
-      got = ::recv(fd.get(), input.get() + input_end, room, 0);
-    } while (got < 0 && errno == EINTR);
-    const int error = errno;
-    if (got > 0) {
-      input_end += static_cast<std::size_t>(got);
-      return static_cast<std::size_t>(got) == room;
-    }
-    if (got == 0) {
-      eof = true;
-    } else if (error != EAGAIN && error != EWOULDBLOCK) {
-      read_error = error;
-    }
-    return false;
+    const std::size_t got = receive(input.get() + input_end, room);
+    input_end += got;
+    return got == room;
   }
 
   // The empty-buffer case, which is nearly every read of a request/response
@@ -200,29 +188,37 @@ struct TcpStream::State {
   // which also costs a TLB miss per request once they outnumber the TLB).
   bool fill_through_scratch() {
     char* scratch = receive_scratch();
+    const std::size_t got = receive(scratch, options.read_chunk);
+    if (got == 0) {
+      return false;
+    }
+    if (input_capacity < got) {
+      const std::size_t capacity = (got + kInputGranule - 1) / kInputGranule * kInputGranule;
+      input = std::make_unique_for_overwrite<char[]>(capacity);
+      input_capacity = capacity;
+    }
+    std::memcpy(input.get(), scratch, got);
+    input_pos = 0;
+    input_end = got;
+    return got == options.read_chunk;
+  }
+
+  // One recv into `into`. Returns the bytes received; 0 when none came now,
+  // having recorded end of stream or a real error (EAGAIN is neither).
+  std::size_t receive(char* into, std::size_t room) {
     ssize_t got;
     do {
-      got = ::recv(fd.get(), scratch, options.read_chunk, 0);
+      got = ::recv(fd.get(), into, room, 0);
     } while (got < 0 && errno == EINTR);
-    const int error = errno;
     if (got > 0) {
-      const auto size = static_cast<std::size_t>(got);
-      if (input_capacity < size) {
-        const std::size_t capacity = (size + kInputGranule - 1) / kInputGranule * kInputGranule;
-        input = std::make_unique_for_overwrite<char[]>(capacity);
-        input_capacity = capacity;
-      }
-      std::memcpy(input.get(), scratch, size);
-      input_pos = 0;
-      input_end = size;
-      return size == options.read_chunk;
+      return static_cast<std::size_t>(got);
     }
     if (got == 0) {
       eof = true;
-    } else if (error != EAGAIN && error != EWOULDBLOCK) {
-      read_error = error;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      read_error = errno;
     }
-    return false;
+    return 0;
   }
 
   static constexpr std::size_t kScratchBytes = 64 * 1024;
@@ -276,8 +272,7 @@ struct TcpStream::State {
       // the end of stream behind when the peer shut down. Either way no new
       // edge will come for it.
       const bool filled_chunk = fill();
-      unread_left = filled_chunk || ((events.read_closed || events.hangup || events.error) &&
-                                     !eof && read_error == 0);
+      unread_left = filled_chunk || (events.peer_finished() && !eof && read_error == 0);
     }
     if ((events.writable || events.error) && queued() > 0) {
       flush();

@@ -226,7 +226,7 @@ void LoadWorker::on_io(Connection& connection, IoEvents events) {
     return;
   }
   if (events.readable || events.hangup || events.error) {
-    on_readable(connection, events.read_closed || events.hangup || events.error);
+    on_readable(connection, events.peer_finished());
     if (connection.state != State::open) {
       return;
     }

@@ -182,6 +182,7 @@ class EventLoop {
   // Watches.
   void set_watch_interest(std::uint32_t slot, std::uint32_t generation, Interest interest);
   void rearm_watch(std::uint32_t slot, std::uint32_t generation);
+  void rearm_token(std::uint64_t token);
   [[nodiscard]] Interest watch_interest(std::uint32_t slot,
                                         std::uint32_t generation) const noexcept;
   [[nodiscard]] int watch_fd(std::uint32_t slot, std::uint32_t generation) const noexcept;

@@ -52,10 +52,13 @@ struct IoEvents {
   bool error = false;
   bool hangup = false;
   // The peer shut down its sending side (EPOLLRDHUP / POLLRDHUP): after the
-  // bytes already received, a read returns end of stream. An edge-triggered
-  // owner that stopped reading at a short read must read on (or rearm) when
-  // it sees this, as no further edge will announce the end of stream.
+  // bytes already received, a read returns end of stream.
   bool read_closed = false;
+
+  // Nothing more will arrive (shutdown, hang-up or error), so a short read
+  // does not mean the socket is drained: an edge-triggered owner that stops
+  // at one must read on (or rearm), as no later edge announces the end.
+  [[nodiscard]] bool peer_finished() const noexcept { return read_closed || hangup || error; }
 };
 
 struct PollEvent {

@@ -24,7 +24,6 @@ bool PizzaConnection::service(bool readable, bool stopping, Clock::time_point no
 bool PizzaConnection::read(bool stopping, Clock::time_point now) {
   std::array<char, OrderSession::kReadChunk> buffer;
   bool progress = false;
-  read_full_chunk_ = false;
   while (wants_read()) {
     const ssize_t received = ::recv(fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
     read_full_chunk_ = received == static_cast<ssize_t>(buffer.size());

@@ -167,8 +167,7 @@ void ReactorConnection::on_ready(IoEvents events) {
   // One chunk per wake-up is the fairness rule, so a full chunk leaves bytes
   // behind; after the peer's shutdown, a short read leaves the end of stream
   // behind. No new edge announces either.
-  const bool peer_finished = events.read_closed || events.hangup || events.error;
-  after_io(connection_.read_a_full_chunk() || (readable && peer_finished));
+  after_io(connection_.read_a_full_chunk() || (readable && events.peer_finished()));
 }
 
 void ReactorConnection::drain_for_shutdown() {
