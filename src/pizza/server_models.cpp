@@ -42,9 +42,12 @@ const ServerModel* find_server_model(std::string_view name) noexcept {
   return nullptr;
 }
 
-std::string server_model_names() {
+std::string server_model_names(std::string_view except) {
   std::string names;
   for (const ServerModel& model : server_models()) {
+    if (model.name == except) {
+      continue;
+    }
     if (!names.empty()) {
       names += ", ";
     }

@@ -16,6 +16,11 @@ TEST(ServerModel, RegistersTheWaitingModelsInLessonOrder) {
   EXPECT_TRUE(names.starts_with("threads, pool, polling, select, poll")) << names;
 }
 
+TEST(ServerModel, NamesTheAlternativesToOneModel) {
+  EXPECT_EQ(server_model_names("uring"), "threads, pool, polling, select, poll, reactor, coro");
+  EXPECT_EQ(server_model_names("threads"), "pool, polling, select, poll, reactor, coro, uring");
+}
+
 TEST(ServerModel, FindsEveryRegisteredModelByItsUniqueName) {
   std::set<std::string_view> seen;
   for (const ServerModel& model : server_models()) {

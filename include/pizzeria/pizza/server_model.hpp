@@ -39,7 +39,8 @@ struct ServerModel {
 [[nodiscard]] std::span<const ServerModel> server_models() noexcept;
 // nullptr when no model has that name.
 [[nodiscard]] const ServerModel* find_server_model(std::string_view name) noexcept;
-// "threads, polling, select, poll" — for error messages and help.
-[[nodiscard]] std::string server_model_names();
+// "threads, polling, select, poll" — for error messages and help; `except`
+// leaves one out (the alternatives to a model that cannot run).
+[[nodiscard]] std::string server_model_names(std::string_view except = {});
 
 }  // namespace pz::pizza

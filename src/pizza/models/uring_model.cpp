@@ -79,19 +79,12 @@ struct Connection {
 };
 
 [[noreturn]] void throw_unavailable(int error) {
-  std::string others;
-  for (const ServerModel& model : server_models()) {
-    if (model.name != "uring") {
-      others += others.empty() ? "" : ", ";
-      others += model.name;
-    }
-  }
   throw std::runtime_error("the uring model needs io_uring, but io_uring_queue_init failed: " +
                            std::string(std::strerror(-error)) +
                            " (kernel too old, or io_uring disabled by "
                            "/proc/sys/kernel/io_uring_disabled or a seccomp filter); "
                            "use another model: " +
-                           others);
+                           server_model_names("uring"));
 }
 
 // A throwaway ring: the cheapest honest answer to "does io_uring work here".
