@@ -10,7 +10,7 @@ each event-driven server in RSS.
 
     bench/server_bench.py [--build-dir build/release] [--duration 5]
                           [--models reactor,coro,...] [--quick] [--markdown FILE]
-                          [--isolate]
+                          [--isolate] [--scenarios 10000x1,50x16] [--no-idle]
 
 Servers and the load generator run on this machine's loopback only; every
 run is bounded by --duration.
@@ -187,6 +187,9 @@ def main():
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument("--isolate", action="store_true",
                         help="pin server and load to one CPU each at SCHED_FIFO priority (root)")
+    parser.add_argument("--scenarios",
+                        help="only these, as CONNECTIONSxPIPELINE,... (e.g. 10000x1,50x16); default: all")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-connection RSS measurement")
     args = parser.parse_args()
     global ISOLATE
     ISOLATE = args.isolate
@@ -197,6 +200,13 @@ def main():
     scenarios = [(1, 1), (50, 1), (1000, 1), (10000, 1), (50, 16)]
     if args.quick:
         scenarios = [(1, 1), (50, 1), (1000, 1), (50, 16)]
+    if args.scenarios:
+        try:
+            scenarios = [tuple(int(n) for n in item.split("x")) for item in args.scenarios.split(",")]
+            if any(len(s) != 2 or min(s) < 1 for s in scenarios):
+                raise ValueError
+        except ValueError:
+            parser.error(f"--scenarios: expected CONNECTIONSxPIPELINE,..., got {args.scenarios!r}")
 
     lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
              f"{duration:g} s per run, median of {args.repeat} alternating rounds, "
@@ -242,6 +252,10 @@ def main():
         lines.append("")
         print("\n".join(lines[-(len(rows) + 4):]), flush=True)
 
+    if args.no_idle:
+        if args.markdown:
+            Path(args.markdown).write_text("\n".join(lines) + "\n")
+        return 0
     idle_count = 1000 if args.quick else 10000
     lines.append(f"### RSS growth with {idle_count:,} idle connections")
     lines.append("")
