@@ -109,7 +109,8 @@ class BufferRing {
  public:
   BufferRing(io_uring& ring, unsigned entries, int group) {
     bytes_ = sizeof(io_uring_buf) * entries;
-    void* memory = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    void* memory =
+        ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (memory == MAP_FAILED) {
       throw_errno("mmap for the io_uring buffer ring");
     }
@@ -166,9 +167,9 @@ class UringShard {
     // with COOP_TASKRUN). TASKRUN_FLAG tells a submit that does not wait
     // (accepts left over) that completions are pending, so it collects them.
     int result = -EINVAL;
-    for (const unsigned flags : {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                                     IORING_SETUP_TASKRUN_FLAG,
-                                 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0U}) {
+    for (const unsigned flags :
+         {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0U}) {
       io_uring_params params{};
       params.flags = flags | IORING_SETUP_CQSIZE;
       params.cq_entries = kCompletionEntries;
