@@ -21,9 +21,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <sstream>
-#include <fstream>
 #include <string>
 #include <system_error>
 #include <thread>
