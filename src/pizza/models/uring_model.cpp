@@ -149,13 +149,15 @@ void check_io_uring() {
   if (const int result = io_uring_queue_init(2, &ring, 0); result < 0) {
     throw_unavailable(result);
   }
+  std::optional<BufferRing> probe;
   try {
-    const BufferRing probe(ring, 1, kBufferGroup);
+    probe.emplace(ring, 1, kBufferGroup);
   } catch (...) {
     io_uring_queue_exit(&ring);
     throw;
   }
   io_uring_queue_exit(&ring);
+  probe.reset();  // after the ring, as BufferRing requires
 }
 
 class UringShard {
@@ -182,12 +184,12 @@ class UringShard {
       throw_unavailable(result);
     }
     try {
+      buffers_.resize(std::size_t{kBufferCount} * kBufferSize);
       buffer_ring_.emplace(ring_, kBufferCount, kBufferGroup);
     } catch (...) {
       io_uring_queue_exit(&ring_);
       throw;
     }
-    buffers_.resize(std::size_t{kBufferCount} * kBufferSize);
     for (unsigned id = 0; id < kBufferCount; ++id) {
       give_back_buffer(id);
     }
@@ -205,6 +207,7 @@ class UringShard {
     arm_poll(context_.shutdown_fd(), Op::shutdown_poll);
     arm_tick();
     while (!finished()) {
+      accept_budget_ = kAcceptsPerIteration;
       // With accepts left over, only collect what is ready: the backlog
       // must not wait for some other completion.
       const int submitted = io_uring_submit_and_wait(&ring_, accept_pending_ ? 0 : 1);
@@ -220,7 +223,7 @@ class UringShard {
       }
       io_uring_cq_advance(&ring_, seen);
       retry_starved();
-      if (accept_pending_) {
+      if (accept_pending_ && accept_budget_ > 0) {
         accept_some();
       }
     }
@@ -288,7 +291,7 @@ class UringShard {
     if (shutting_down_) {
       return;
     }
-    for (int i = 0; i < kAcceptsPerIteration; ++i) {
+    for (; accept_budget_ > 0; --accept_budget_) {
       std::optional<AcceptedClient> client = context_.accept(listener_);
       if (!client) {
         arm_poll(listener_, Op::listener_poll);
@@ -522,7 +525,8 @@ class UringShard {
   std::vector<std::uint32_t> free_slots_;
   std::size_t open_ = 0;
   bool shutting_down_ = false;
-  bool accept_pending_ = false;  // the last accept_some() stopped at its bound
+  bool accept_pending_ = false;               // the last accept_some() stopped at its bound
+  int accept_budget_ = kAcceptsPerIteration;  // what this iteration may still accept
 };
 
 void run_uring(ServerContext& context) {
