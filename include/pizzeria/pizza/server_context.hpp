@@ -97,6 +97,9 @@ class ServerContext {
   [[nodiscard]] UniqueFd open_shard_listener() const;
 
   [[nodiscard]] bool stopping() const noexcept { return shutdown_.requested(); }
+  // The server's own "please stop", for a shard that failed: the others
+  // drain and end, rather than serve on beside a dead listener.
+  void request_shutdown() noexcept { shutdown_.request(); }
   [[nodiscard]] int shutdown_fd() const noexcept { return shutdown_.fd(); }
   // When connections still open after shutdown must be closed.
   [[nodiscard]] std::chrono::steady_clock::time_point shutdown_deadline() const noexcept {

@@ -2,6 +2,11 @@
 // thread with the context's listener, shards 1..N-1 on their own threads,
 // each with its own SO_REUSEPORT listener on the same address, so the kernel
 // spreads new connections over them and no two loops ever share a socket.
+//
+// A shard that throws stops the server: the kernel would go on handing its
+// listener a share of the new connections, which nobody would accept, so
+// the others are asked to shut down (gracefully: what they hold is still
+// answered) and the first failure is rethrown once all have ended.
 #pragma once
 
 #include <algorithm>
@@ -31,10 +36,13 @@ void run_sharded(ServerContext& context, Serve serve) {
     try {
       serve(context, listener);
     } catch (...) {
-      std::lock_guard lock(failure_mutex);
-      if (!failure) {
-        failure = std::current_exception();
+      {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) {
+          failure = std::current_exception();
+        }
       }
+      context.request_shutdown();
     }
   };
   std::vector<std::thread> threads;
