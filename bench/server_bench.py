@@ -179,6 +179,27 @@ def idle_cost(server, count):
     return opened, (after - before) / 1024, threads, idle_cpu
 
 
+def idle_table(build, models, idle_count):
+    """The RSS-growth table for `idle_count` idle connections, printed as it is made."""
+    lines = [f"### RSS growth with {idle_count:,} idle connections", "",
+             "| server | connections open | RSS growth MiB | threads | CPU while idle (cores) |",
+             "|---|---|---|---|---|"]
+    for name in ["asio"] + models:
+        try:
+            server = start_server(build, name)
+        except (RuntimeError, OSError) as error:
+            lines.append(f"| {name} | failed: {error} | | | |")
+            continue
+        try:
+            opened, growth, threads, idle_cpu = idle_cost(server, idle_count)
+            lines.append(f"| {name} | {opened:,} | {growth:.1f} | {threads} | {idle_cpu:.2f} |")
+        finally:
+            server.stop()
+    lines.append("")
+    print("\n".join(lines))
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "release"))
@@ -266,28 +287,8 @@ def main():
         lines.append("")
         print("\n".join(lines[-(len(rows) + 4):]), flush=True)
 
-    if args.no_idle:
-        if args.markdown:
-            Path(args.markdown).write_text("\n".join(lines) + "\n")
-        return 0
-    idle_count = 1000 if args.quick else 10000
-    lines.append(f"### RSS growth with {idle_count:,} idle connections")
-    lines.append("")
-    lines.append("| server | connections open | RSS growth MiB | threads | CPU while idle (cores) |")
-    lines.append("|---|---|---|---|---|")
-    for name in ["asio"] + models:
-        try:
-            server = start_server(build, name)
-        except (RuntimeError, OSError) as error:
-            lines.append(f"| {name} | failed: {error} | | | |")
-            continue
-        try:
-            opened, growth, threads, idle_cpu = idle_cost(server, idle_count)
-            lines.append(f"| {name} | {opened:,} | {growth:.1f} | {threads} | {idle_cpu:.2f} |")
-        finally:
-            server.stop()
-    lines.append("")
-    print("\n".join(lines[-5 - len(models):]))
+    if not args.no_idle:
+        lines += idle_table(build, models, 1000 if args.quick else 10000)
     if args.markdown:
         Path(args.markdown).write_text("\n".join(lines) + "\n")
     return 0
