@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <liburing.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,7 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -200,12 +198,16 @@ class RunningServer {
 class PizzaServer : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "uring") {
-      io_uring ring{};
-      if (const int error = io_uring_queue_init(4, &ring, 0); error < 0) {
-        GTEST_SKIP() << "io_uring is unavailable here: " << std::strerror(-error);
+    // A model this machine cannot run (uring without io_uring or its
+    // buffer rings) is skipped, with the model's own explanation.
+    const ServerModel* model = find_server_model(GetParam());
+    ASSERT_NE(model, nullptr);
+    if (model->check_available != nullptr) {
+      try {
+        model->check_available();
+      } catch (const std::exception& error) {
+        GTEST_SKIP() << error.what();
       }
-      io_uring_queue_exit(&ring);
     }
   }
 
