@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <string>
 #include <system_error>
 
 #include "pizzeria/core/system_error.hpp"
@@ -66,8 +68,10 @@ std::optional<AcceptedClient> ServerContext::accept_raw(int listener_fd) {
       case ECONNABORTED:  // the client gave up while queued
       case EPROTO:
       case EPERM:  // a firewall rule refused it
+        return std::nullopt;
       case ENOBUFS:
-      case ENOMEM:  // transient; the client stays queued
+      case ENOMEM:  // the client stays queued, and the listener readable
+        pause_accepts(error);
         return std::nullopt;
       case EMFILE:
       case ENFILE: {
@@ -92,6 +96,7 @@ std::optional<AcceptedClient> ServerContext::accept_raw(int listener_fd) {
         throw_errno("accept on " + local_address_.to_string());
     }
   }
+  accepted_again();
   if (!try_take_slot()) {
     verbose("Refused a client: {} connections are open (--max-connections)",
             options_.max_connections);
@@ -108,6 +113,36 @@ std::optional<AcceptedClient> ServerContext::accept_raw(int listener_fd) {
     // The client vanished between accept and setup; nothing to serve.
     verbose("Dropped a client right after accept: {}", error.what());
     return std::nullopt;
+  }
+}
+
+void ServerContext::pause_accepts(int error) {
+  const auto now = std::chrono::steady_clock::now();
+  std::chrono::milliseconds pause{};
+  {
+    std::lock_guard lock(pause_mutex_);
+    if (accept_paused(now)) {
+      return;  // another thread or shard started this pause
+    }
+    pause = std::chrono::milliseconds(next_accept_pause_ms_.load(std::memory_order_relaxed));
+    next_accept_pause_ms_.store(std::min(2 * pause, kLastAcceptPause).count(),
+                                std::memory_order_relaxed);
+    accept_paused_until_.store((now + pause).time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  const std::string reason = std::generic_category().message(error);
+  const char* const name = error == ENOMEM ? "ENOMEM" : "ENOBUFS";
+  const std::string line = fmt::format(
+      "accept on {} failed: {} ({}), the kernel is short of memory; pausing accepts "
+      "for {} ms",
+      local_address_.to_string(), reason, name, pause.count());
+  log(line);
+}
+
+void ServerContext::accepted_again() {
+  // The common case (no pause since the last success) takes no lock.
+  if (next_accept_pause_ms_.load(std::memory_order_relaxed) != kFirstAcceptPause.count()) {
+    std::lock_guard lock(pause_mutex_);
+    next_accept_pause_ms_.store(kFirstAcceptPause.count(), std::memory_order_relaxed);
   }
 }
 

@@ -82,6 +82,36 @@ class ServerContext {
   // From the context's own listener (nullopt once it is closed).
   std::optional<AcceptedClient> accept() { return accept(listener_.get()); }
 
+  // Accept pauses. accept failing with ENOBUFS or ENOMEM means the kernel
+  // is short of memory for a new socket: the client stays in the backlog and
+  // the listener stays readable, so a model that simply waited again would
+  // spin (a wakeup and a failing accept per iteration, a whole core) for as
+  // long as the shortage lasts. Instead accept() starts a pause, logs it
+  // (`accept on ADDRESS failed: Cannot allocate memory (ENOMEM), the kernel
+  // is short of memory; pausing accepts for 10 ms`), and returns nullopt; a model then stops
+  // watching its listener until accept_paused_until() and tries again. Pauses last
+  // kFirstAcceptPause, double while accepts keep failing, up to kLastAcceptPause (so the log cannot
+  // flood either), and start over after an accept succeeds.
+  //
+  // One pause per context, not per listener: the memory is short for the
+  // whole kernel, not for one shard's socket, so all shards (and all threads
+  // sharing the context) back off together instead of each probing and
+  // logging on its own. A failure during a pause (a shard that had not yet
+  // looked) neither lengthens it nor logs again. accept() itself does not
+  // check the pause: honouring it is the model's part.
+  static constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+  static constexpr std::chrono::milliseconds kLastAcceptPause{1000};
+  // When accepting may resume; in the past (the clock's epoch if there never
+  // was a pause) unless a pause is on.
+  [[nodiscard]] std::chrono::steady_clock::time_point accept_paused_until() const noexcept {
+    // relaxed: see accept_paused_until_.
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(accept_paused_until_.load(std::memory_order_relaxed)));
+  }
+  [[nodiscard]] bool accept_paused(std::chrono::steady_clock::time_point now) const noexcept {
+    return now < accept_paused_until();
+  }
+
   // Sends kBusyReply without blocking and closes: for clients a model cannot
   // take on (no thread could be started for it, ...).
   void refuse(UniqueFd fd) noexcept;
@@ -129,6 +159,8 @@ class ServerContext {
 
   std::optional<AcceptedClient> accept_raw(int listener_fd);
   bool try_take_slot() noexcept;
+  void pause_accepts(int error);
+  void accepted_again();
 
   const ServerOptions options_;
   UniqueFd listener_;
@@ -142,6 +174,17 @@ class ServerContext {
   UniqueFd spare_fd_;
   std::mutex spare_mutex_;
   std::atomic<bool> out_of_fds_reported_{false};  // relaxed: only dedupes a log line
+  // The current pause's end, as steady_clock ticks since its epoch (0: none
+  // yet). Written under pause_mutex_, read anywhere. relaxed: a deadline read
+  // on its own, which guards no other memory; a reader that sees a stale
+  // value tries one accept early (which fails harmlessly inside the pause)
+  // or waits out a pause that was just superseded.
+  std::atomic<std::chrono::steady_clock::rep> accept_paused_until_{0};
+  // The next pause's length in ms. Changed only under pause_mutex_ (failures
+  // are rare, so a lock costs nothing); read without it by each successful
+  // accept, relaxed, only to skip the lock when there is nothing to reset.
+  std::atomic<std::chrono::milliseconds::rep> next_accept_pause_ms_{kFirstAcceptPause.count()};
+  std::mutex pause_mutex_;
   // relaxed everywhere: a counter checked against a limit; it guards no
   // other memory, and a momentary overshoot by racing acceptors is fine
   // (try_take_slot re-checks with a CAS).

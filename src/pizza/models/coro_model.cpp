@@ -183,6 +183,14 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
       connections.spawn(
           serve_client(shard, std::move(client->fd), std::move(client->slot), std::move(peer)));
     }
+    // During an accept pause (the kernel is short of memory) the listener
+    // stays readable, so waiting for it again would return at once: sleep
+    // the pause out instead (cancelled like the wait at shutdown).
+    const auto resume_at = shard.context.accept_paused_until();
+    const auto now = SteadyClock::now();
+    if (now < resume_at) {
+      co_await sleep(std::chrono::duration_cast<Duration>(resume_at - now));
+    }
   }
 }
 

@@ -33,11 +33,15 @@ void run_poll(ServerContext& context) {
     if (stopping && connections.empty()) {
       return;
     }
+    // During an accept pause (the kernel is short of memory) the listener
+    // stays readable: leave it out, and wake when the pause ends.
+    const auto resume_at = context.accept_paused_until();
+    const bool listening = accepting && now >= resume_at;
     fds.clear();
     // A negative fd makes poll skip the entry: the slots stay in place.
-    fds.push_back({accepting ? context.listener() : -1, POLLIN, 0});
+    fds.push_back({listening ? context.listener() : -1, POLLIN, 0});
     fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
-    auto wake_at = Clock::time_point::max();
+    auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
     bool draining = false;
     for (const PizzaConnection& connection : connections) {
       draining = draining || (stopping && connection.wants_read());
@@ -75,7 +79,7 @@ void run_poll(ServerContext& context) {
       }
     }
     connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(kept), connections.end());
-    if (accepting && ready > 0 && (fds[0].revents & POLLIN) != 0) {
+    if (listening && ready > 0 && (fds[0].revents & POLLIN) != 0) {
       while (std::optional<AcceptedClient> client = context.accept()) {
         context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);

@@ -28,7 +28,9 @@ void run_polling(ServerContext& context) {
       context.close_listener();
       accepting = false;
     }
-    if (accepting) {
+    // During an accept pause (the kernel is short of memory) the listener is
+    // skipped: this model's busy-wait is its lesson, but not on accept.
+    if (accepting && !context.accept_paused(now)) {
       while (std::optional<AcceptedClient> client = context.accept()) {
         context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);

@@ -153,16 +153,20 @@ void run_pool(ServerContext& context) {
           break;
         }
       }
+      auto now = Clock::now();
+      // During an accept pause (the kernel is short of memory) the listener
+      // stays readable: leave it out, and wake when the pause ends.
+      const auto resume_at = context.accept_paused_until();
+      const bool listening = accepting && now >= resume_at;
       fds.clear();
-      fds.push_back({accepting ? context.listener() : -1, POLLIN, 0});
+      fds.push_back({listening ? context.listener() : -1, POLLIN, 0});
       fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
       fds.push_back({returned.fd(), POLLIN, 0});
-      auto wake_at = Clock::time_point::max();
+      auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
       for (const auto& connection : idle) {
         fds.push_back({connection->fd(), POLLIN, 0});
         wake_at = std::min(wake_at, context.close_by(connection->last_activity()));
       }
-      auto now = Clock::now();
       const int ready = ::poll(fds.data(), fds.size(), poll_timeout_ms(wake_at, now));
       if (ready < 0 && errno != EINTR) {
         throw_errno("poll in the pool model's dispatcher");
@@ -179,7 +183,7 @@ void run_pool(ServerContext& context) {
         }
       }
       idle.resize(kept);
-      if (accepting && ready > 0 && (fds[0].revents & POLLIN) != 0) {
+      if (listening && ready > 0 && (fds[0].revents & POLLIN) != 0) {
         while (std::optional<AcceptedClient> client = context.accept()) {
           context.verbose("Connected to {}", client->peer.to_string());
           idle.push_back(std::make_unique<PizzaConnection>(std::move(*client),

@@ -95,6 +95,7 @@ class ReactorShard {
     for (int i = 0; i < 64; ++i) {
       std::optional<AcceptedClient> client = context_.accept(listener_);
       if (!client) {
+        pause_if_asked();
         return;
       }
       context_.verbose("Connected to {}", client->peer.to_string());
@@ -104,10 +105,25 @@ class ReactorShard {
     }
   }
 
+  // During an accept pause (the kernel is short of memory) the listener
+  // stays readable, and the level-triggered watch would wake the loop at
+  // once, again and again: stop watching it until the pause ends.
+  void pause_if_asked() {
+    const auto resume_at = context_.accept_paused_until();
+    const auto now = Clock::now();
+    if (now >= resume_at) {
+      return;
+    }
+    listener_watch_.set_interest(Interest::none);
+    accept_resume_ = loop_.call_later(std::chrono::duration_cast<Duration>(resume_at - now),
+                                      [this] { listener_watch_.set_interest(Interest::readable); });
+  }
+
   void shut_down() {
     stopping_ = true;
     shutdown_watch_.reset();
     listener_watch_.reset();
+    accept_resume_.cancel();
     std::vector<ReactorConnection*> open;
     open.reserve(connections_.size());
     for (auto& entry : connections_) {
@@ -143,6 +159,7 @@ class ReactorShard {
   EventLoop loop_;
   FdWatch listener_watch_;
   FdWatch shutdown_watch_;
+  TimerHandle accept_resume_;  // re-watches the listener when an accept pause ends
   TimerHandle deadline_;
   bool stopping_ = false;
   std::unordered_map<ReactorConnection*, std::unique_ptr<ReactorConnection>> connections_;

@@ -60,11 +60,17 @@ void run_select(ServerContext& context) {
       FD_SET(fd, &set);
       max_fd = std::max(max_fd, fd);
     };
-    if (accepting) {
+    // During an accept pause (the kernel is short of memory) the listener
+    // stays readable: leave it out, and wake when the pause ends.
+    const auto resume_at = context.accept_paused_until();
+    const bool listening = accepting && now >= resume_at;
+    if (listening) {
       watch(context.listener(), readable);
+    }
+    if (accepting) {
       watch(context.shutdown_fd(), readable);
     }
-    auto wake_at = Clock::time_point::max();
+    auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
     bool draining = false;
     for (const PizzaConnection& connection : connections) {
       draining = draining || (stopping && connection.wants_read());
@@ -105,7 +111,7 @@ void run_select(ServerContext& context) {
         ++it;
       }
     }
-    if (accepting && ready > 0 && FD_ISSET(context.listener(), &readable)) {
+    if (listening && ready > 0 && FD_ISSET(context.listener(), &readable)) {
       while (std::optional<AcceptedClient> client =
                  context.accept(context.listener(), fits_fd_set)) {
         context.verbose("Connected to {}", client->peer.to_string());

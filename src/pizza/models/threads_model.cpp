@@ -19,6 +19,7 @@
 
 #include "pizza/models/blocking_connection.hpp"
 #include "pizza/models/models.hpp"
+#include "pizza/models/pizza_connection.hpp"
 #include "pizzeria/core/system_error.hpp"
 
 namespace pz::pizza {
@@ -99,14 +100,19 @@ class ConnectionThreads {
 void run_threads(ServerContext& context) {
   ConnectionThreads threads;
   while (!context.stopping()) {
-    pollfd fds[3] = {{context.listener(), POLLIN, 0},
+    // During an accept pause (the kernel is short of memory) the listener
+    // stays readable: leave it out until the pause ends rather than spin.
+    const auto resume_at = context.accept_paused_until();
+    const auto now = PizzaConnection::Clock::now();
+    const bool paused = now < resume_at;
+    pollfd fds[3] = {{paused ? -1 : context.listener(), POLLIN, 0},
                      {context.shutdown_fd(), POLLIN, 0},
                      {threads.finished_fd(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0 && errno != EINTR) {
+    if (::poll(fds, 3, paused ? poll_timeout_ms(resume_at, now) : -1) < 0 && errno != EINTR) {
       break;
     }
     threads.join_finished();
-    if ((fds[0].revents & POLLIN) == 0 || context.stopping()) {
+    if (paused || (fds[0].revents & POLLIN) == 0 || context.stopping()) {
       continue;
     }
     std::optional<AcceptedClient> client = context.accept();

@@ -14,7 +14,9 @@
 // Per shard: one ring; the listener and the shutdown eventfd are watched with
 // one-shot POLL_ADD (accepting goes through ServerContext::accept, which
 // holds the connection limit and the busy reply); a periodic TIMEOUT drives
-// idle timeouts and the shutdown deadline.
+// idle timeouts and the shutdown deadline. During an accept pause (the
+// kernel is short of memory) the listener's poll is not re-armed: a TIMEOUT
+// at the pause's end tries again instead.
 #include <liburing.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -44,7 +46,14 @@ namespace {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 // user_data: operation kind in the top byte, connection slot below.
-enum class Op : std::uint64_t { listener_poll = 1, shutdown_poll, tick, receive, send };
+enum class Op : std::uint64_t {
+  listener_poll = 1,
+  shutdown_poll,
+  tick,
+  receive,
+  send,
+  accept_resume
+};
 
 constexpr std::uint64_t encode(Op op, std::uint64_t slot = 0) noexcept {
   return (static_cast<std::uint64_t>(op) << 56) | slot;
@@ -281,6 +290,9 @@ class UringShard {
       case Op::send:
         on_send(slot_of(data), result);
         break;
+      case Op::accept_resume:
+        accept_some();
+        break;
     }
   }
 
@@ -294,12 +306,33 @@ class UringShard {
     for (; accept_budget_ > 0; --accept_budget_) {
       std::optional<AcceptedClient> client = context_.accept(listener_);
       if (!client) {
-        arm_poll(listener_, Op::listener_poll);
+        if (!resume_after_pause()) {
+          arm_poll(listener_, Op::listener_poll);
+        }
         return;
       }
       add_connection(std::move(*client));
     }
     accept_pending_ = true;
+  }
+
+  // During an accept pause the listener stays readable, and a re-armed poll
+  // would complete at once, again and again: wait for the pause's end with a
+  // TIMEOUT instead, whose completion calls accept_some() (which arms the
+  // poll again once the backlog is empty). False when there is no pause.
+  bool resume_after_pause() {
+    const auto resume_at = context_.accept_paused_until();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= resume_at) {
+      return false;
+    }
+    const auto wait = std::chrono::ceil<std::chrono::nanoseconds>(resume_at - now).count();
+    resume_spec_.tv_sec = wait / 1'000'000'000;
+    resume_spec_.tv_nsec = wait % 1'000'000'000;
+    auto* sqe = next_sqe();
+    io_uring_prep_timeout(sqe, &resume_spec_, 0, 0);
+    io_uring_sqe_set_data64(sqe, encode(Op::accept_resume));
+    return true;
   }
 
   void add_connection(AcceptedClient client) {
@@ -518,6 +551,7 @@ class UringShard {
   int listener_;
   io_uring ring_{};
   __kernel_timespec tick_spec_{};
+  __kernel_timespec resume_spec_{};  // the accept pause's TIMEOUT
   std::optional<BufferRing> buffer_ring_;
   std::vector<char> buffers_;
   std::deque<std::uint32_t> starved_;
