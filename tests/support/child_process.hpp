@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,10 +35,18 @@ class ChildProcess {
     // on a kernel without io_uring or under a container's seccomp profile.
     denied,
   };
+  // accept4 and accept fail with `error` in the child (0: they work): how a
+  // server copes when the kernel is short of memory for new sockets (ENOMEM,
+  // ENOBUFS) without making it so. A seccomp filter hands each call to a
+  // thread of this process, which fails it and counts it (failed_accepts()),
+  // so a test can tell a server that backs off from one that spins.
+  struct FailingAccept {
+    int error;  // no default member initializer: GCC rejects `= {}` below then
+  };
 
   // argv[0] is the program's path.
   explicit ChildProcess(std::vector<std::string> argv, Output output = Output::stdout_and_stderr,
-                        IoUring io_uring = IoUring::allowed);
+                        IoUring io_uring = IoUring::allowed, FailingAccept failing_accept = {});
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess();
@@ -49,7 +59,16 @@ class ChildProcess {
   // Waits for the exit; returns the waitpid status.
   int wait();
 
+  // The accept calls failed so far (see FailingAccept); exact once wait()
+  // has returned.
+  [[nodiscard]] std::uint64_t failed_accepts() const noexcept;
+
  private:
+  class AcceptFailer;
+
+  // Destroyed after the destructor's body has killed and reaped the child,
+  // so no accept call is left waiting for an answer.
+  std::unique_ptr<AcceptFailer> accept_failer_;
   pid_t pid_ = -1;
   UniqueFd output_;
   std::string pending_;
