@@ -134,15 +134,20 @@ class ChildProcess::AcceptFailer {
         thread_([this] { run(); }) {}
   AcceptFailer(const AcceptFailer&) = delete;
   AcceptFailer& operator=(const AcceptFailer&) = delete;
-  ~AcceptFailer() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof(one));
-    thread_.join();
+  ~AcceptFailer() { stop(); }
+
+  // Ends the thread once it has finished with the call in hand, so that
+  // failed() counts every call it answered. Idempotent.
+  void stop() {
+    if (thread_.joinable()) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const auto written = ::write(stop_.get(), &one, sizeof(one));
+      thread_.join();
+    }
   }
 
   [[nodiscard]] std::uint64_t failed() const noexcept {
-    // relaxed: a count read on its own; after waitpid the thread has
-    // answered every call the child made (each blocked it until answered).
+    // relaxed: a count read on its own (after stop(), the join orders it).
     return failed_.load(std::memory_order_relaxed);
   }
 
@@ -310,6 +315,11 @@ int ChildProcess::wait() {
   if (pid_ > 0) {
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+  }
+  if (accept_failer_) {
+    // The child's last accept may have returned before the thread counted
+    // it: let the thread finish.
+    accept_failer_->stop();
   }
   return status;
 }

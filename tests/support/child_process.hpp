@@ -59,8 +59,8 @@ class ChildProcess {
   // Waits for the exit; returns the waitpid status.
   int wait();
 
-  // The accept calls failed so far (see FailingAccept); exact once wait()
-  // has returned.
+  // The accept calls failed so far (see FailingAccept); all of them once
+  // wait() has returned.
   [[nodiscard]] std::uint64_t failed_accepts() const noexcept;
 
  private:
