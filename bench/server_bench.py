@@ -11,6 +11,11 @@ each event-driven server in RSS.
     bench/server_bench.py [--build-dir build/release] [--duration 5]
                           [--models reactor,coro,...] [--quick] [--markdown FILE]
                           [--isolate] [--scenarios 10000x1,50x16] [--no-idle]
+                          [--json FILE]
+
+The last column counts the rounds in which a server was at least as fast as
+asio in the same round. --json keeps every round, and
+bench/pool_server_runs.py pools the paired ratios of several runs.
 
 Servers and the load generator run on this machine's loopback only; every
 run is bounded by --duration.
@@ -213,6 +218,8 @@ def main():
     parser.add_argument("--scenarios",
                         help="only these, as CONNECTIONSxPIPELINE,... (e.g. 10000x1,50x16); default: all")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-connection RSS measurement")
+    parser.add_argument("--json", help="also write every round's throughput, p50 and p99 to this file, "
+                                       "so several runs can be pooled")
     args = parser.parse_args()
     global ISOLATE
     ISOLATE = args.isolate
@@ -235,6 +242,7 @@ def main():
              f"{duration:g} s per run, median of {args.repeat} alternating rounds, "
              f"pizzeria load -t 1, servers with one worker"
              f"{', isolated (server CPU 0, load CPU 1, nice -20)' if args.isolate else ''}", ""]
+    raw = []
     for connections, pipeline in scenarios:
         # Rounds alternate the servers (asio, m1, m2, ..., asio, m1, ...), so
         # a slow spell of this shared machine hits every server alike; each
@@ -253,6 +261,9 @@ def main():
                     runs[name].append({"failed": ["load timed out"]})
                 finally:
                     server.stop()
+        raw.append({"connections": connections, "pipeline": pipeline,
+                    "rounds": {name: [{k: r.get(k) for k in ("rps", "p50_us", "p99_us", "errors", "failed")}
+                                      for r in results] for name, results in runs.items()}})
         rows = {}
         for name, results in runs.items():
             good = sorted((r for r in results if "failed" not in r), key=lambda r: r["rps"])
@@ -273,17 +284,22 @@ def main():
         lines.append(f"### {connections} connections, pipeline {pipeline}")
         lines.append("")
         lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "
-                     "| req/s vs asio | p99 vs asio |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                     "| req/s vs asio | p99 vs asio | rounds at >= asio req/s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name, row in rows.items():
             if "failed" in row:
-                lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | | |")
+                lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | | | |")
                 continue
             ratio = row["rps"] / peer["rps"] if peer.get("rps") else float("nan")
             p99_ratio = row["p99_us"] / peer["p99_us"] if peer.get("p99_us") else float("nan")
+            # Paired by round: each round of a model ran right after the same
+            # round of asio, so a slow spell of the machine hits both.
+            pairs = [(mine["rps"], theirs["rps"]) for mine, theirs in zip(runs[name], runs["asio"])
+                     if "failed" not in mine and "failed" not in theirs]
+            ahead = f"{sum(1 for mine, theirs in pairs if mine >= theirs)}/{len(pairs)}"
             lines.append(f"| {name} | {row['rps']:,.0f} | {row['p50_us']:.0f} | {row['p99_us']:.0f} | "
                          f"{row['errors']} | {row['busy']:,} | {row['rss_mib']:.1f} | {row['threads']} | {row['cpu_s']:.2f} | "
-                         f"{ratio:.2f}x | {p99_ratio:.2f}x |")
+                         f"{ratio:.2f}x | {p99_ratio:.2f}x | {ahead} |")
         lines.append("")
         print("\n".join(lines[-(len(rows) + 4):]), flush=True)
 
@@ -291,6 +307,8 @@ def main():
         lines += idle_table(build, models, 1000 if args.quick else 10000)
     if args.markdown:
         Path(args.markdown).write_text("\n".join(lines) + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"started": lines[0], "scenarios": raw}, indent=1) + "\n")
     return 0
 
 
