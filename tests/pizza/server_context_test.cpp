@@ -1,23 +1,27 @@
 // ServerContext's accept pause, honoured by every model: the real `pizzeria
 // serve` (PZ_PIZZERIA_BIN) runs under a seccomp filter that makes accept4
-// fail with ENOMEM, as when the kernel is short of memory for new sockets,
-// and a client waits in the backlog. The server must log pauses that double
-// (the old code logged nothing and spun), make one accept call per pause
-// (the filter counts them), and a signal must still stop it cleanly,
+// fail with ENOMEM or ENOBUFS, as when the kernel is short of memory for new
+// sockets, while a client waits in the backlog. The server must log pauses
+// that double (the old code logged nothing and spun), make one accept call
+// per pause (the filter counts them), serve the client once an accept
+// succeeds and start the backoff over, and still stop cleanly on a signal,
 // mid-pause.
 #include "pizzeria/pizza/server_context.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <ostream>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "pizzeria/core/unique_fd.hpp"
@@ -40,11 +44,12 @@ std::string pizzeria_binary() {
   return binary;
 }
 
-// The pause's length in ms if `line` announces an accept pause for ENOMEM on
-// `address`, else -1.
-long pause_ms(const std::string& line, const std::string& address) {
+// The pause's length in ms if `line` announces an accept pause for
+// `error_name` on `address`, else -1.
+long pause_ms(const std::string& line, const std::string& address, const std::string& error_name) {
   const std::string head = "accept on " + address + " failed: ";
-  const std::string tail = " (ENOMEM), the kernel is short of memory; pausing accepts for ";
+  const std::string tail =
+      " (" + error_name + "), the kernel is short of memory; pausing accepts for ";
   const auto at = line.find(tail);
   if (!line.starts_with(head) || at == std::string::npos || !line.ends_with(" ms")) {
     return -1;
@@ -52,10 +57,52 @@ long pause_ms(const std::string& line, const std::string& address) {
   return std::stol(line.substr(at + tail.size()));
 }
 
-class AcceptPause : public ::testing::TestWithParam<std::tuple<std::string, int>> {
+// A blocking client; the receive timeout is a safety net only (a broken
+// server fails the test instead of hanging it).
+UniqueFd connect_client(std::uint16_t port) {
+  UniqueFd fd = connect_tcp(SocketAddress::parse("127.0.0.1", port));
+  timeval timeout{20, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  return fd;
+}
+
+std::string read_exactly(int fd, std::size_t size) {
+  std::string data(size, '\0');
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t received = ::recv(fd, data.data() + got, size - got, 0);
+    if (received < 0 && errno == EINTR) {
+      continue;
+    }
+    if (received <= 0) {
+      break;
+    }
+    got += static_cast<std::size_t>(received);
+  }
+  data.resize(got);
+  return data;
+}
+
+std::string error_name(int error) {
+  return error == ENOMEM ? "ENOMEM" : "ENOBUFS";
+}
+
+struct Case {
+  std::string model;
+  int error;
+  int signal;
+};
+
+// For gtest's messages ("GetParam() = reactor, ENOMEM, SIGINT").
+void PrintTo(const Case& param, std::ostream* out) {
+  *out << param.model << ", " << error_name(param.error) << ", "
+       << (param.signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+class AcceptPause : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    const ServerModel* model = find_server_model(std::get<0>(GetParam()));
+    const ServerModel* model = find_server_model(GetParam().model);
     ASSERT_NE(model, nullptr);
     if (model->check_available != nullptr) {
       try {
@@ -67,57 +114,77 @@ class AcceptPause : public ::testing::TestWithParam<std::tuple<std::string, int>
   }
 };
 
-std::vector<std::string> all_model_names() {
-  std::vector<std::string> names;
+// Every model, with both errors and both signals (paired, to keep it short).
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
   for (const ServerModel& model : server_models()) {
-    names.emplace_back(model.name);
+    cases.push_back({std::string(model.name), ENOMEM, SIGINT});
+    cases.push_back({std::string(model.name), ENOBUFS, SIGTERM});
   }
-  return names;
+  return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryModel, AcceptPause,
-                         ::testing::Combine(::testing::ValuesIn(all_model_names()),
-                                            ::testing::Values(SIGINT, SIGTERM)),
+INSTANTIATE_TEST_SUITE_P(EveryModel, AcceptPause, ::testing::ValuesIn(all_cases()),
                          [](const auto& param_info) {
-                           return std::get<0>(param_info.param) +
-                                  (std::get<1>(param_info.param) == SIGINT ? "_SIGINT"
-                                                                           : "_SIGTERM");
+                           const Case& param = param_info.param;
+                           return param.model + "_" + error_name(param.error) +
+                                  (param.signal == SIGINT ? "_SIGINT" : "_SIGTERM");
                          });
 
-TEST_P(AcceptPause, PausesLongerAfterEachFailedAcceptAndStillStopsOnASignal) {
-  const auto& [model, signal] = GetParam();
+TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsOnASignal) {
+  const Case& param = GetParam();
+  const std::string error = error_name(param.error);
+  // Accept calls 1-4 fail, 5 succeeds (the memory came back for a moment),
+  // the rest fail again. One shard: a second shard's listener could see a
+  // client during a pause and try once before it looks (by design).
   ChildProcess server(
-      {pizzeria_binary(), "serve", "--port", "0", "--model", model, "--workers", "2"},
+      {pizzeria_binary(), "serve", "--port", "0", "--model", param.model, "--workers", "1"},
       ChildProcess::Output::stdout_and_stderr, ChildProcess::IoUring::allowed,
-      ChildProcess::FailingAccept{ENOMEM});
+      ChildProcess::FailingAccept{param.error, 5});
   const std::string starting = server.read_line();
   const std::string prefix = "Starting up at: ";
   ASSERT_TRUE(starting.starts_with(prefix)) << starting;
   const std::string address = starting.substr(prefix.size());
   ASSERT_EQ(server.read_line(), "Server listening for incoming connections");
-
-  // The handshake completes in the backlog; accepting it fails.
   const auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-  const UniqueFd client = connect_tcp(SocketAddress::parse("127.0.0.1", port));
 
   // A failure inside a pause starts none, so each line is a pause that ran
   // out. The timeout only keeps a server that never pauses from hanging the
   // test.
   std::vector<long> pauses;
-  for (int i = 0; i < 4; ++i) {
-    const std::string line = server.read_line(10s);
-    const long ms = pause_ms(line, address);
-    ASSERT_GE(ms, 0) << "expected accept pause number " << i + 1 << ", got: '" << line << "'";
-    pauses.push_back(ms);
-  }
+  const auto read_pauses = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const std::string line = server.read_line(10s);
+      const long ms = pause_ms(line, address, error);
+      ASSERT_GE(ms, 0) << "expected accept pause number " << pauses.size() + 1 << ", got: '" << line
+                       << "'";
+      pauses.push_back(ms);
+    }
+  };
   const long first = ServerContext::kFirstAcceptPause.count();
-  EXPECT_EQ(pauses, (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
+
+  // The handshake completes in the backlog; accepting it fails four times.
+  const UniqueFd waiting = connect_client(port);
+  read_pauses(4);
+  ASSERT_EQ(pauses, (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
+  // The fifth accept takes it, and it is served.
+  const std::string order = "7\n";
+  ASSERT_EQ(::send(waiting.get(), order.data(), order.size(), MSG_NOSIGNAL), 2);
+  const std::string thanks = "Thank you for ordering 7 pizzas!\n";
+  EXPECT_EQ(read_exactly(waiting.get(), thanks.size()), thanks);
+
+  // The success started the backoff over: accepting the next client (or
+  // draining the backlog after the success) fails from the first pause on.
+  const UniqueFd next = connect_client(port);
+  read_pauses(2);
+  EXPECT_EQ(std::vector<long>(pauses.begin() + 4, pauses.end()),
+            (std::vector<long>{first, 2 * first}));
 
   // Stopping works mid-pause (a pause may still be logged on the way out).
-  server.signal(signal);
+  server.signal(param.signal);
   std::string line = server.read_line(10s);
-  while (pause_ms(line, address) >= 0) {
-    pauses.push_back(pause_ms(line, address));
+  while (pause_ms(line, address, error) >= 0) {
+    pauses.push_back(pause_ms(line, address, error));
     line = server.read_line(10s);
   }
   EXPECT_EQ(line, "Server stopped.");
@@ -127,7 +194,7 @@ TEST_P(AcceptPause, PausesLongerAfterEachFailedAcceptAndStillStopsOnASignal) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 
   // The proof that it waited: a failure inside a pause starts none, so a
-  // model that retried at once would have made many more accept calls (a
+  // model that retried at once would have failed many more accept calls (a
   // spinning one, thousands) than it logged pauses.
   EXPECT_EQ(server.failed_accepts(), pauses.size());
 }

@@ -127,9 +127,9 @@ UniqueFd receive_fd(int socket) {
 // child's call waits until it is answered), and counts them.
 class ChildProcess::AcceptFailer {
  public:
-  AcceptFailer(UniqueFd listener, int error)
+  AcceptFailer(UniqueFd listener, FailingAccept failing)
       : listener_(std::move(listener)),
-        error_(error),
+        failing_(failing),
         stop_(make_eventfd()),
         thread_([this] { run(); }) {}
   AcceptFailer(const AcceptFailer&) = delete;
@@ -176,17 +176,23 @@ class ChildProcess::AcceptFailer {
       if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) {
         continue;  // ENOENT: the caller was interrupted before we looked
       }
+      const bool fail = ++calls_ != failing_.succeeding_call;
       seccomp_notif_resp response{};
       response.id = request.id;
-      response.error = -error_;
-      if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response) == 0) {
+      if (fail) {
+        response.error = -failing_.error;
+      } else {
+        response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;  // Linux 5.5
+      }
+      if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response) == 0 && fail) {
         failed_.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
 
   UniqueFd listener_;
-  int error_;
+  FailingAccept failing_;
+  std::uint64_t calls_ = 0;  // only on the thread
   UniqueFd stop_;
   std::atomic<std::uint64_t> failed_{0};
   std::thread thread_;  // last: started once the rest exists
@@ -249,7 +255,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, Output output, IoUring
           throw std::runtime_error("seccomp listener for " + argv[0] +
                                    ": the child could not install its filter");
         }
-        accept_failer_ = std::make_unique<AcceptFailer>(std::move(listener), failing_accept.error);
+        accept_failer_ = std::make_unique<AcceptFailer>(std::move(listener), failing_accept);
       } catch (...) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);

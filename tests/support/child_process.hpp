@@ -40,8 +40,13 @@ class ChildProcess {
   // ENOBUFS) without making it so. A seccomp filter hands each call to a
   // thread of this process, which fails it and counts it (failed_accepts()),
   // so a test can tell a server that backs off from one that spins.
+  // No default member initializers (GCC then rejects the `= {}` below):
+  // members left out are zero.
   struct FailingAccept {
-    int error;  // no default member initializer: GCC rejects `= {}` below then
+    int error;
+    // The one call (counting from 1) that runs normally, as if the memory
+    // came back for a moment; 0: none.
+    std::uint64_t succeeding_call;
   };
 
   // argv[0] is the program's path.
