@@ -148,9 +148,9 @@ TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsO
   ASSERT_EQ(server.read_line(), "Server listening for incoming connections");
   const auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
 
-  // A failure inside a pause starts none, so each line is a pause that ran
-  // out. The timeout only keeps a server that never pauses from hanging the
-  // test.
+  // A failure inside a pause starts none, so each line is a failure after
+  // the last pause ran out. The timeout only keeps a server that never
+  // pauses from hanging the test.
   std::vector<long> pauses;
   const auto read_pauses = [&](int count) {
     for (int i = 0; i < count; ++i) {

@@ -123,8 +123,9 @@ UniqueFd receive_fd(int socket) {
 
 }  // namespace
 
-// Answers the child's accept calls with an error, on its own thread (the
-// child's call waits until it is answered), and counts them.
+// Answers the child's accept calls with an error (all but the succeeding
+// one, which runs), on its own thread (the child's call waits until it is
+// answered), and counts the failures.
 class ChildProcess::AcceptFailer {
  public:
   AcceptFailer(UniqueFd listener, FailingAccept failing)
@@ -174,7 +175,10 @@ class ChildProcess::AcceptFailer {
       }
       seccomp_notif request{};  // the kernel insists on zeroes
       if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) {
-        continue;  // ENOENT: the caller was interrupted before we looked
+        if (errno == ENOENT || errno == EINTR) {
+          continue;  // the caller was interrupted before we looked
+        }
+        return;
       }
       const bool fail = ++calls_ != failing_.succeeding_call;
       seccomp_notif_resp response{};
