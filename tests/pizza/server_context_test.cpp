@@ -199,5 +199,82 @@ TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsO
   EXPECT_EQ(server.failed_accepts(), pauses.size());
 }
 
+// Sharded models: one pause for the whole server. Eight clients land on
+// both shards' SO_REUSEPORT listeners (all on one has odds of 1 in 128,
+// and then this only checks less), and every accept fails. Pauses kept per
+// shard would log 10, 10, 20, 20 ms; shared, they double once per pause,
+// and each shard makes at most one accept call per pause.
+class ShardedAcceptPause : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const ServerModel* model = find_server_model(GetParam());
+    ASSERT_NE(model, nullptr);
+    if (model->check_available != nullptr) {
+      try {
+        model->check_available();
+      } catch (const std::exception& error) {
+        GTEST_SKIP() << error.what();
+      }
+    }
+  }
+};
+
+std::vector<std::string> sharded_models() {
+  std::vector<std::string> names;
+  for (const ServerModel& model : server_models()) {
+    if (model.shards_with_reuseport) {
+      names.emplace_back(model.name);
+    }
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryShardedModel, ShardedAcceptPause,
+                         ::testing::ValuesIn(sharded_models()),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST_P(ShardedAcceptPause, ShardsShareOnePauseThatDoublesOncePerPause) {
+  constexpr int kShards = 2;
+  ChildProcess server({pizzeria_binary(), "serve", "--port", "0", "--model", GetParam(),
+                       "--workers", std::to_string(kShards)},
+                      ChildProcess::Output::stdout_and_stderr, ChildProcess::IoUring::allowed,
+                      ChildProcess::FailingAccept{ENOMEM, 0});
+  const std::string starting = server.read_line();
+  const std::string prefix = "Starting up at: ";
+  ASSERT_TRUE(starting.starts_with(prefix)) << starting;
+  const std::string address = starting.substr(prefix.size());
+  ASSERT_EQ(server.read_line(), "Server listening for incoming connections");
+  const auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+
+  std::vector<UniqueFd> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(connect_client(port));
+  }
+  std::vector<long> pauses;
+  for (int i = 0; i < 4; ++i) {
+    const std::string line = server.read_line(10s);
+    const long ms = pause_ms(line, address, "ENOMEM");
+    ASSERT_GE(ms, 0) << "expected accept pause number " << i + 1 << ", got: '" << line << "'";
+    pauses.push_back(ms);
+  }
+  const long first = ServerContext::kFirstAcceptPause.count();
+  EXPECT_EQ(pauses, (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
+
+  server.signal(SIGINT);
+  std::string line = server.read_line(10s);
+  while (pause_ms(line, address, "ENOMEM") >= 0) {
+    pauses.push_back(pause_ms(line, address, "ENOMEM"));
+    line = server.read_line(10s);
+  }
+  EXPECT_EQ(line, "Server stopped.");
+  const int status = server.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // A shard that finds a client during another's pause tries once, then
+  // honours the pause; retrying at once would fail far more often.
+  EXPECT_LE(server.failed_accepts(), kShards * pauses.size());
+  EXPECT_GE(server.failed_accepts(), pauses.size());
+}
+
 }  // namespace
 }  // namespace pz::pizza
