@@ -646,21 +646,21 @@ class Lab {
           const LoadResult reactor = load_model("reactor", connections, duration, result.commands);
           const double polling_cpu = idle_cpu("polling", idle_seconds, result.commands);
           const double reactor_cpu = idle_cpu("reactor", idle_seconds, result.commands);
-          result.columns = {"model",  "replies/s",    "p99 ms",
-                            "errors", "peak threads", "peak RSS MiB"};
-          const auto row = [](const char* name, const LoadResult& r) {
+          result.columns = {"model",        "replies/s",    "p99 ms",      "errors",
+                            "peak threads", "peak RSS MiB", "idle CPU s/s"};
+          const auto row = [](const char* name, const LoadResult& r, std::string idle) {
             return std::vector<std::string>{name,
                                             LabReport::number(r.replies_per_second),
                                             LabReport::number(r.p99_ms),
                                             fmt::format("{:.0f}", r.errors),
                                             std::to_string(r.peak_threads),
-                                            LabReport::number(r.peak_rss_kib / 1024.0)};
+                                            LabReport::number(r.peak_rss_kib / 1024.0),
+                                            std::move(idle)};
           };
-          result.rows = {
-              row("threads", threads),
-              row("reactor", reactor),
-              {"polling, idle", "", "", "", "", fmt::format("CPU {:.2f} s per s", polling_cpu)},
-              {"reactor, idle", "", "", "", "", fmt::format("CPU {:.2f} s per s", reactor_cpu)}};
+          // "-": not measured for that model.
+          result.rows = {row("threads", threads, "-"),
+                         row("reactor", reactor, fmt::format("{:.2f}", reactor_cpu)),
+                         {"polling", "-", "-", "-", "-", "-", fmt::format("{:.2f}", polling_cpu)}};
           result.charts = {
               {"Replies per second",
                "",
@@ -682,11 +682,14 @@ class Lab {
               "at {} connections the thread-per-client server peaked at {} threads and {:.1f} "
               "MiB, the reactor at {} threads and {:.1f} MiB; reactor throughput {:.2f}x "
               "of threads, p99 {:.2f}x; idle, polling burned {:.2f} CPU-s per s and the "
-              "reactor {:.2f}",
+              "reactor {:.2f}; Exercise 5's arithmetic (100 us of work and a 1 us switch per "
+              "thread per second) asks {:.3f} of a core for {} threads, {:.2f} for 10000",
               connections, threads.peak_threads, threads.peak_rss_kib / 1024.0,
               reactor.peak_threads, reactor.peak_rss_kib / 1024.0,
               reactor.replies_per_second / threads.replies_per_second,
-              reactor.p99_ms / threads.p99_ms, polling_cpu, reactor_cpu);
+              reactor.p99_ms / threads.p99_ms, polling_cpu, reactor_cpu,
+              static_cast<double>(threads.peak_threads) * 101e-6, threads.peak_threads,
+              10000 * 101e-6);
         }};
   }
 

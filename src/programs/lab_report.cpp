@@ -69,7 +69,12 @@ std::string LabReport::escape(std::string_view text) {
 }
 
 std::string LabReport::number(double value) {
-  return std::isfinite(value) ? fmt::format("{:.3g}", value) : std::string("n/a");
+  if (!std::isfinite(value)) {
+    return "n/a";
+  }
+  // Large numbers (replies per second, thread counts) read better whole
+  // than in exponent notation.
+  return std::fabs(value) >= 999.5 ? fmt::format("{:.0f}", value) : fmt::format("{:.3g}", value);
 }
 
 std::string LabReport::bar_chart(const Chart& chart) {

@@ -94,7 +94,10 @@ TEST(LabReport, DrawsANumberThatIsNotFiniteAsAnEmptyBarMarkedNotAvailable) {
             "<text x=\"186.0\" y=\"58\">0</text>\n"
             "</svg>\n");
   EXPECT_EQ(LabReport::number(std::numeric_limits<double>::infinity()), "n/a");
-  EXPECT_EQ(LabReport::number(1234.5), "1.23e+03");
+  EXPECT_EQ(LabReport::number(83245.4), "83245");
+  EXPECT_EQ(LabReport::number(1001), "1001");
+  EXPECT_EQ(LabReport::number(999.94), "1000");
+  EXPECT_EQ(LabReport::number(999.4), "999");
   EXPECT_EQ(LabReport::number(0.98765), "0.988");
 }
 

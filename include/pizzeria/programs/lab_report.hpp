@@ -59,7 +59,8 @@ class LabReport {
   // the largest value; a value that is negative or not finite is drawn
   // as an empty bar labelled "n/a" so one bad number cannot break the page.
   static std::string bar_chart(const Chart& chart);
-  // A number with three significant digits, "n/a" when not finite.
+  // A number with three significant digits (whole from 1000 up), "n/a"
+  // when not finite.
   static std::string number(double value);
 
  private:
