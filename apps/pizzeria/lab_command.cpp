@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -72,6 +74,46 @@ std::string tail_of(const std::string& text, std::size_t lines = 15) {
   return at == 0 ? text : text.substr(at + 1);
 }
 
+// The process groups of the running children (a server and its load
+// generator at most), so that a lab stopped by a signal takes them along:
+// they run in groups of their own and would not get the terminal's Ctrl-C.
+// Relaxed atomics suffice: the lab is single-threaded, the handler runs on
+// that same thread, and lock-free atomics are safe to read in a handler.
+std::array<std::atomic<pid_t>, 4> running_groups{};
+
+void track_group(pid_t group, bool running) {
+  for (auto& slot : running_groups) {
+    pid_t expected = running ? 0 : group;
+    if (slot.compare_exchange_strong(expected, running ? group : 0, std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+extern "C" void stop_children_and_exit(int number) {
+  for (auto& slot : running_groups) {
+    if (const pid_t group = slot.load(std::memory_order_relaxed); group > 0) {
+      ::kill(-group, SIGKILL);
+    }
+  }
+  ::signal(number, SIG_DFL);
+  ::raise(number);
+}
+
+void stop_children_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = stop_children_and_exit;
+  sigemptyset(&action.sa_mask);
+  for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction previous {};
+    // A signal the caller chose to ignore (nohup, a background job) stays
+    // ignored.
+    if (::sigaction(number, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) {
+      ::sigaction(number, &action, nullptr);
+    }
+  }
+}
+
 // A child process with its standard output and error on pipes. It runs in
 // its own process group so a timeout can kill it together with any worker
 // processes it started.
@@ -123,6 +165,7 @@ class Child {
       close_pipes();
       throw std::runtime_error("starting " + argv[0] + ": " + std::strerror(error));
     }
+    track_group(pid_, true);
   }
 
   Child(const Child&) = delete;
@@ -133,6 +176,7 @@ class Child {
       kill_group();
       wait_exit();
     }
+    track_group(pid_, false);
     close_pipes();
   }
 
@@ -822,6 +866,7 @@ void raise_descriptor_limit() {
 
 int run_lab(const Settings& settings) {
   raise_descriptor_limit();
+  stop_children_on_signals();
   Lab lab(settings);
   const LabReport report = lab.run();
   std::ofstream file(settings.out, std::ios::trunc);
