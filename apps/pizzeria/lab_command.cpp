@@ -299,7 +299,7 @@ Finished run_bounded(const std::vector<std::string>& argv, std::chrono::duration
   child.kill_group();
   Finished finished{child.wait_exit(), child.out(), child.err()};
   if (timed_out) {
-    throw ExperimentFailure(fmt::format("`{}` did not finish within {:.0f} s and was killed",
+    throw ExperimentFailure(fmt::format("`{}` did not finish within {:.3g} s and was killed",
                                         command_line(argv), limit.count()),
                             tail_of(finished.err));
   }
@@ -535,7 +535,7 @@ class Lab {
       if (!child_.exited()) {
         child_.kill_group();
         child_.wait_exit();
-        throw ExperimentFailure(fmt::format("`{}` did not stop within {:.0f} s of SIGTERM",
+        throw ExperimentFailure(fmt::format("`{}` did not stop within {:.3g} s of SIGTERM",
                                             command_line(argv_), limit.count()),
                                 tail_of(child_.err()));
       }
