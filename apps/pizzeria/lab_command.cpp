@@ -724,12 +724,13 @@ class Lab {
           };
           result.verdict = fmt::format(
               "at {} connections the thread-per-client server peaked at {} threads and {:.1f} "
-              "MiB, the reactor at {} threads and {:.1f} MiB; reactor throughput {:.2f}x "
+              "MiB, the reactor at {} thread{} and {:.1f} MiB; reactor throughput {:.2f}x "
               "of threads, p99 {:.2f}x; idle, polling burned {:.2f} CPU-s per s and the "
               "reactor {:.2f}; Exercise 5's arithmetic (100 us of work and a 1 us switch per "
               "thread per second) asks {:.3f} of a core for {} threads, {:.2f} for 10000",
               connections, threads.peak_threads, threads.peak_rss_kib / 1024.0,
-              reactor.peak_threads, reactor.peak_rss_kib / 1024.0,
+              reactor.peak_threads, reactor.peak_threads == 1 ? "" : "s",
+              reactor.peak_rss_kib / 1024.0,
               reactor.replies_per_second / threads.replies_per_second,
               reactor.p99_ms / threads.p99_ms, polling_cpu, reactor_cpu,
               static_cast<double>(threads.peak_threads) * 101e-6, threads.peak_threads,
@@ -842,9 +843,9 @@ class Lab {
               const bool holds =
                   deadlocks[0] > 0 && deadlocks[1] == 0 && deadlocks[2] == 0 && violations == 0;
               result.verdict = fmt::format(
-                  "left-then-right deadlocked {:.0f} time(s) (all four conditions, cycle shown); "
+                  "left-then-right deadlocked {:.0f} {} (all four conditions, cycle shown); "
                   "ordered {:.0f}, both-at-once {:.0f}: {}",
-                  deadlocks[0], deadlocks[1], deadlocks[2],
+                  deadlocks[0], deadlocks[0] == 1 ? "time" : "times", deadlocks[1], deadlocks[2],
                   holds ? "removing one Coffman condition prevents deadlock"
                         : "unexpected: the claim did not hold here");
             }};

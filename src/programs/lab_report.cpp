@@ -30,7 +30,7 @@ constexpr std::string_view kStyle =
     "pre{background:#f4f4f4;padding:.5rem;overflow-x:auto}"
     "table{border-collapse:collapse;margin:.5rem 0}"
     "td,th{border:1px solid #ccc;padding:.2rem .6rem;text-align:right}"
-    "td:first-child,th:first-child{text-align:left}"
+    "td:first-child,th:first-child,.summary td{text-align:left}"
     ".verdict{font-weight:bold}.failed .verdict{color:#b00}"
     ".chart rect{fill:#4a7ebb}.chart text{font-size:12px}.chart-title{font-weight:bold}";
 
@@ -116,7 +116,7 @@ std::string LabReport::html() const {
                  "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<title>{0}</title>\n<style>{1}</style>\n</head>\n<body>\n<h1>{0}</h1>\n",
                  escape(title_), kStyle);
-  fmt::format_to(put, "<table>\n<tr><th>experiment</th><th>verdict</th></tr>\n");
+  fmt::format_to(put, "<table class=\"summary\">\n<tr><th>experiment</th><th>verdict</th></tr>\n");
   for (const Experiment& experiment : experiments_) {
     fmt::format_to(
         put, "<tr><td>{}</td><td>{}</td></tr>\n", escape(experiment.title),
