@@ -33,6 +33,7 @@
 #include "pizzeria/pizza/protocol.hpp"
 #include "pizzeria/pizza/server_model.hpp"
 #include "support/child_process.hpp"
+#include "support/model_unavailable.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -200,14 +201,8 @@ class PizzaServer : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     // A model this machine cannot run (uring without io_uring or its
     // buffer rings) is skipped, with the model's own explanation.
-    const ServerModel* model = find_server_model(GetParam());
-    ASSERT_NE(model, nullptr);
-    if (model->check_available != nullptr) {
-      try {
-        model->check_available();
-      } catch (const std::exception& error) {
-        GTEST_SKIP() << error.what();
-      }
+    if (const auto why = test::model_unavailable(GetParam())) {
+      GTEST_SKIP() << *why;
     }
   }
 

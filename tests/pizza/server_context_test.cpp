@@ -29,6 +29,7 @@
 #include "pizzeria/net/socket_ops.hpp"
 #include "pizzeria/pizza/server_model.hpp"
 #include "support/child_process.hpp"
+#include "support/model_unavailable.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -87,6 +88,73 @@ std::string error_name(int error) {
   return error == ENOMEM ? "ENOMEM" : "ENOBUFS";
 }
 
+// `pizzeria serve ARGUMENTS` under the accept failer, started (its start-up
+// lines read), with the accept pauses it logs for `error` collected.
+class PausingServer {
+ public:
+  PausingServer(std::vector<std::string> arguments, ChildProcess::FailingAccept failing)
+      : error_(error_name(failing.error)),
+        process_(with_binary(std::move(arguments)), ChildProcess::Output::stdout_and_stderr,
+                 ChildProcess::IoUring::allowed, failing) {
+    const std::string starting = process_.read_line();
+    const std::string prefix = "Starting up at: ";
+    if (!starting.starts_with(prefix)) {
+      throw std::runtime_error("expected the start-up line, got: '" + starting + "'");
+    }
+    address_ = starting.substr(prefix.size());
+    const std::string listening = process_.read_line();
+    if (listening != "Server listening for incoming connections") {
+      throw std::runtime_error("expected the listening line, got: '" + listening + "'");
+    }
+    port_ = static_cast<std::uint16_t>(std::stoi(address_.substr(address_.rfind(':') + 1)));
+  }
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] const std::vector<long>& pauses() const noexcept { return pauses_; }
+  ChildProcess& process() noexcept { return process_; }
+
+  // The next `count` lines must each announce a pause; false, with the
+  // failure recorded, at the first that does not. The timeout only keeps a
+  // server that never pauses from hanging the test.
+  [[nodiscard]] bool read_pauses(int count) {
+    for (int i = 0; i < count; ++i) {
+      const std::string line = process_.read_line(10s);
+      const long ms = pause_ms(line, address_, error_);
+      if (ms < 0) {
+        ADD_FAILURE() << "expected accept pause number " << pauses_.size() + 1 << ", got: '" << line
+                      << "'";
+        return false;
+      }
+      pauses_.push_back(ms);
+    }
+    return true;
+  }
+
+  // Sends `signal`, collects the pauses still logged on the way out, and
+  // returns the first other line.
+  std::string stop(int signal) {
+    process_.signal(signal);
+    std::string line = process_.read_line(10s);
+    while (pause_ms(line, address_, error_) >= 0) {
+      pauses_.push_back(pause_ms(line, address_, error_));
+      line = process_.read_line(10s);
+    }
+    return line;
+  }
+
+ private:
+  static std::vector<std::string> with_binary(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), {pizzeria_binary(), "serve"});
+    return arguments;
+  }
+
+  std::string error_;
+  ChildProcess process_;
+  std::string address_;
+  std::uint16_t port_ = 0;
+  std::vector<long> pauses_;
+};
+
 struct Case {
   std::string model;
   int error;
@@ -102,14 +170,8 @@ void PrintTo(const Case& param, std::ostream* out) {
 class AcceptPause : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    const ServerModel* model = find_server_model(GetParam().model);
-    ASSERT_NE(model, nullptr);
-    if (model->check_available != nullptr) {
-      try {
-        model->check_available();
-      } catch (const std::exception& error) {
-        GTEST_SKIP() << error.what();
-      }
+    if (const auto why = test::model_unavailable(GetParam().model)) {
+      GTEST_SKIP() << *why;
     }
   }
 };
@@ -133,40 +195,19 @@ INSTANTIATE_TEST_SUITE_P(EveryModel, AcceptPause, ::testing::ValuesIn(all_cases(
 
 TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsOnASignal) {
   const Case& param = GetParam();
-  const std::string error = error_name(param.error);
   // Accept calls 1-4 fail, 5 succeeds (the memory came back for a moment),
   // the rest fail again. One shard: a second shard's listener could see a
   // client during a pause and try once before it looks (by design).
-  ChildProcess server(
-      {pizzeria_binary(), "serve", "--port", "0", "--model", param.model, "--workers", "1"},
-      ChildProcess::Output::stdout_and_stderr, ChildProcess::IoUring::allowed,
-      ChildProcess::FailingAccept{param.error, 5});
-  const std::string starting = server.read_line();
-  const std::string prefix = "Starting up at: ";
-  ASSERT_TRUE(starting.starts_with(prefix)) << starting;
-  const std::string address = starting.substr(prefix.size());
-  ASSERT_EQ(server.read_line(), "Server listening for incoming connections");
-  const auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-
-  // A failure inside a pause starts none, so each line is a failure after
-  // the last pause ran out. The timeout only keeps a server that never
-  // pauses from hanging the test.
-  std::vector<long> pauses;
-  const auto read_pauses = [&](int count) {
-    for (int i = 0; i < count; ++i) {
-      const std::string line = server.read_line(10s);
-      const long ms = pause_ms(line, address, error);
-      ASSERT_GE(ms, 0) << "expected accept pause number " << pauses.size() + 1 << ", got: '" << line
-                       << "'";
-      pauses.push_back(ms);
-    }
-  };
+  PausingServer server({"--port", "0", "--model", param.model, "--workers", "1"},
+                       ChildProcess::FailingAccept{param.error, 5});
   const long first = ServerContext::kFirstAcceptPause.count();
 
   // The handshake completes in the backlog; accepting it fails four times.
-  const UniqueFd waiting = connect_client(port);
-  read_pauses(4);
-  ASSERT_EQ(pauses, (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
+  // A failure inside a pause starts none, so each line is a failure after
+  // the last pause ran out.
+  const UniqueFd waiting = connect_client(server.port());
+  ASSERT_TRUE(server.read_pauses(4));
+  ASSERT_EQ(server.pauses(), (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
   // The fifth accept takes it, and it is served.
   const std::string order = "7\n";
   ASSERT_EQ(::send(waiting.get(), order.data(), order.size(), MSG_NOSIGNAL), 2);
@@ -175,28 +216,22 @@ TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsO
 
   // The success started the backoff over: accepting the next client (or
   // draining the backlog after the success) fails from the first pause on.
-  const UniqueFd next = connect_client(port);
-  read_pauses(2);
-  EXPECT_EQ(std::vector<long>(pauses.begin() + 4, pauses.end()),
+  const UniqueFd next = connect_client(server.port());
+  ASSERT_TRUE(server.read_pauses(2));
+  EXPECT_EQ(std::vector<long>(server.pauses().begin() + 4, server.pauses().end()),
             (std::vector<long>{first, 2 * first}));
 
   // Stopping works mid-pause (a pause may still be logged on the way out).
-  server.signal(param.signal);
-  std::string line = server.read_line(10s);
-  while (pause_ms(line, address, error) >= 0) {
-    pauses.push_back(pause_ms(line, address, error));
-    line = server.read_line(10s);
-  }
-  EXPECT_EQ(line, "Server stopped.");
-  EXPECT_EQ(server.read_line(), "");
-  const int status = server.wait();
+  EXPECT_EQ(server.stop(param.signal), "Server stopped.");
+  EXPECT_EQ(server.process().read_line(), "");
+  const int status = server.process().wait();
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
 
   // The proof that it waited: a failure inside a pause starts none, so a
   // model that retried at once would have failed many more accept calls (a
   // spinning one, thousands) than it logged pauses.
-  EXPECT_EQ(server.failed_accepts(), pauses.size());
+  EXPECT_EQ(server.process().failed_accepts(), server.pauses().size());
 }
 
 // Sharded models: one pause for the whole server. Eight clients land on
@@ -207,14 +242,8 @@ TEST_P(AcceptPause, PausesLongerAfterEachFailureStartsOverAfterASuccessAndStopsO
 class ShardedAcceptPause : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    const ServerModel* model = find_server_model(GetParam());
-    ASSERT_NE(model, nullptr);
-    if (model->check_available != nullptr) {
-      try {
-        model->check_available();
-      } catch (const std::exception& error) {
-        GTEST_SKIP() << error.what();
-      }
+    if (const auto why = test::model_unavailable(GetParam())) {
+      GTEST_SKIP() << *why;
     }
   }
 };
@@ -235,45 +264,24 @@ INSTANTIATE_TEST_SUITE_P(EveryShardedModel, ShardedAcceptPause,
 
 TEST_P(ShardedAcceptPause, ShardsShareOnePauseThatDoublesOncePerPause) {
   constexpr int kShards = 2;
-  ChildProcess server({pizzeria_binary(), "serve", "--port", "0", "--model", GetParam(),
-                       "--workers", std::to_string(kShards)},
-                      ChildProcess::Output::stdout_and_stderr, ChildProcess::IoUring::allowed,
-                      ChildProcess::FailingAccept{ENOMEM, 0});
-  const std::string starting = server.read_line();
-  const std::string prefix = "Starting up at: ";
-  ASSERT_TRUE(starting.starts_with(prefix)) << starting;
-  const std::string address = starting.substr(prefix.size());
-  ASSERT_EQ(server.read_line(), "Server listening for incoming connections");
-  const auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-
+  PausingServer server({"--port", "0", "--model", GetParam(), "--workers", std::to_string(kShards)},
+                       ChildProcess::FailingAccept{ENOMEM, 0});
   std::vector<UniqueFd> clients;
   for (int i = 0; i < 8; ++i) {
-    clients.push_back(connect_client(port));
+    clients.push_back(connect_client(server.port()));
   }
-  std::vector<long> pauses;
-  for (int i = 0; i < 4; ++i) {
-    const std::string line = server.read_line(10s);
-    const long ms = pause_ms(line, address, "ENOMEM");
-    ASSERT_GE(ms, 0) << "expected accept pause number " << i + 1 << ", got: '" << line << "'";
-    pauses.push_back(ms);
-  }
+  ASSERT_TRUE(server.read_pauses(4));
   const long first = ServerContext::kFirstAcceptPause.count();
-  EXPECT_EQ(pauses, (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
+  EXPECT_EQ(server.pauses(), (std::vector<long>{first, 2 * first, 4 * first, 8 * first}));
 
-  server.signal(SIGINT);
-  std::string line = server.read_line(10s);
-  while (pause_ms(line, address, "ENOMEM") >= 0) {
-    pauses.push_back(pause_ms(line, address, "ENOMEM"));
-    line = server.read_line(10s);
-  }
-  EXPECT_EQ(line, "Server stopped.");
-  const int status = server.wait();
+  EXPECT_EQ(server.stop(SIGINT), "Server stopped.");
+  const int status = server.process().wait();
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
   // A shard that finds a client during another's pause tries once, then
   // honours the pause; retrying at once would fail far more often.
-  EXPECT_LE(server.failed_accepts(), kShards * pauses.size());
-  EXPECT_GE(server.failed_accepts(), pauses.size());
+  EXPECT_LE(server.process().failed_accepts(), kShards * server.pauses().size());
+  EXPECT_GE(server.process().failed_accepts(), server.pauses().size());
 }
 
 }  // namespace

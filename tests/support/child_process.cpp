@@ -31,6 +31,25 @@ namespace pz::test {
 
 namespace {
 
+// One byte carrying one descriptor (SCM_RIGHTS), the same buffers on the
+// sending side (the forked child) and the receiving one. Not movable: the
+// header points into the object itself.
+struct FdMessage {
+  FdMessage() noexcept {
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 0;
+  iovec data{&byte, 1};
+  msghdr header{};
+};
+
 // A seccomp filter: each listed system call fails with its errno, or is
 // handed to a listener (a user notification) that answers it; the rest run.
 // Built before fork, so the child only has to install it.
@@ -61,20 +80,13 @@ class SyscallFilter {
     }
     if (notifies_) {
       const int fd = static_cast<int>(listener);
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-      char byte = 0;
-      iovec data{&byte, 1};
-      msghdr message{};
-      message.msg_iov = &data;
-      message.msg_iovlen = 1;
-      message.msg_control = control;
-      message.msg_controllen = sizeof(control);
-      cmsghdr* header = CMSG_FIRSTHDR(&message);
+      FdMessage message;
+      cmsghdr* header = CMSG_FIRSTHDR(&message.header);
       header->cmsg_level = SOL_SOCKET;
       header->cmsg_type = SCM_RIGHTS;
       header->cmsg_len = CMSG_LEN(sizeof(int));
       std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
-      if (::sendmsg(socket, &message, MSG_NOSIGNAL) != 1) {
+      if (::sendmsg(socket, &message.header, MSG_NOSIGNAL) != 1) {
         ::_exit(126);
       }
       ::close(fd);
@@ -100,19 +112,12 @@ class SyscallFilter {
 
 // The listener's descriptor, sent by the child (invalid if it failed first).
 UniqueFd receive_fd(int socket) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  char byte = 0;
-  iovec data{&byte, 1};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
+  FdMessage message;
   ssize_t got = 0;
   do {
-    got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    got = ::recvmsg(socket, &message.header, MSG_CMSG_CLOEXEC);
   } while (got < 0 && errno == EINTR);
-  const cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+  const cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message.header) : nullptr;
   if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
     return UniqueFd();
   }
