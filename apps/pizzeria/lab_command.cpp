@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/programs/lab_report.hpp"
 
 extern char** environ;
@@ -121,21 +122,22 @@ class Child {
  public:
   explicit Child(const std::vector<std::string>& argv) {
     int out_pipe[2];
-    int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
       throw std::runtime_error(std::string("pipe2 for a child's output: ") + std::strerror(errno));
     }
+    fds_[0].reset(out_pipe[0]);
+    UniqueFd out_write(out_pipe[1]);
+    int err_pipe[2];
     if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      const int error = errno;
-      ::close(out_pipe[0]);
-      ::close(out_pipe[1]);
-      throw std::runtime_error(std::string("pipe2 for a child's errors: ") + std::strerror(error));
+      throw std::runtime_error(std::string("pipe2 for a child's errors: ") + std::strerror(errno));
     }
+    fds_[1].reset(err_pipe[0]);
+    UniqueFd err_write(err_pipe[1]);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     // A shell starting the lab in the background may have set SIGINT and
@@ -157,12 +159,7 @@ class Child {
         ::posix_spawn(&pid_, pointers[0], &actions, &attributes, pointers.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    fds_[0] = out_pipe[0];
-    fds_[1] = err_pipe[0];
     if (error != 0) {
-      close_pipes();
       throw std::runtime_error("starting " + argv[0] + ": " + std::strerror(error));
     }
     track_group(pid_, true);
@@ -177,7 +174,6 @@ class Child {
       wait_exit();
     }
     track_group(pid_, false);
-    close_pipes();
   }
 
   pid_t pid() const { return pid_; }
@@ -187,8 +183,9 @@ class Child {
   // Reads whatever the child writes for at most `wait`; false once both
   // pipes are closed.
   bool pump(milliseconds wait) {
-    pollfd polled[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
-    if (fds_[0] < 0 && fds_[1] < 0) {
+    // poll skips the negative descriptor of a pipe already at its end.
+    pollfd polled[2] = {{fds_[0].get(), POLLIN, 0}, {fds_[1].get(), POLLIN, 0}};
+    if (!fds_[0] && !fds_[1]) {
       return false;
     }
     const int ready = ::poll(polled, 2, static_cast<int>(wait.count()));
@@ -197,17 +194,16 @@ class Child {
     }
     char buffer[16384];
     for (int i = 0; i < 2 && ready > 0; ++i) {
-      if (fds_[i] >= 0 && polled[i].revents != 0) {
-        const ssize_t count = ::read(fds_[i], buffer, sizeof(buffer));
+      if (fds_[i] && polled[i].revents != 0) {
+        const ssize_t count = ::read(fds_[i].get(), buffer, sizeof(buffer));
         if (count > 0) {
           text_[i].append(buffer, static_cast<std::size_t>(count));
         } else if (count == 0 || errno != EINTR) {
-          ::close(fds_[i]);
-          fds_[i] = -1;
+          fds_[i].reset();
         }
       }
     }
-    return fds_[0] >= 0 || fds_[1] >= 0;
+    return fds_[0] || fds_[1];
   }
 
   void signal(int number) const { ::kill(pid_, number); }
@@ -219,8 +215,7 @@ class Child {
       int status = 0;
       while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
-      reaped_ = true;
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      record(status);
     }
     return status_;
   }
@@ -232,24 +227,19 @@ class Child {
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      record(status);
     }
     return reaped_;
   }
 
  private:
-  void close_pipes() {
-    for (int& fd : fds_) {
-      if (fd >= 0) {
-        ::close(fd);
-        fd = -1;
-      }
-    }
+  void record(int status) {
+    reaped_ = true;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
   pid_t pid_ = -1;
-  int fds_[2] = {-1, -1};
+  std::array<UniqueFd, 2> fds_;  // the read ends of stdout and stderr
   std::string text_[2];
   bool reaped_ = false;
   int status_ = -1;
