@@ -301,22 +301,6 @@ Finished run_bounded(const std::vector<std::string>& argv, std::chrono::duration
   return finished;
 }
 
-// The number right after `label` in `text` (searching from `from`).
-double number_after(const std::string& text, const std::string& label, std::size_t from = 0) {
-  const auto at = text.find(label, from);
-  if (at == std::string::npos) {
-    throw ExperimentFailure(fmt::format("no \"{}\" in the output:\n{}", label, tail_of(text, 8)),
-                            {});
-  }
-  const char* start = text.c_str() + at + label.size();
-  char* end = nullptr;
-  const double value = std::strtod(start, &end);
-  if (end == start || !std::isfinite(value)) {
-    throw ExperimentFailure(fmt::format("no number after \"{}\" in the output", label), {});
-  }
-  return value;
-}
-
 std::size_t position_of(const std::string& text, const std::string& label, std::size_t from = 0) {
   const auto at = text.find(label, from);
   if (at == std::string::npos) {
@@ -324,6 +308,17 @@ std::size_t position_of(const std::string& text, const std::string& label, std::
                             {});
   }
   return at;
+}
+
+// The number right after `label` in `text` (searching from `from`).
+double number_after(const std::string& text, const std::string& label, std::size_t from = 0) {
+  const char* start = text.c_str() + position_of(text, label, from) + label.size();
+  char* end = nullptr;
+  const double value = std::strtod(start, &end);
+  if (end == start || !std::isfinite(value)) {
+    throw ExperimentFailure(fmt::format("no number after \"{}\" in the output", label), {});
+  }
+  return value;
 }
 
 LabReport::Experiment make_experiment(std::string id, std::string title, std::string seed,
