@@ -9,9 +9,10 @@ packages=(
   g++ clang-14 clang libclang-rt-14-dev cmake ninja-build pkg-config ccache git
   # libraries
   libgtest-dev libgmock-dev googletest libbenchmark-dev libasio-dev libcli11-dev libfmt-dev
-  nlohmann-json3-dev liburing-dev libtbb-dev
-  # test peers: Python clients, dig for the DNS responder, GNU factor (coreutils)
-  python3 bind9-dnsutils coreutils procps
+  nlohmann-json3-dev liburing-dev libtbb-dev libhiredis-dev
+  # test peers: Python clients, dig for the DNS responder, GNU factor (coreutils),
+  # Redis for the kitchen queue
+  python3 bind9-dnsutils coreutils procps redis-server
   "$@"
 )
 

@@ -1,0 +1,232 @@
+#include "pizzeria/net/redis_connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <deque>
+#include <exception>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "pizzeria/coro/cancelled_error.hpp"
+#include "pizzeria/coro/mutex.hpp"
+#include "pizzeria/net/open_connection.hpp"
+
+namespace pz {
+
+namespace {
+
+struct ReaderDeleter {
+  void operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
+};
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
+};
+
+RedisReply to_value(const redisReply& reply) {
+  RedisReply value;
+  switch (reply.type) {
+    case REDIS_REPLY_STATUS:
+      value.kind = RedisReply::Kind::status;
+      value.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      value.kind = RedisReply::Kind::error;
+      value.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      value.kind = RedisReply::Kind::integer;
+      value.integer = reply.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      value.kind = RedisReply::Kind::bulk;
+      value.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      value.kind = RedisReply::Kind::array;
+      value.elements.reserve(reply.elements);
+      for (std::size_t i = 0; i < reply.elements; ++i) {
+        value.elements.push_back(to_value(*reply.element[i]));
+      }
+      break;
+    default:  // REDIS_REPLY_NIL
+      value.kind = RedisReply::Kind::nil;
+      break;
+  }
+  return value;
+}
+
+// RESP2's request form: an array of bulk strings, so any bytes are safe.
+void append_command(std::string& out, const std::vector<std::string>& arguments) {
+  out += '*';
+  out += std::to_string(arguments.size());
+  out += "\r\n";
+  for (const std::string& argument : arguments) {
+    out += '$';
+    out += std::to_string(argument.size());
+    out += "\r\n";
+    out += argument;
+    out += "\r\n";
+  }
+}
+
+// The replies of one pipeline() call, filled in order by whichever task
+// holds the read lock. Shared: a cancelled caller leaves, its batch stays
+// queued and its replies are read and dropped.
+struct Batch {
+  explicit Batch(std::size_t count) : expected(count) { replies.reserve(count); }
+  std::size_t expected;
+  std::vector<RedisReply> replies;
+};
+
+}  // namespace
+
+struct RedisConnection::State {
+  explicit State(TcpStream connected) : stream(std::move(connected)), reader(redisReaderCreate()) {
+    if (!reader) {
+      throw std::bad_alloc();
+    }
+    try {
+      name = "Redis connection to " + stream.peer_address().to_string();
+    } catch (const std::exception&) {
+      name = "Redis connection";  // already reset: the first command will say so
+    }
+  }
+
+  // Reads until hiredis has one whole reply.
+  Task<RedisReply> next_reply() {
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
+        throw std::runtime_error(std::string("the server sent a reply that is not RESP: ") +
+                                 reader->errstr);
+      }
+      if (raw != nullptr) {
+        const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
+        co_return to_value(*reply);
+      }
+      const std::string data = co_await stream.read_some();
+      if (data.empty()) {
+        throw std::runtime_error("the server closed the connection");
+      }
+      if (redisReaderFeed(reader.get(), data.data(), data.size()) != REDIS_OK) {
+        throw std::runtime_error(reader->errstr);
+      }
+    }
+  }
+
+  // Breaks the connection for good: every waiting and later command raises
+  // this, naming the connection and `why`.
+  void fail(std::string_view why) noexcept {
+    try {
+      failure = std::make_exception_ptr(std::runtime_error(name + ": " + std::string(why)));
+    } catch (...) {
+      failure = std::current_exception();  // out of memory: that is the reason then
+    }
+    waiting.clear();
+    stream.close();
+  }
+
+  TcpStream stream;
+  std::unique_ptr<redisReader, ReaderDeleter> reader;
+  Mutex read_lock;                             // one reader of the socket at a time
+  std::deque<std::shared_ptr<Batch>> waiting;  // sent, not yet fully answered, in order
+  std::exception_ptr failure;                  // what broke the connection, once it did
+  std::string name;                            // "Redis connection to HOST:PORT", for errors
+};
+
+RedisConnection::RedisConnection(TcpStream stream)
+    : state_(std::make_shared<State>(std::move(stream))) {}
+
+Task<RedisConnection> RedisConnection::open(std::string host, std::uint16_t port) {
+  co_return RedisConnection(co_await open_connection(std::move(host), port));
+}
+
+Task<RedisReply> RedisConnection::command(std::vector<std::string> arguments) {
+  std::vector<std::vector<std::string>> one;
+  one.push_back(std::move(arguments));
+  std::vector<RedisReply> replies = co_await pipeline(std::move(one));
+  co_return std::move(replies.front());
+}
+
+Task<std::vector<RedisReply>> RedisConnection::pipeline(
+    std::vector<std::vector<std::string>> commands) {
+  // The frame's own reference: the state outlives a RedisConnection that is
+  // moved from or destroyed while this command waits.
+  const std::shared_ptr<State> state = state_;
+  if (!state) {
+    throw std::logic_error("RedisConnection: not connected");
+  }
+  if (state->failure) {
+    std::rethrow_exception(state->failure);
+  }
+  if (commands.empty()) {
+    co_return std::vector<RedisReply>{};
+  }
+  std::string request;
+  for (const auto& arguments : commands) {
+    append_command(request, arguments);
+  }
+  try {
+    state->stream.write(request);
+  } catch (const std::exception& error) {
+    state->fail(error.what());
+    std::rethrow_exception(state->failure);
+  }
+  auto batch = std::make_shared<Batch>(commands.size());
+  state->waiting.push_back(batch);
+  // Whoever holds the read lock reads the next reply and hands it to the
+  // oldest batch, which may be another task's: replies come in request order.
+  while (batch->replies.size() < batch->expected) {
+    const MutexGuard guard = co_await state->read_lock.scoped_lock();
+    if (state->failure) {
+      std::rethrow_exception(state->failure);
+    }
+    if (batch->replies.size() == batch->expected) {
+      break;  // another task read our last reply while we waited for the lock
+    }
+    RedisReply reply;
+    try {
+      reply = co_await state->next_reply();
+    } catch (const CancelledError&) {
+      throw;  // no bytes were lost: the stream and the reader keep them
+    } catch (const std::exception& error) {
+      state->fail(error.what());
+      std::rethrow_exception(state->failure);
+    }
+    Batch& oldest = *state->waiting.front();
+    oldest.replies.push_back(std::move(reply));
+    if (oldest.replies.size() == oldest.expected) {
+      state->waiting.pop_front();
+    }
+  }
+  co_return std::move(batch->replies);
+}
+
+bool RedisConnection::is_open() const noexcept {
+  return state_ && !state_->failure && state_->stream.is_open();
+}
+
+bool RedisConnection::is_alive() {
+  if (!is_open()) {
+    return false;
+  }
+  if (!state_->waiting.empty()) {
+    return true;  // a reply is due; reading it will tell
+  }
+  pollfd poller{.fd = state_->stream.fd(), .events = POLLIN | POLLRDHUP, .revents = 0};
+  if (::poll(&poller, 1, 0) == 1 && (poller.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+    state_->fail("the server closed the connection");
+    return false;
+  }
+  return true;
+}
+
+void RedisConnection::close() noexcept {
+  if (state_ && !state_->failure) {
+    state_->fail("closed");
+  }
+}
+
+}  // namespace pz
