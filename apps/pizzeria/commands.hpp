@@ -24,5 +24,6 @@ void register_echo_commands(CLI::App& app, int& exit_code);  // echo-server, ech
 void register_race_command(CLI::App& app, int& exit_code);
 void register_deadlock_command(CLI::App& app, int& exit_code);
 void register_lab_command(CLI::App& app, int& exit_code);
+void register_kitchen_command(CLI::App& app, int& exit_code);
 
 }  // namespace pz::app

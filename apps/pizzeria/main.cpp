@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   pz::app::register_race_command(app, exit_code);
   pz::app::register_deadlock_command(app, exit_code);
   pz::app::register_lab_command(app, exit_code);
+  pz::app::register_kitchen_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "commands.hpp"
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_model.hpp"
 
@@ -56,6 +58,7 @@ struct ServeArguments {
   pizza::ServerOptions options;
   double idle_timeout_seconds = 60.0;
   double shutdown_timeout_seconds = 5.0;
+  std::string kitchen;  // [HOST:]PORT of the kitchen's Redis, or empty
 };
 
 }  // namespace
@@ -95,11 +98,23 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--verbose,-v", options.verbose, "Log every connection");
+  command
+      ->add_option("--kitchen", arguments->kitchen,
+                   "Put every valid order on a Redis stream at [HOST:]PORT before thanking the "
+                   "customer (see `pizzeria kitchen`; --model coro)")
+      ->type_name("[HOST:]PORT");
+  command->add_option("--stream", options.kitchen_stream, "The kitchen's Redis stream")
+      ->capture_default_str();
 
   command->callback([arguments, &exit_code] {
     pizza::ServerOptions& server_options = arguments->options;
     server_options.idle_timeout = to_milliseconds(arguments->idle_timeout_seconds);
     server_options.shutdown_timeout = to_milliseconds(arguments->shutdown_timeout_seconds);
+    if (!arguments->kitchen.empty()) {
+      const SocketAddress kitchen = resolve_load_target(arguments->kitchen);
+      server_options.kitchen_host = kitchen.host();
+      server_options.kitchen_port = kitchen.port();
+    }
     raise_open_file_limit();
     // Throws (unknown model, bad host, port in use) before printing anything;
     // main() reports the message.

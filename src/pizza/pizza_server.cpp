@@ -27,6 +27,15 @@ const ServerModel& checked_model(const ServerOptions& options) {
   if (options.idle_timeout.count() < 0 || options.shutdown_timeout.count() < 0) {
     throw std::invalid_argument("timeouts cannot be negative");
   }
+  if (!options.kitchen_host.empty() && !model->supports_kitchen) {
+    throw std::invalid_argument(
+        "--kitchen needs a model that waits for the kitchen without blocking a thread per "
+        "order: use --model coro (got '" +
+        options.model + "')");
+  }
+  if (!options.kitchen_host.empty() && options.kitchen_port == 0) {
+    throw std::invalid_argument("--kitchen needs a port other than 0");
+  }
   return *model;
 }
 
@@ -49,6 +58,10 @@ void run_server(const ServerOptions& options, UniqueFd listener, ShutdownSignal&
   ServerContext context(options, std::move(listener), shutdown, log);
   context.log("Starting up at: " + context.local_address().to_string());
   context.log("Server listening for incoming connections");
+  if (!options.kitchen_host.empty()) {
+    context.log("Orders go to the kitchen at " + options.kitchen_host + ":" +
+                std::to_string(options.kitchen_port) + ", stream " + options.kitchen_stream);
+  }
   model.run(context);
   context.log("Server stopped.");
 }

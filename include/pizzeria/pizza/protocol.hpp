@@ -28,6 +28,10 @@ inline constexpr std::size_t kMaxLineLength = 1024;
 
 inline constexpr std::string_view kWrongNumberReply = "Wrong number of pizzas, please try again\n";
 inline constexpr std::string_view kBusyReply = "Server busy, please try again later\n";
+// With --kitchen, for a valid order the kitchen's queue could not take (it
+// is unreachable or refused it): nothing was ordered.
+inline constexpr std::string_view kKitchenClosedReply =
+    "Sorry, the kitchen is closed, please try again later\n";
 
 // The longest reply the formatter can produce (an order of INT_MAX pizzas).
 inline constexpr std::size_t kMaxReplyLength =

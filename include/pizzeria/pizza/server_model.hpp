@@ -25,6 +25,8 @@ struct ServerModel {
   // True for models that shard over --workers loops with one SO_REUSEPORT
   // listener each (the framework then binds the first listener with it).
   bool shards_with_reuseport = false;
+  // True for models that honour --kitchen (ServerOptions::kitchen_host).
+  bool supports_kitchen = false;
   // Serves until context.stopping(), then answers complete orders, closes
   // every connection by context.shutdown_deadline() and returns. Throws only
   // for failures of the server itself (not of a connection).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
 namespace pz::pizza {
@@ -33,6 +34,13 @@ struct ServerOptions {
   // Per-connection log lines ("Connected to ...", "Connection with ... has
   // been closed"), as the seed prints them.
   bool verbose = false;
+  // Where valid orders go before the customer is thanked (`--kitchen
+  // HOST:PORT`): a Redis server, through pz::pizza::KitchenQueue. An empty
+  // host: nowhere, as in the seed. Only models that can wait for the
+  // kitchen without blocking their thread support it (ServerModel).
+  std::string kitchen_host;
+  std::uint16_t kitchen_port = 6379;
+  std::string kitchen_stream{kDefaultOrderStream};
 };
 
 }  // namespace pz::pizza

@@ -24,7 +24,9 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -40,7 +42,10 @@
 #include "pizzeria/net/socket_ops.hpp"
 #include "pizzeria/net/tcp_stream.hpp"
 #include "pizzeria/net/wait_readable.hpp"
+#include "pizzeria/pizza/kitchen_queue.hpp"
+#include "pizzeria/pizza/order_parser.hpp"
 #include "pizzeria/pizza/order_session.hpp"
+#include "pizzeria/pizza/protocol.hpp"
 #include "pizzeria/pizza/server_context.hpp"
 
 namespace pz::pizza {
@@ -88,6 +93,7 @@ struct CoroShard {
   int listener;
   bool stopping = false;
   OpenConnections open;
+  KitchenQueue* kitchen = nullptr;  // with --kitchen
 };
 
 // Small buffers: an idle connection should cost little, and the protocol's
@@ -108,6 +114,54 @@ Task<void> flush(TcpStream& stream) {
   co_await stream.flush();
 }
 
+// serve_client's conversation with --kitchen: the valid orders of each read
+// go to the kitchen's queue together (one pipelined round trip to Redis),
+// and the replies to that read, in order, wait for the answer. A frame of
+// its own, so connections of a server without a kitchen do not carry it.
+Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& activity) {
+  OrderParser parser(shard.context.options().max_order);
+  std::vector<Order> orders;
+  std::vector<int> valid;
+  std::string replies;
+  const auto take = [&orders](Order order) { orders.push_back(order); };
+  while (true) {
+    const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
+    activity.last = SteadyClock::now();
+    orders.clear();
+    if (!data.empty()) {
+      parser.feed(data, take);
+    } else if (!shard.stopping && !activity.timed_out) {
+      parser.finish(take);  // the peer's end of stream: see serve_client
+    }
+    if (!orders.empty()) {
+      valid.clear();
+      for (const Order order : orders) {
+        if (order.valid()) {
+          valid.push_back(order.pizzas);
+        }
+      }
+      const std::vector<bool> placed = co_await shard.kitchen->place(valid);
+      activity.last = SteadyClock::now();
+      replies.clear();
+      std::size_t next = 0;
+      for (const Order order : orders) {
+        if (order.valid() && !placed[next++]) {
+          replies += kKitchenClosedReply;
+        } else {
+          append_reply(replies, order);
+        }
+      }
+      stream.write(replies);
+      if (stream.queued_output() > kStreamOptions.high_water) {
+        co_await wait_for_reader(stream);
+      }
+    }
+    if (data.empty()) {
+      co_return;
+    }
+  }
+}
+
 // `peer` is only for --verbose lines (null otherwise): a pointer keeps 24
 // bytes out of every idle connection's frame.
 Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
@@ -121,25 +175,29 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
   OrderSession session(context.options().max_order);
   std::string reason;
   try {
-    while (true) {
-      const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
-      activity.last = SteadyClock::now();
-      if (!data.empty()) {
-        session.on_input(data);
-      } else if (!shard.stopping && !activity.timed_out) {
-        // The peer's end of stream (not our own SHUT_RD at shutdown or after
-        // an idle timeout): its unterminated last line is a final order.
-        session.on_end_of_input();
-      }
-      if (session.has_pending_output()) {
-        stream.write(session.pending_output());
-        session.consume_output(session.pending_output().size());
-        if (stream.queued_output() > kStreamOptions.high_water) {
-          co_await wait_for_reader(stream);
+    if (shard.kitchen != nullptr) {
+      co_await converse_with_kitchen(shard, stream, activity);
+    } else {
+      while (true) {
+        const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
+        activity.last = SteadyClock::now();
+        if (!data.empty()) {
+          session.on_input(data);
+        } else if (!shard.stopping && !activity.timed_out) {
+          // The peer's end of stream (not our own SHUT_RD at shutdown or after
+          // an idle timeout): its unterminated last line is a final order.
+          session.on_end_of_input();
         }
-      }
-      if (data.empty()) {
-        break;
+        if (session.has_pending_output()) {
+          stream.write(session.pending_output());
+          session.consume_output(session.pending_output().size());
+          if (stream.queued_output() > kStreamOptions.high_water) {
+            co_await wait_for_reader(stream);
+          }
+        }
+        if (data.empty()) {
+          break;
+        }
       }
     }
     co_await flush(stream);
@@ -214,6 +272,17 @@ Task<void> sweep_idle(CoroShard& shard) {
 }
 
 Task<void> serve_shard(CoroShard& shard) {
+  // The shard's own kitchen queue, if any: its Redis connection belongs to
+  // this loop, and goes before the loop does.
+  const ServerOptions& options = shard.context.options();
+  std::optional<KitchenQueue> kitchen;
+  if (!options.kitchen_host.empty()) {
+    kitchen.emplace(KitchenQueue::Options{.host = options.kitchen_host,
+                                          .port = options.kitchen_port,
+                                          .stream = options.kitchen_stream},
+                    [&context = shard.context](std::string_view line) { context.log(line); });
+    shard.kitchen = &*kitchen;
+  }
   TaskGroup connections;
   {
     TaskGroup background;
@@ -257,6 +326,7 @@ const ServerModel kCoroModel{
         "a coroutine per connection (pz::Task, TcpStream) on pz::EventLoop; one loop per "
         "--workers shard",
     .shards_with_reuseport = true,
+    .supports_kitchen = true,
     .run = run_coro,
 };
 

@@ -1,0 +1,113 @@
+// `pizzeria kitchen`: the cooks that bake what `pizzeria serve --kitchen`
+// confirmed. Any number of kitchens, on any machines that reach the Redis
+// server, share the orders (one consumer group); see
+// include/pizzeria/pizza/kitchen.hpp for how an order is never lost.
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "commands.hpp"
+#include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/stop_token.hpp"
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/kitchen.hpp"
+#include "pizzeria/pizza/load_generator.hpp"
+
+namespace pz::app {
+
+namespace {
+
+struct KitchenArguments {
+  std::string redis = "6379";
+  pizza::Kitchen::Options options;
+  double bake_seconds = 0.1;
+  double reclaim_seconds = 30.0;
+};
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
+
+int run_kitchen(KitchenArguments& arguments) {
+  const SocketAddress redis = resolve_load_target(arguments.redis);
+  pizza::Kitchen::Options options = arguments.options;
+  options.host = redis.host();
+  options.port = redis.port();
+  options.bake_time = to_milliseconds(arguments.bake_seconds);
+  options.reclaim_after = to_milliseconds(arguments.reclaim_seconds);
+  pizza::Kitchen kitchen(
+      options,
+      [](const pizza::BakedOrder& order) {
+        std::printf("Cook %d baked %d pizza%s (order %s)\n", order.cook, order.pizzas,
+                    order.pizzas == 1 ? "" : "s", order.id.c_str());
+        std::fflush(stdout);
+      },
+      [](std::string_view why) {
+        std::fprintf(stderr, "kitchen: %.*s\n", static_cast<int>(why.size()), why.data());
+      });
+  EventLoop loop;
+  StopSource stop;
+  // The first Ctrl-C closes the kitchen: no new orders, the ovens are
+  // emptied. The second stops at once; what was in the ovens stays pending
+  // and another cook reclaims it.
+  int interrupts = 0;
+  const auto close_or_stop = [&] {
+    if (interrupts++ == 0) {
+      std::printf("Closing the kitchen: finishing the orders in the ovens\n");
+      std::fflush(stdout);
+      kitchen.close();
+    } else {
+      stop.request_stop();
+    }
+  };
+  loop.add_signal_handler(SIGINT, close_or_stop);
+  loop.add_signal_handler(SIGTERM, close_or_stop);
+  std::printf("Kitchen open: %d cook%s taking orders from %s, stream %s, group %s\n", options.cooks,
+              options.cooks == 1 ? "" : "s", redis.to_string().c_str(), options.stream.c_str(),
+              options.group.c_str());
+  std::fflush(stdout);
+  run(kitchen.run(), {}, stop.token());
+  std::printf("Kitchen closed: %llu order%s baked\n",
+              static_cast<unsigned long long>(kitchen.baked()), kitchen.baked() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+void register_kitchen_command(CLI::App& app, int& exit_code) {
+  auto arguments = std::make_shared<KitchenArguments>();
+  pizza::Kitchen::Options& options = arguments->options;
+  auto* command = app.add_subcommand(
+      "kitchen",
+      "Bake the orders that `pizzeria serve --kitchen` put on a Redis stream; run as many "
+      "kitchens, on as many machines, as you like");
+  command->add_option("--redis", arguments->redis, "The Redis server, [HOST:]PORT")
+      ->capture_default_str()
+      ->type_name("[HOST:]PORT");
+  command->add_option("--cooks", options.cooks, "Orders baked at once (one connection each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  command->add_option("--bake-time", arguments->bake_seconds, "Seconds per pizza")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--reclaim-after", arguments->reclaim_seconds,
+                   "Seconds after which an order a cook left unfinished (it died) is baked by "
+                   "another")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->add_option("--orders", options.max_orders, "Close after baking this many; 0 = never")
+      ->capture_default_str();
+  command->add_option("--stream", options.stream, "The Redis stream of orders")
+      ->capture_default_str();
+  command->add_option("--group", options.group, "The consumer group all kitchens share")
+      ->capture_default_str();
+  command->add_option("--name", options.name,
+                      "This kitchen's name in the group (default: host name and pid)");
+  command->callback([arguments, &exit_code] { exit_code = run_kitchen(*arguments); });
+}
+
+}  // namespace pz::app

@@ -1,0 +1,95 @@
+// pz::pizza::Kitchen: the cooks behind `pizzeria kitchen`. They take the
+// orders that `pizzeria serve --kitchen` put on a Redis stream
+// (pz::pizza::KitchenQueue) and bake them: any number of kitchens, on any
+// machines that reach the Redis server, share the orders through one
+// consumer group, so each order goes to one cook.
+//
+//   Kitchen kitchen({.host = "10.0.0.5", .cooks = 4}, [](const BakedOrder& order) {
+//     fmt::print("Cook {} baked {} pizzas (order {})\n", order.cook, order.pizzas, order.id);
+//   });
+//   co_await kitchen.run();   // until close(), or --orders are baked
+//
+// Each cook has its own connection and loops: reclaim an order that a cook
+// which died left unfinished for `reclaim_after` (XAUTOCLAIM), else wait up
+// to `poll` for a new one (XREADGROUP ... BLOCK), bake it (`bake_time` per
+// pizza), and only then acknowledge it (XACK). So an order is never lost:
+// a cook that dies mid-bake leaves it pending, and another cook reclaims it.
+// A cook baking longer than `reclaim_after` renews its claim as it goes, so
+// nobody takes a pizza out of a living cook's oven. Delivery is at least
+// once: a cook cut off from Redis for longer than `reclaim_after` while
+// baking may find its order baked by another as well.
+//
+// An entry that is not an order (no `pizzas` field of 1 or more) is
+// reported through on_rejected, acknowledged and skipped, so it cannot
+// block the queue.
+//
+// close() stops the cooks from taking new orders; each finishes and
+// acknowledges the order in its oven, and run() returns. Cancelling run()
+// instead stops them at once; their orders stay pending for others.
+//
+// Thread safety: loop thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pizzeria/coro/task.hpp"
+#include "pizzeria/pizza/kitchen_queue.hpp"
+
+namespace pz::pizza {
+
+struct BakedOrder {
+  int cook = 0;    // 1..cooks
+  std::string id;  // the stream entry's id
+  int pizzas = 0;
+};
+
+class Kitchen {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string stream{kDefaultOrderStream};
+    std::string group = "kitchen";
+    // This kitchen's name in the group; cook i is "<name>-<i>". Give each
+    // kitchen process a name of its own (the default is host name and pid).
+    std::string name;
+    int cooks = 2;
+    std::chrono::milliseconds bake_time{100};  // per pizza
+    std::chrono::milliseconds reclaim_after{std::chrono::seconds(30)};
+    std::chrono::milliseconds poll{std::chrono::seconds(1)};
+    std::uint64_t max_orders = 0;  // close after baking this many; 0: never
+  };
+
+  Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
+          std::function<void(std::string_view)> on_rejected = {});
+
+  // Creates the consumer group if needed (reading the stream from its
+  // start, so orders placed before any kitchen opened are baked), then runs
+  // the cooks until close() or max_orders. Throws if Redis cannot be
+  // reached or answers a cook with an error.
+  [[nodiscard]] Task<void> run();
+  // No new orders; run() returns once the ovens are empty.
+  void close() noexcept { closing_ = true; }
+
+  [[nodiscard]] std::uint64_t baked() const noexcept { return baked_; }
+  [[nodiscard]] std::uint64_t rejected() const noexcept { return rejected_; }
+
+ private:
+  Task<void> cook(int number);
+  [[nodiscard]] std::vector<std::string> acknowledge(const std::string& id) const;
+
+  Options options_;
+  std::function<void(const BakedOrder&)> on_baked_;
+  std::function<void(std::string_view)> on_rejected_;
+  bool closing_ = false;
+  std::uint64_t taken_ = 0;  // orders some cook has taken (max_orders counts these)
+  std::uint64_t baked_ = 0;
+  std::uint64_t rejected_ = 0;
+};
+
+}  // namespace pz::pizza

@@ -1,0 +1,69 @@
+// pz::pizza::KitchenQueue: the pizza server's end of the kitchen queue
+// (`pizzeria serve --kitchen HOST:PORT`). Every valid order is appended to a
+// Redis stream (XADD) before the customer hears "Thank you": the reply then
+// means the order is in the kitchen's queue, kept by Redis (durable as far
+// as its persistence settings say: with `appendonly yes` and
+// `appendfsync always`, a crash of Redis itself loses no confirmed order),
+// and any number of `pizzeria kitchen` processes, on any machines that reach
+// that Redis, take it from there (pz::pizza::Kitchen).
+//
+//   KitchenQueue queue({.host = "127.0.0.1", .port = 6379});
+//   std::vector<bool> placed = co_await queue.place({3, 5});   // XADD, XADD
+//
+// One queue per shard (its connection belongs to the shard's loop); the
+// orders of every connection of the shard share that connection, pipelined.
+// When Redis cannot be reached, or does not answer within `timeout`, the
+// orders are not placed (false) and the server tells the customer the
+// kitchen is closed; the queue reconnects on a later order, at most once
+// per `retry_interval`. An order that timed out may still reach the stream
+// afterwards: the customer, told it failed, may order again — the one case
+// in which an order can be made twice, as with any request whose answer is
+// lost.
+//
+// Thread safety: loop thread only (one queue per loop).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pizzeria/coro/mutex.hpp"
+#include "pizzeria/coro/task.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/pizza/order_stream.hpp"
+
+namespace pz::pizza {
+
+class KitchenQueue {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string stream{kDefaultOrderStream};
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+    std::chrono::milliseconds retry_interval{std::chrono::seconds(1)};
+  };
+  // `log` gets one line per outage ("kitchen unreachable: ...") and one when
+  // the kitchen is back.
+  explicit KitchenQueue(Options options, std::function<void(std::string_view)> log = {});
+
+  // Appends one entry per order, {pizzas: N}, in order; returns, per order,
+  // whether Redis confirmed it. Never throws for Redis trouble.
+  [[nodiscard]] Task<std::vector<bool>> place(std::vector<int> pizzas);
+
+ private:
+  Task<bool> connect();
+  void lost(std::string_view why);
+
+  Options options_;
+  std::function<void(std::string_view)> log_;
+  RedisConnection redis_;
+  Mutex connecting_;  // one connection attempt at a time
+  std::chrono::steady_clock::time_point retry_at_{};
+  bool down_ = false;  // an outage was logged and has not ended
+};
+
+}  // namespace pz::pizza

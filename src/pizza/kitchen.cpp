@@ -1,0 +1,203 @@
+#include "pizzeria/pizza/kitchen.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "pizzeria/coro/sleep.hpp"
+#include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+
+namespace pz::pizza {
+
+namespace {
+
+std::string milliseconds(std::chrono::milliseconds duration) {
+  return std::to_string(duration.count());
+}
+
+std::string default_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) {
+    std::string fallback = "kitchen";
+    return fallback + "-" + std::to_string(::getpid());
+  }
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+// A stream entry as XREADGROUP and XAUTOCLAIM return it: [id, [field,
+// value, ...]]. Anything else is not an entry (a deleted one is nil).
+struct Entry {
+  std::string id;
+  std::vector<RedisReply> fields;
+};
+
+std::optional<Entry> as_entry(RedisReply& reply) {
+  if (reply.kind != RedisReply::Kind::array || reply.elements.size() != 2 ||
+      reply.elements[0].kind != RedisReply::Kind::bulk ||
+      reply.elements[1].kind != RedisReply::Kind::array) {
+    return std::nullopt;
+  }
+  return Entry{std::move(reply.elements[0].text), std::move(reply.elements[1].elements)};
+}
+
+// The entry's `pizzas` value when it is a whole number of at least one.
+std::optional<int> pizzas_of(const Entry& entry) {
+  for (std::size_t i = 0; i + 1 < entry.fields.size(); i += 2) {
+    if (entry.fields[i].text != "pizzas") {
+      continue;
+    }
+    const std::string& text = entry.fields[i + 1].text;
+    int pizzas = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pizzas);
+    if (error == std::errc() && end == text.data() + text.size() && pizzas >= 1) {
+      return pizzas;
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string describe(const Entry& entry) {
+  std::string fields;
+  for (const RedisReply& field : entry.fields) {
+    fields += fields.empty() ? "" : " ";
+    fields += field.text;
+  }
+  return "entry " + entry.id + " is not an order (" +
+         (fields.empty() ? std::string("no fields") : fields) +
+         "; an order has a field pizzas of 1 or more): acknowledged and skipped";
+}
+
+}  // namespace
+
+Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
+                 std::function<void(std::string_view)> on_rejected)
+    : options_(std::move(options)),
+      on_baked_(std::move(on_baked)),
+      on_rejected_(std::move(on_rejected)) {
+  if (options_.cooks < 1) {
+    throw std::invalid_argument("a kitchen needs at least one cook, got " +
+                                std::to_string(options_.cooks));
+  }
+  if (options_.bake_time.count() < 0 || options_.reclaim_after.count() < 1 ||
+      options_.poll.count() < 1) {
+    throw std::invalid_argument(
+        "kitchen: the bake time cannot be negative, and the reclaim and poll times must be at "
+        "least 1 ms");
+  }
+  if (options_.name.empty()) {
+    options_.name = default_name();
+  }
+}
+
+Task<void> Kitchen::run() {
+  {
+    RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
+    // From the stream's start ("0"), so orders placed before the first
+    // kitchen opened are baked too; MKSTREAM so a kitchen may open first.
+    // Named vectors, not braced lists in the co_await: GCC 12 miscompiles
+    // string literals in a braced list inside a coroutine's await.
+    std::vector<std::string> create{"XGROUP",       "CREATE", options_.stream,
+                                    options_.group, "0",      "MKSTREAM"};
+    const RedisReply created = co_await redis.command(std::move(create));
+    if (created.is_error() && created.text.rfind("BUSYGROUP", 0) != 0) {
+      created.or_throw("creating the consumer group " + options_.group);
+    }
+  }
+  TaskGroup cooks;
+  for (int number = 1; number <= options_.cooks; ++number) {
+    cooks.spawn(cook(number));
+  }
+  co_await cooks.join();
+}
+
+std::vector<std::string> Kitchen::acknowledge(const std::string& id) const {
+  return {"XACK", options_.stream, options_.group, id};
+}
+
+Task<void> Kitchen::cook(int number) {
+  RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
+  const std::string consumer = options_.name + "-" + std::to_string(number);
+  while (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders)) {
+    // Counted before the wait, so two cooks waiting at once cannot both
+    // take the last order of max_orders.
+    ++taken_;
+    std::optional<Entry> entry;
+    // First an order that a dead cook left in its oven...
+    std::vector<std::string> reclaim{"XAUTOCLAIM",
+                                     options_.stream,
+                                     options_.group,
+                                     consumer,
+                                     milliseconds(options_.reclaim_after),
+                                     "0-0",
+                                     "COUNT",
+                                     "1"};
+    RedisReply claimed = (co_await redis.command(std::move(reclaim))).or_throw("XAUTOCLAIM");
+    if (claimed.kind == RedisReply::Kind::array && claimed.elements.size() >= 2 &&
+        !claimed.elements[1].elements.empty()) {
+      entry = as_entry(claimed.elements[1].elements.front());
+    } else {
+      // ...else a new one, waiting at most `poll` so close() is noticed.
+      std::vector<std::string> read{"XREADGROUP",
+                                    "GROUP",
+                                    options_.group,
+                                    consumer,
+                                    "COUNT",
+                                    "1",
+                                    "BLOCK",
+                                    milliseconds(options_.poll),
+                                    "STREAMS",
+                                    options_.stream,
+                                    ">"};
+      RedisReply fresh = (co_await redis.command(std::move(read))).or_throw("XREADGROUP");
+      // [[stream, [entry]]], or nil when `poll` passed without an order.
+      if (fresh.kind == RedisReply::Kind::array && !fresh.elements.empty() &&
+          fresh.elements[0].elements.size() == 2 &&
+          !fresh.elements[0].elements[1].elements.empty()) {
+        entry = as_entry(fresh.elements[0].elements[1].elements.front());
+      }
+    }
+    if (!entry) {
+      --taken_;
+      continue;
+    }
+    const std::optional<int> pizzas = pizzas_of(*entry);
+    if (!pizzas) {
+      --taken_;
+      ++rejected_;
+      (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
+      if (on_rejected_) {
+        on_rejected_(describe(*entry));
+      }
+      continue;
+    }
+    // Baking. The claim is renewed every half reclaim_after, so other cooks
+    // never take this order from a living cook.
+    const auto renew_every = std::max(options_.reclaim_after / 2, std::chrono::milliseconds(1));
+    auto left = options_.bake_time * *pizzas;
+    while (left.count() > 0) {
+      const auto step = std::min(left, renew_every);
+      co_await sleep(std::chrono::duration_cast<Duration>(step));
+      left -= step;
+      if (left.count() > 0) {
+        std::vector<std::string> renew{"XCLAIM", options_.stream, options_.group, consumer,
+                                       "0",      entry->id,       "JUSTID"};
+        (co_await redis.command(std::move(renew))).or_throw("XCLAIM");
+      }
+    }
+    (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
+    ++baked_;
+    if (on_baked_) {
+      on_baked_(BakedOrder{.cook = number, .id = entry->id, .pizzas = *pizzas});
+    }
+  }
+}
+
+}  // namespace pz::pizza

@@ -1,0 +1,102 @@
+#include "pizzeria/pizza/kitchen_queue.hpp"
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "pizzeria/coro/cancelled_error.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
+
+namespace pz::pizza {
+
+KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
+    : options_(std::move(options)), log_(std::move(log)) {}
+
+void KitchenQueue::lost(std::string_view why) {
+  redis_.close();
+  retry_at_ = std::chrono::steady_clock::now() + options_.retry_interval;
+  if (!down_) {
+    down_ = true;
+    if (log_) {
+      log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) + " unreachable (" +
+           std::string(why) + "): orders are refused until it is back");
+    }
+  }
+}
+
+Task<bool> KitchenQueue::connect() {
+  if (redis_.is_alive()) {
+    co_return true;
+  }
+  const MutexGuard guard = co_await connecting_.scoped_lock();
+  if (redis_.is_open()) {
+    co_return true;  // another order's task connected while we waited
+  }
+  if (std::chrono::steady_clock::now() < retry_at_) {
+    co_return false;  // failed a moment ago: do not hammer it
+  }
+  try {
+    redis_ = co_await timeout(std::chrono::duration_cast<Duration>(options_.timeout),
+                              RedisConnection::open(options_.host, options_.port));
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const TimeoutError&) {
+    lost("no connection within " + std::to_string(options_.timeout.count()) + " ms");
+    co_return false;
+  } catch (const std::exception& error) {
+    lost(error.what());
+    co_return false;
+  }
+  if (down_) {
+    down_ = false;
+    if (log_) {
+      log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) +
+           " reachable again");
+    }
+  }
+  co_return true;
+}
+
+Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
+  std::vector<bool> placed(pizzas.size(), false);
+  if (pizzas.empty() || !co_await connect()) {
+    co_return placed;
+  }
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(pizzas.size());
+  for (const int count : pizzas) {
+    commands.push_back(
+        std::vector<std::string>{"XADD", options_.stream, "*", "pizzas", std::to_string(count)});
+  }
+  // A copy: a reconnect by another task may replace redis_ while we wait.
+  RedisConnection redis = redis_;
+  try {
+    const std::vector<RedisReply> replies =
+        co_await timeout(std::chrono::duration_cast<Duration>(options_.timeout),
+                         redis.pipeline(std::move(commands)));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      // The entry's id, or an error reply (a full disk, a key of another
+      // type, Redis out of memory): only an id means the order is in.
+      placed[i] = replies[i].kind == RedisReply::Kind::bulk;
+      if (!placed[i] && log_) {
+        log_("kitchen refused an order: " + replies[i].text);
+      }
+    }
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const TimeoutError&) {
+    // Unless another task has already given up on this connection and
+    // opened a new one, which must not be closed for this one's fault.
+    if (redis == redis_) {
+      lost("no answer within " + std::to_string(options_.timeout.count()) + " ms");
+    }
+  } catch (const std::exception& error) {
+    if (redis == redis_) {
+      lost(error.what());
+    }
+  }
+  co_return placed;
+}
+
+}  // namespace pz::pizza

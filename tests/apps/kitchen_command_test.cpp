@@ -1,0 +1,205 @@
+// `pizzeria serve --kitchen` and `pizzeria kitchen`, as processes, over
+// loopback, with a redis-server of the test's own between them.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/net/socket_ops.hpp"
+#include "pizzeria/pizza/order_stream.hpp"
+#include "pizzeria/pizza/protocol.hpp"
+#include "support/child_process.hpp"
+#include "support/redis_server.hpp"
+
+namespace pz::pizza {
+namespace {
+
+std::string pizzeria_binary() {
+  const char* binary = std::getenv("PZ_PIZZERIA_BIN");
+  if (binary == nullptr) {
+    throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
+  }
+  return binary;
+}
+
+// A `pizzeria serve --kitchen` on port 0, started and its port read. One
+// shard: each shard has its own connection to the kitchen, and the tests
+// follow one through an outage.
+class KitchenServer {
+ public:
+  explicit KitchenServer(const test::RedisServer& redis)
+      : process_({pizzeria_binary(), "serve", "--port", "0", "--workers", "1", "--kitchen",
+                  redis.address()}) {
+    const std::string first = process_.read_line();
+    const auto colon = first.rfind(':');
+    if (first.rfind("Starting up at: ", 0) != 0 || colon == std::string::npos) {
+      throw std::runtime_error("unexpected first line: " + first);
+    }
+    port_ = static_cast<std::uint16_t>(std::stoi(first.substr(colon + 1)));
+    listening_ = process_.read_line();
+    kitchen_line_ = process_.read_line();
+  }
+  ~KitchenServer() { process_.signal(SIGINT); }
+
+  // Sends `orders`, half-closes, and returns every byte of the replies.
+  [[nodiscard]] std::string exchange(std::string_view orders) const {
+    const UniqueFd fd = connect_tcp(SocketAddress::parse("127.0.0.1", port_));
+    for (std::string_view rest = orders; !rest.empty();) {
+      const ssize_t sent = ::send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (sent <= 0) {
+        throw std::runtime_error("test client: send failed");
+      }
+      rest.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    ::shutdown(fd.get(), SHUT_WR);
+    std::string replies;
+    char buffer[4096];
+    for (ssize_t got; (got = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0;) {
+      replies.append(buffer, static_cast<std::size_t>(got));
+    }
+    return replies;
+  }
+
+  test::ChildProcess& process() { return process_; }
+  [[nodiscard]] const std::string& listening_line() const { return listening_; }
+  [[nodiscard]] const std::string& kitchen_line() const { return kitchen_line_; }
+
+ private:
+  test::ChildProcess process_;
+  std::uint16_t port_ = 0;
+  std::string listening_;
+  std::string kitchen_line_;
+};
+
+std::string thanks(int pizzas) {
+  return "Thank you for ordering " + std::to_string(pizzas) + " pizzas!\n";
+}
+
+// The `pizzas` field of every entry of the order stream, in order.
+std::vector<std::string> orders_in_stream(const test::RedisServer& redis) {
+  return run([&]() -> Task<std::vector<std::string>> {
+    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+    std::vector<std::string> command{"XRANGE", std::string(kDefaultOrderStream), "-", "+"};
+    const RedisReply range = (co_await connection.command(std::move(command))).or_throw("XRANGE");
+    std::vector<std::string> pizzas;
+    for (const RedisReply& entry : range.elements) {
+      pizzas.push_back(entry.elements.at(1).elements.at(1).text);
+    }
+    co_return pizzas;
+  }());
+}
+
+TEST(ServeWithKitchen, ThanksForAnOrderOnlyOnceItIsInTheKitchensQueue) {
+  test::RedisServer redis;
+  KitchenServer server(redis);
+  EXPECT_EQ(server.listening_line(), "Server listening for incoming connections");
+  EXPECT_EQ(server.kitchen_line(),
+            "Orders go to the kitchen at " + redis.address() + ", stream pizzeria:orders");
+  const std::string wrong(kWrongNumberReply);
+  EXPECT_EQ(server.exchange("3\n0\nabc\n 5 \r\n\n1001\n7"),
+            thanks(3) + wrong + wrong + thanks(5) + wrong + wrong + thanks(7));
+  EXPECT_EQ(orders_in_stream(redis), (std::vector<std::string>{"3", "5", "7"}));
+}
+
+TEST(ServeWithKitchen, TellsTheCustomerWhenTheKitchenIsClosedAndKeepsWhatWasConfirmed) {
+  test::RedisServer redis(test::RedisServer::Durability::every_write);
+  KitchenServer server(redis);
+  EXPECT_EQ(server.exchange("2\n"), thanks(2));
+  redis.crash();  // SIGKILL: only what Redis had on disk survives
+  const std::string closed(kKitchenClosedReply);
+  EXPECT_EQ(server.exchange("4\nnope\n"), closed + std::string(kWrongNumberReply));
+  EXPECT_NE(server.process().read_line().find("unreachable"), std::string::npos);
+  redis.start();
+  // The server retries at most once a second: order until it is back
+  // (bounded, not timed).
+  std::string reply = closed;
+  for (int attempt = 0; attempt < 200 && reply == closed; ++attempt) {
+    ::usleep(50'000);
+    reply = server.exchange("6\n");
+  }
+  EXPECT_EQ(reply, thanks(6));
+  EXPECT_EQ(server.process().read_line(), "kitchen at " + redis.address() + " reachable again");
+  EXPECT_EQ(orders_in_stream(redis), (std::vector<std::string>{"2", "6"}));
+}
+
+TEST(ServeWithKitchen, RefusesAModelThatWouldBlockAThreadPerOrder) {
+  test::RedisServer redis;
+  test::ChildProcess server({pizzeria_binary(), "serve", "--port", "0", "--model", "threads",
+                             "--kitchen", redis.address()});
+  EXPECT_EQ(server.read_line(),
+            "pizzeria: --kitchen needs a model that waits for the kitchen without blocking a "
+            "thread per order: use --model coro (got 'threads')");
+  const int status = server.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+}
+
+TEST(KitchenCommand, BakesTheOrdersTheServerConfirmed) {
+  test::RedisServer redis;
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("3\n1\n"), thanks(3) + "Thank you for ordering 1 pizzas!\n");
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
+                              "2", "--bake-time", "0", "--orders", "2", "--name", "test"});
+  EXPECT_EQ(kitchen.read_line(), "Kitchen open: 2 cooks taking orders from " + redis.address() +
+                                     ", stream pizzeria:orders, group kitchen");
+  const std::regex baked(R"(Cook [12] baked (\d+) pizzas? \(order \d+-\d+\))");
+  std::vector<std::string> counts;
+  for (int i = 0; i < 2; ++i) {
+    const std::string line = kitchen.read_line();
+    std::smatch match;
+    EXPECT_TRUE(std::regex_match(line, match, baked)) << line;
+    counts.push_back(match.size() > 1 ? match[1].str() : "");
+  }
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(counts, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(kitchen.read_line(), "Kitchen closed: 2 orders baked");
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {
+  test::RedisServer redis;
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("2\n"), thanks(2));
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
+                              "1", "--bake-time", "0.3", "--name", "test"});
+  EXPECT_NE(kitchen.read_line().find("Kitchen open"), std::string::npos);
+  // Ctrl-C once the order is in the oven (pending for the kitchen).
+  for (int i = 0; i < 1000; ++i) {
+    const std::int64_t in_oven = run([&]() -> Task<std::int64_t> {
+      RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+      std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
+      const RedisReply summary = co_await connection.command(std::move(command));
+      co_return summary.is_error() ? 0 : summary.elements.at(0).integer;
+    }());
+    if (in_oven == 1) {
+      break;
+    }
+    ::usleep(2000);
+  }
+  kitchen.signal(SIGINT);
+  EXPECT_EQ(kitchen.read_line(), "Closing the kitchen: finishing the orders in the ovens");
+  const std::string baked = kitchen.read_line();
+  EXPECT_TRUE(std::regex_match(baked, std::regex(R"(Cook 1 baked 2 pizzas \(order \d+-\d+\))")))
+      << baked;
+  EXPECT_EQ(kitchen.read_line(), "Kitchen closed: 1 order baked");
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+}  // namespace
+}  // namespace pz::pizza

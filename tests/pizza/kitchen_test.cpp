@@ -1,0 +1,277 @@
+// The kitchen queue end to end over a real redis-server: KitchenQueue (the
+// server's side) puts orders on the stream, Kitchen's cooks take them.
+#include "pizzeria/pizza/kitchen.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/sleep.hpp"
+#include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/pizza/kitchen_queue.hpp"
+#include "support/redis_server.hpp"
+
+using namespace std::chrono_literals;
+
+namespace pz::pizza {
+namespace {
+
+using Arguments = std::vector<std::string>;
+
+// A command's words, orders' pizzas: functions, not braced lists, because
+// GCC 12 rejects a braced list in a statement with a co_await ("array used
+// as initializer").
+template <class... Words>
+Arguments words(const Words&... each) {
+  return Arguments{std::string(each)...};
+}
+
+template <class... Counts>
+std::vector<int> pizzas(Counts... counts) {
+  return std::vector<int>{counts...};
+}
+std::vector<bool> placed(std::size_t orders) {
+  return std::vector<bool>(orders, true);
+}
+std::vector<bool> refused(std::size_t orders) {
+  return std::vector<bool>(orders, false);
+}
+
+// The stream's entries as (id, pizzas field).
+Task<std::vector<std::pair<std::string, std::string>>> entries(RedisConnection& redis) {
+  const RedisReply range =
+      (co_await redis.command(words("XRANGE", kDefaultOrderStream, "-", "+"))).or_throw("XRANGE");
+  std::vector<std::pair<std::string, std::string>> result;
+  for (const RedisReply& entry : range.elements) {
+    result.emplace_back(entry.elements.at(0).text, entry.elements.at(1).elements.at(1).text);
+  }
+  co_return result;
+}
+
+Task<std::int64_t> pending(RedisConnection& redis) {
+  const RedisReply summary =
+      (co_await redis.command(words("XPENDING", kDefaultOrderStream, "kitchen")))
+          .or_throw("XPENDING");
+  co_return summary.elements.at(0).integer;
+}
+
+KitchenQueue::Options queue_options(const test::RedisServer& redis) {
+  return KitchenQueue::Options{.host = "127.0.0.1", .port = redis.port()};
+}
+
+Kitchen::Options kitchen_options(const test::RedisServer& redis) {
+  Kitchen::Options options;
+  options.host = "127.0.0.1";
+  options.port = redis.port();
+  options.name = "test";
+  options.bake_time = 0ms;
+  options.poll = 20ms;
+  return options;
+}
+
+TEST(KitchenQueue, PutsEachOrderOnTheStreamInOrder) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(3, 5, 7)), placed(3));
+    EXPECT_EQ(co_await queue.place(pizzas()), placed(0));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const auto placed = co_await entries(check);
+    EXPECT_EQ(placed.size(), 3U);
+    EXPECT_EQ(placed.at(0).second, "3");
+    EXPECT_EQ(placed.at(1).second, "5");
+    EXPECT_EQ(placed.at(2).second, "7");
+  }());
+}
+
+TEST(KitchenQueue, RefusesOrdersWhileRedisIsDownAndTakesThemWhenItIsBack) {
+  test::RedisServer redis;
+  redis.crash();
+  std::vector<std::string> log;
+  run([&]() -> Task<void> {
+    KitchenQueue::Options options = queue_options(redis);
+    options.retry_interval = 1ms;
+    KitchenQueue queue(options, [&log](std::string_view line) { log.emplace_back(line); });
+    EXPECT_EQ(co_await queue.place(pizzas(2, 4)), refused(2));
+    EXPECT_EQ(co_await queue.place(pizzas(6)), refused(1));
+    redis.start();
+    // Each try after the retry interval reconnects; bounded, not timed.
+    std::vector<bool> eight = refused(1);
+    for (int attempt = 0; attempt < 500 && !eight[0]; ++attempt) {
+      co_await sleep(2ms);
+      eight = co_await queue.place(pizzas(8));
+    }
+    EXPECT_EQ(eight, placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const auto in_stream = co_await entries(check);
+    EXPECT_EQ(in_stream.size(), 1U);  // nothing that was refused got in
+    EXPECT_EQ(in_stream.at(0).second, "8");
+  }());
+  ASSERT_EQ(log.size(), 2U);  // one line per outage, one when it is back
+  EXPECT_NE(log[0].find("unreachable"), std::string::npos) << log[0];
+  EXPECT_NE(log[1].find("reachable again"), std::string::npos) << log[1];
+}
+
+TEST(KitchenQueue, ReconnectsAtOnceWhenRedisRestartedWhileItWasIdle) {
+  test::RedisServer redis(test::RedisServer::Durability::every_write);
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
+    redis.crash();
+    redis.start();
+    // The old connection is dead; the queue notices before using it.
+    EXPECT_EQ(co_await queue.place(pizzas(2)), placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const auto in_stream = co_await entries(check);
+    EXPECT_EQ(in_stream.size(), 2U);  // the first survived the crash: appendfsync always
+    EXPECT_EQ(in_stream.at(0).second, "1");
+    EXPECT_EQ(in_stream.at(1).second, "2");
+  }());
+}
+
+TEST(Kitchen, BakesEveryOrderExactlyOnceWithSeveralCooks) {
+  test::RedisServer redis;
+  std::vector<BakedOrder> baked;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    std::vector<int> orders;
+    for (int pizzas = 1; pizzas <= 30; ++pizzas) {
+      orders.push_back(pizzas);
+    }
+    EXPECT_EQ(co_await queue.place(orders), placed(30));
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 3;
+    options.max_orders = 30;
+    Kitchen kitchen(options, [&baked](const BakedOrder& order) { baked.push_back(order); });
+    co_await kitchen.run();
+    EXPECT_EQ(kitchen.baked(), 30U);
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    EXPECT_EQ(co_await pending(check), 0);
+    std::set<std::string> ids;
+    for (const auto& [id, pizzas] : co_await entries(check)) {
+      ids.insert(id);
+    }
+    std::set<std::string> baked_ids;
+    std::set<int> baked_counts;
+    for (const BakedOrder& order : baked) {
+      baked_ids.insert(order.id);
+      baked_counts.insert(order.pizzas);
+      EXPECT_GE(order.cook, 1);
+      EXPECT_LE(order.cook, 3);
+    }
+    EXPECT_EQ(baked_ids, ids);
+    EXPECT_EQ(baked_counts.size(), 30U);
+  }());
+  EXPECT_EQ(baked.size(), 30U);
+}
+
+TEST(Kitchen, BakesTheOrderACookThatDiedLeftInItsOven) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(4)), placed(1));
+    RedisConnection dead_cook = co_await RedisConnection::open("127.0.0.1", redis.port());
+    (co_await dead_cook.command(
+         words("XGROUP", "CREATE", kDefaultOrderStream, "kitchen", "0", "MKSTREAM")))
+        .or_throw("XGROUP");
+    // It takes the order and is never heard of again.
+    const RedisReply taken =
+        (co_await dead_cook.command(words("XREADGROUP", "GROUP", "kitchen", "dead-1", "COUNT", "1",
+                                          "STREAMS", kDefaultOrderStream, ">")))
+            .or_throw("XREADGROUP");
+    const std::string id = taken.elements.at(0).elements.at(1).elements.at(0).elements.at(0).text;
+    Kitchen::Options options = kitchen_options(redis);
+    options.reclaim_after = 1ms;
+    options.max_orders = 1;
+    std::vector<BakedOrder> baked;
+    Kitchen kitchen(options, [&baked](const BakedOrder& order) { baked.push_back(order); });
+    co_await kitchen.run();
+    EXPECT_EQ(baked.size(), 1U);
+    EXPECT_EQ(baked.at(0).id, id);
+    EXPECT_EQ(baked.at(0).pizzas, 4);
+    EXPECT_EQ(co_await pending(dead_cook), 0);
+  }());
+}
+
+TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    RedisConnection writer = co_await RedisConnection::open("127.0.0.1", redis.port());
+    (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "lots")))
+        .or_throw("XADD");
+    (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "topping", "ham")))
+        .or_throw("XADD");
+    (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "2")))
+        .or_throw("XADD");
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.max_orders = 1;
+    std::vector<BakedOrder> baked;
+    std::vector<std::string> rejected;
+    Kitchen kitchen(
+        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
+        [&rejected](std::string_view why) { rejected.emplace_back(why); });
+    co_await kitchen.run();
+    EXPECT_EQ(baked.size(), 1U);
+    EXPECT_EQ(baked.at(0).pizzas, 2);
+    EXPECT_EQ(kitchen.rejected(), 2U);
+    EXPECT_EQ(rejected.size(), 2U);
+    EXPECT_NE(rejected.at(0).find("is not an order (pizzas lots;"), std::string::npos) << rejected.at(0);
+    EXPECT_NE(rejected.at(1).find("is not an order (topping ham;"), std::string::npos) << rejected.at(1);
+    EXPECT_EQ(co_await pending(writer), 0);
+  }());
+}
+
+TEST(Kitchen, KeepsAnOrderThatTakesLongerThanTheReclaimTime) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(5)), placed(1));
+    // The slow cook bakes for 5 x 250 ms while a thief reclaims anything
+    // idle for 500 ms: only a claim renewed every 250 ms keeps the order
+    // (the margin is for a slow, loaded machine, not a timing assertion).
+    Kitchen::Options slow = kitchen_options(redis);
+    slow.name = "slow";
+    slow.cooks = 1;
+    slow.max_orders = 1;
+    slow.bake_time = 250ms;
+    slow.reclaim_after = 500ms;
+    Kitchen::Options thief_options = slow;
+    thief_options.name = "thief";
+    thief_options.max_orders = 0;
+    thief_options.bake_time = 0ms;
+    std::vector<BakedOrder> slow_baked;
+    std::vector<BakedOrder> thief_baked;
+    Kitchen kitchen(slow, [&](const BakedOrder& order) { slow_baked.push_back(order); });
+    Kitchen thief(thief_options, [&](const BakedOrder& order) { thief_baked.push_back(order); });
+    TaskGroup group;
+    group.spawn(kitchen.run());
+    // The thief starts once the slow cook holds the order.
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    for (int i = 0; i < 1000; ++i) {
+      const RedisReply groups = co_await check.command(words("EXISTS", kDefaultOrderStream));
+      if (groups.integer == 1 &&
+          !(co_await check.command(words("XPENDING", kDefaultOrderStream, "kitchen"))).is_error() &&
+          co_await pending(check) == 1) {
+        break;
+      }
+      co_await sleep(2ms);
+    }
+    group.spawn(thief.run());
+    while (kitchen.baked() == 0) {
+      co_await sleep(10ms);
+    }
+    thief.close();
+    co_await group.join();
+    EXPECT_EQ(slow_baked.size(), 1U);
+    EXPECT_TRUE(thief_baked.empty());
+  }());
+}
+
+}  // namespace
+}  // namespace pz::pizza
