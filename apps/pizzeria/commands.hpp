@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
 namespace pz::app {
 
@@ -25,5 +26,10 @@ void register_race_command(CLI::App& app, int& exit_code);
 void register_deadlock_command(CLI::App& app, int& exit_code);
 void register_lab_command(CLI::App& app, int& exit_code);
 void register_kitchen_command(CLI::App& app, int& exit_code);
+
+// In a child of `pizzeria lab` (PZ_LAB_PARENT set): arms a SIGKILL for the
+// lab's death, even by SIGKILL. An exit status when the process must not go
+// on. Called first thing in main (lab_command.cpp says why).
+std::optional<int> die_with_lab_if_requested();
 
 }  // namespace pz::app

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +31,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -115,9 +118,27 @@ void stop_children_on_signals() {
   }
 }
 
+// Names the lab's pid in the environment of each child it starts; see
+// die_with_lab_if_requested() below.
+constexpr const char* kLabParentVariable = "PZ_LAB_PARENT";
+
+// This process's environment without any inherited kLabParentVariable, plus
+// one naming this process.
+std::vector<std::string> child_environment() {
+  const std::string prefix = std::string(kLabParentVariable) + "=";
+  std::vector<std::string> environment;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    if (std::string_view(*entry).rfind(prefix, 0) != 0) {
+      environment.emplace_back(*entry);
+    }
+  }
+  environment.push_back(prefix + std::to_string(::getpid()));
+  return environment;
+}
+
 // A child process with its standard output and error on pipes. It runs in
 // its own process group so a timeout can kill it together with any worker
-// processes it started.
+// processes it started, and it dies with the lab (kLabParentVariable).
 class Child {
  public:
   explicit Child(const std::vector<std::string>& argv) {
@@ -155,8 +176,14 @@ class Child {
       pointers.push_back(arg.data());
     }
     pointers.push_back(nullptr);
-    const int error =
-        ::posix_spawn(&pid_, pointers[0], &actions, &attributes, pointers.data(), environ);
+    std::vector<std::string> environment = child_environment();
+    std::vector<char*> environment_pointers;
+    for (std::string& entry : environment) {
+      environment_pointers.push_back(entry.data());
+    }
+    environment_pointers.push_back(nullptr);
+    const int error = ::posix_spawn(&pid_, pointers[0], &actions, &attributes, pointers.data(),
+                                    environment_pointers.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) {
@@ -869,6 +896,56 @@ int run_lab(const Settings& settings) {
 }
 
 }  // namespace
+
+// A lab killed by SIGKILL runs no handler, so its children must notice its
+// death themselves: the kernel's PR_SET_PDEATHSIG(SIGKILL), asked for by the
+// child, followed by a check that the parent is still the lab, for a lab that
+// died before the request was in place (its orphans then have another
+// parent). posix_spawn runs no code of ours between fork and exec, so the
+// request is made here, at the top of the child's main: the first code of
+// ours it runs. Alternatives weighed: fork, prctl and exec by hand would lose
+// posix_spawn's file actions and attributes and its vfork-style start; a
+// wrapper argument would change the command lines the report shows; a
+// subreaper or a watchdog process cannot act once it is itself killed; a
+// cgroup needs a delegated hierarchy. The death signal follows the *thread*
+// that spawned the child: the lab is single-threaded and spawns from its main
+// thread, which lives as long as the lab. The variable is removed, so the
+// child's own children (a ProcessPool's workers, which arm their own death
+// signal) never compare their parent with the lab.
+std::optional<int> die_with_lab_if_requested() {
+  const char* text = std::getenv(kLabParentVariable);
+  if (text == nullptr) {
+    return std::nullopt;
+  }
+  const std::string value(text);
+  ::unsetenv(kLabParentVariable);
+  char* end = nullptr;
+  errno = 0;
+  const long lab = std::strtol(value.c_str(), &end, 10);
+  if (end == value.c_str() || *end != '\0' || errno != 0 || lab <= 0 || lab > INT_MAX) {
+    std::fprintf(stderr,
+                 "pizzeria: %s=%s is not a process id (the variable names the `pizzeria lab` "
+                 "that started this process)\n",
+                 kLabParentVariable, value.c_str());
+    return 2;
+  }
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    std::fprintf(stderr, "pizzeria: asking to die with the lab (prctl PR_SET_PDEATHSIG): %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
+  if (::getppid() != static_cast<pid_t>(lab)) {
+    // The lab died before the request: end as its death signal would have
+    // ended this process. Its pipes may have no reader left; the message is
+    // best effort and must not turn into a SIGPIPE death instead.
+    ::signal(SIGPIPE, SIG_IGN);
+    std::fprintf(stderr,
+                 "pizzeria: the lab that started this process (pid %ld) has exited; stopping\n",
+                 lab);
+    ::raise(SIGKILL);
+  }
+  return std::nullopt;
+}
 
 void register_lab_command(CLI::App& app, int& exit_code) {
   auto settings = std::make_shared<Settings>();

@@ -7,6 +7,10 @@
 #include "pizzeria/exec/process_worker.hpp"
 
 int main(int argc, char** argv) {
+  // A child of `pizzeria lab` dies with the lab, even one killed by SIGKILL.
+  if (auto status = pz::app::die_with_lab_if_requested()) {
+    return *status;
+  }
   // ProcessPool workers are this same binary, re-executed: a worker runs its
   // task loop here and never reaches the command line parser.
   if (auto status = pz::run_process_worker_if_requested()) {

@@ -1,17 +1,31 @@
-// `pizzeria lab`: the report builder's exact output, and the whole lab run
-// small (--quick) as the user runs it. Never checks timings: only that every
-// experiment produced finite numbers and a verdict, and that the page stays
-// one self-contained document.
+// `pizzeria lab`: the report builder's exact output, the whole lab run small
+// (--quick) as the user runs it, and a lab killed by SIGKILL taking its
+// children along. Never checks timings: only that every experiment produced
+// finite numbers and a verdict, that the page stays one self-contained
+// document, and what ended the children.
+#include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pizzeria/programs/lab_report.hpp"
 #include "program_runner.hpp"
@@ -181,6 +195,194 @@ TEST(LabCommand, AnExperimentWhoseChildFailsIsReportedAsFailedAndTheLabExitsOne)
       << html;
   // The child's own complaint, from its standard error.
   EXPECT_NE(html.find("lab-injected-failure"), html.rfind("lab-injected-failure")) << html;
+}
+
+// The processes whose parent is `parent`, from /proc/PID/stat.
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) {
+    return children;
+  }
+  while (const dirent* entry = ::readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atol(entry->d_name));
+    if (pid <= 0) {
+      continue;
+    }
+    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    // The command name in parentheses may hold spaces: the state and the
+    // parent's pid follow its closing parenthesis.
+    const auto close = stat.rfind(')');
+    if (close != std::string::npos) {
+      char state = 0;
+      long ppid = 0;
+      if (std::sscanf(stat.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent) {
+        children.push_back(pid);
+      }
+    }
+  }
+  ::closedir(proc);
+  return children;
+}
+
+// Its first argument after the program (the subcommand), or "" once gone.
+std::string subcommand_of(pid_t pid) {
+  const std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  const auto first_end = cmdline.find('\0');
+  if (first_end == std::string::npos) {
+    return {};
+  }
+  return cmdline.substr(first_end + 1, cmdline.find('\0', first_end + 1) - first_end - 1);
+}
+
+// This process adopts the orphans of its descendants while it lives, so the
+// test can wait for a killed lab's children and see what ended them.
+struct Subreaper {
+  Subreaper() { adopted = ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
+  ~Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+  bool adopted = false;
+};
+
+// Waits up to `limit` for child `pid` to end; kills it if it is still
+// running then. Its wait status, or -1 if it was not this process's child.
+int wait_bounded(pid_t pid, std::chrono::seconds limit, bool& was_running) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      return status;
+    }
+    if (done < 0 && errno != EINTR) {
+      return -1;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      // Still unreaped, so the pid is still this child's.
+      was_running = true;
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+TEST(LabCommand, ALabKilledWithSigkillTakesItsRunningChildrenAlong) {
+  const Subreaper subreaper;
+  ASSERT_TRUE(subreaper.adopted) << "prctl(PR_SET_CHILD_SUBREAPER): " << std::strerror(errno);
+  const TemporaryReport report("killed");
+  // The server experiment's first child is a server, which stops only when
+  // the lab tells it to (after a 3 s load run, with --connections 1).
+  std::vector<std::string> argv = {pizzeria_binary(), "lab", "--only", "server",
+                                   "--connections",   "1",   "--out",  report.path};
+  std::vector<char*> pointers;
+  for (std::string& arg : argv) {
+    pointers.push_back(arg.data());
+  }
+  pointers.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t lab = -1;
+  const int spawned = ::posix_spawn(&lab, pointers[0], &actions, nullptr, pointers.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ASSERT_EQ(spawned, 0) << std::strerror(spawned);
+
+  // Waits (bounded) for the lab to run a server, then stops the lab so that
+  // it cannot stop its children itself: from then on only a signal ends the
+  // server.
+  std::vector<pid_t> children;
+  std::vector<pid_t> servers;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int status = 0;
+  while (servers.empty() && std::chrono::steady_clock::now() < deadline) {
+    bool running_server = false;
+    for (const pid_t child : children_of(lab)) {
+      running_server = running_server || subcommand_of(child) == "serve";
+    }
+    if (!running_server) {
+      ASSERT_EQ(::waitpid(lab, &status, WNOHANG), 0) << "the lab ended before running a server";
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    ASSERT_EQ(::kill(lab, SIGSTOP), 0);
+    ASSERT_EQ(::waitpid(lab, &status, WUNTRACED), lab);
+    ASSERT_TRUE(WIFSTOPPED(status));
+    children = children_of(lab);
+    for (const pid_t child : children) {
+      if (subcommand_of(child) == "serve") {
+        servers.push_back(child);
+      }
+    }
+    if (servers.empty()) {
+      ::kill(lab, SIGCONT);  // the server stopped in the meantime: wait for the next
+    }
+  }
+  if (servers.empty()) {
+    ::kill(lab, SIGKILL);
+    ::waitpid(lab, &status, 0);
+    FAIL() << "the lab ran no server within 60 s";
+  }
+
+  ASSERT_EQ(::kill(lab, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(lab, &status, 0), lab);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  // Whatever the load generator wrote, the lab can no longer remove.
+  for (const char* model : {"threads", "reactor"}) {
+    std::remove(("/tmp/pizzeria-lab-" + std::to_string(lab) + "-" + model + ".json").c_str());
+  }
+
+  // The lab's children are now this process's (the subreaper's). A server
+  // must have been killed by SIGKILL, the lab's death signal; any other child
+  // (a load generator) must have ended.
+  for (const pid_t child : children) {
+    const bool server = std::find(servers.begin(), servers.end(), child) != servers.end();
+    bool was_running = false;
+    const int child_status = wait_bounded(child, std::chrono::seconds(60), was_running);
+    ASSERT_NE(child_status, -1) << "child " << child << " of the lab was not adopted";
+    EXPECT_FALSE(was_running) << "child " << child << " still ran 60 s after the lab was killed";
+    if (server) {
+      EXPECT_TRUE(WIFSIGNALED(child_status) && WTERMSIG(child_status) == SIGKILL)
+          << "server " << child << " ended with wait status " << child_status;
+    }
+  }
+  // Reaps anything else adopted meanwhile (nothing is expected).
+  while (::waitpid(-1, &status, WNOHANG) > 0) {
+  }
+}
+
+TEST(LabChild, AProcessWhoseLabHasAlreadyExitedKillsItselfAtOnce) {
+  // The parent here is this test, not the pid the variable names.
+  const pid_t not_parent = ::getpid() == 1 ? 2 : 1;
+  const auto result = run_program({pizzeria_binary(), "version"}, {},
+                                  {"PZ_LAB_PARENT=" + std::to_string(not_parent)});
+  EXPECT_EQ(result.exit_status, 128 + SIGKILL) << result.out << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "pizzeria: the lab that started this process (pid " +
+                            std::to_string(not_parent) + ") has exited; stopping\n");
+}
+
+TEST(LabChild, AProcessStartedByItsLabRunsNormally) {
+  const auto result = run_program({pizzeria_binary(), "version"}, {},
+                                  {"PZ_LAB_PARENT=" + std::to_string(::getpid())});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.out, "");
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(LabChild, AVariableThatIsNotAProcessIdIsRefused) {
+  for (const char* value : {"", "abc", "12x", "-5", "0", "99999999999999999999"}) {
+    const auto result =
+        run_program({pizzeria_binary(), "version"}, {}, {std::string("PZ_LAB_PARENT=") + value});
+    EXPECT_EQ(result.exit_status, 2) << value;
+    EXPECT_EQ(result.out, "") << value;
+    EXPECT_EQ(result.err, std::string("pizzeria: PZ_LAB_PARENT=") + value +
+                              " is not a process id (the variable names the `pizzeria lab` "
+                              "that started this process)\n")
+        << value;
+  }
 }
 
 }  // namespace
