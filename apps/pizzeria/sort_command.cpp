@@ -9,6 +9,15 @@
 // run_in_executor with a ProcessPoolExecutor does. A frame over --max-frame,
 // a short frame, invalid JSON or a non-number closes only that connection,
 // with a logged error.
+//
+// What a client can make the server hold is what it has sent: the body's
+// buffer grows with the bytes that arrive (at most twice them plus 64 KiB),
+// never to the length a header merely declares, or 100 eight-byte headers
+// would pin 1.6 GB. A connection that makes no progress (no bytes in while
+// its frame is incomplete, none out while its reply waits) for
+// --idle-timeout seconds is closed, so clients that connect and stall
+// cannot keep descriptors and buffers forever.
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -62,6 +71,7 @@ struct SortServerArguments {
   std::uint16_t port = kSortPort;
   std::size_t workers = 0;
   std::uint64_t max_frame = 16 * 1024 * 1024;
+  double idle_timeout = 60;  // seconds; 0 = never
 };
 
 struct SortClientArguments {
@@ -89,17 +99,24 @@ struct SortClientArguments {
 class SortServer {
  public:
   SortServer(EventLoop& loop, ProcessPool& pool, int listen_fd, std::uint64_t max_frame,
-             TaskGroup& batches)
+             Duration idle_timeout, TaskGroup& batches)
       : loop_(loop),
         pool_(pool),
         listen_fd_(listen_fd),
         max_frame_(max_frame),
+        idle_timeout_(idle_timeout),
         batches_(batches),
         max_in_flight_(std::max<std::size_t>(1, pool.worker_count())),
         listener_(loop.watch(listen_fd, Interest::readable, [this](IoEvents) { accept_all(); })) {}
   SortServer(const SortServer&) = delete;
   SortServer& operator=(const SortServer&) = delete;
-  ~SortServer() { stop(); }
+  ~SortServer() {
+    stop();
+    // A timer left armed would call back into a destroyed server.
+    for (Connection& connection : connections_) {
+      connection.idle_timer.cancel();
+    }
+  }
 
   // Stops accepting; connections still open are closed by the destructor,
   // after the batches (which point at them) have been joined.
@@ -117,9 +134,13 @@ class SortServer {
     std::uint64_t length = 0;  // the frame's, once its header is in
     std::size_t header_have = 0;
     unsigned char header[8] = {};
-    std::string data;      // the body as it arrives, then the reply
+    std::string data;      // the body as it arrives (grown with it), then the reply
     std::size_t done = 0;  // body bytes read, then reply bytes sent
     bool has_header = false;
+    // Armed only while the connection waits on its client (the usual
+    // request is read and answered without waiting, and needs none).
+    TimerHandle idle_timer;
+    TimePoint last_progress{};
   };
   using Connections = std::list<Connection>;
 
@@ -174,24 +195,31 @@ class SortServer {
             return fail(it, "frame of " + std::to_string(c.length) + " bytes exceeds --max-frame " +
                                 std::to_string(max_frame_));
           }
-          c.data.resize(static_cast<std::size_t>(c.length));
           const std::size_t body = std::min<std::size_t>(static_cast<std::size_t>(got) - used,
                                                          static_cast<std::size_t>(c.length));
+          grow_body(c, body);
           std::memcpy(c.data.data(), scratch_.data() + used, body);
           c.done = body;
         }
       } else {
+        grow_body(c, c.done + 1);
         got = ::recv(c.fd.get(), c.data.data() + c.done, c.data.size() - c.done, 0);
         if (got > 0) {
           c.done += static_cast<std::size_t>(got);
         }
       }
-      if (got > 0 && c.has_header && c.done == c.data.size()) {
+      if (got > 0) {
+        c.last_progress = loop_.time();
+      }
+      if (got > 0 && c.has_header && c.done == c.length) {
         // Anything after the frame is ignored, as a reader that reads
         // exactly the frame would.
         if (c.watch) {
           c.watch.set_interest(Interest::none);  // nothing to hear while sorting
         }
+        // Sorting is the server's wait, not the client's: no timeout, and a
+        // batch holds this iterator, so nothing may close the connection.
+        c.idle_timer.cancel();
         pending_.push_back(it);
         schedule_flush();
         return;
@@ -210,6 +238,7 @@ class SortServer {
           if (!c.watch) {
             c.watch = loop_.watch(c.fd.get(), Interest::readable,
                                   [this, it](IoEvents) { read_some(it); });
+            start_idle_timer(it);
           }
           return;
         }
@@ -230,6 +259,40 @@ class SortServer {
       }
     }
     return used;
+  }
+
+  // Makes room in the body for at least `need` bytes (never beyond the
+  // declared length), growing geometrically from 64 KiB: the buffer follows
+  // the bytes that have arrived, not the length the header claims.
+  static void grow_body(Connection& c, std::size_t need) {
+    const auto length = static_cast<std::size_t>(c.length);
+    if (c.data.size() >= need || c.data.size() == length) {
+      return;
+    }
+    constexpr std::size_t kFirstChunk = 64 * 1024;
+    c.data.resize(std::min(length, std::max({need, 2 * c.data.size(), kFirstChunk})));
+  }
+
+  // While the connection waits on its client; closes it once the client has
+  // made no progress for the idle timeout. Progress does not touch the timer
+  // (no timer call per recv): when it fires early, it re-arms for the rest.
+  void start_idle_timer(Connections::iterator it) {
+    if (idle_timeout_ <= Duration::zero()) {
+      return;
+    }
+    it->idle_timer.cancel();  // a reply that blocks again re-arms it
+    it->last_progress = loop_.time();
+    arm_idle_timer(it);
+  }
+  void arm_idle_timer(Connections::iterator it) {
+    it->idle_timer = loop_.call_at(it->last_progress + idle_timeout_, [this, it] {
+      if (loop_.time() < it->last_progress + idle_timeout_) {
+        arm_idle_timer(it);
+        return;
+      }
+      fail(it, fmt::format("no progress for {:g} s (--idle-timeout)",
+                           std::chrono::duration<double>(idle_timeout_).count()));
+    });
   }
 
   void schedule_flush() {
@@ -297,6 +360,7 @@ class SortServer {
                                   MSG_NOSIGNAL | MSG_MORE);
       if (sent >= 0) {
         c.done += static_cast<std::size_t>(sent);
+        c.last_progress = loop_.time();
         continue;
       }
       if (errno == EINTR) {
@@ -309,6 +373,7 @@ class SortServer {
         }
         c.watch =
             loop_.watch(c.fd.get(), Interest::writable, [this, it](IoEvents) { write_some(it); });
+        start_idle_timer(it);
         return;
       }
       return fail(it, std::string("sending the reply failed: ") + std::strerror(errno));
@@ -324,7 +389,8 @@ class SortServer {
   }
 
   void close(Connections::iterator it) {
-    it->watch.reset();  // before the fd closes (see FdWatch)
+    it->idle_timer.cancel();  // its callback holds the iterator
+    it->watch.reset();        // before the fd closes (see FdWatch)
     connections_.erase(it);
   }
 
@@ -332,6 +398,7 @@ class SortServer {
   ProcessPool& pool_;
   int listen_fd_;
   std::uint64_t max_frame_;
+  Duration idle_timeout_;
   TaskGroup& batches_;
   std::size_t max_in_flight_;
   std::size_t in_flight_ = 0;
@@ -343,9 +410,10 @@ class SortServer {
   TimerHandle resume_accepting_;
 };
 
-Task<void> serve_sorts(int listen_fd, ProcessPool& pool, std::uint64_t max_frame) {
+Task<void> serve_sorts(int listen_fd, ProcessPool& pool, std::uint64_t max_frame,
+                       Duration idle_timeout) {
   TaskGroup batches;
-  SortServer server(*EventLoop::current(), pool, listen_fd, max_frame, batches);
+  SortServer server(*EventLoop::current(), pool, listen_fd, max_frame, idle_timeout, batches);
   Event stopped;  // never set: the server runs until it is cancelled
   try {
     co_await stopped.wait();
@@ -376,7 +444,9 @@ int run_sort_server(const SortServerArguments& arguments) {
   std::printf("sort-server: listening on %s\n",
               SocketAddress::local_of(listener.get()).to_string().c_str());
   std::fflush(stdout);
-  run(serve_sorts(listener.get(), pool, arguments.max_frame), {}, stop.token());
+  const auto idle_timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(arguments.idle_timeout));
+  run(serve_sorts(listener.get(), pool, arguments.max_frame, idle_timeout), {}, stop.token());
   std::printf("Server stopped.\n");
   return 0;
 }
@@ -578,6 +648,11 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
                              "Sorting processes (default: one per core)");
   server_command->add_option("--max-frame", server->max_frame,
                              "Largest request accepted, in bytes (default 16 MiB)");
+  server_command
+      ->add_option("--idle-timeout", server->idle_timeout,
+                   "Seconds a connection may make no progress (send none of its frame, take "
+                   "none of its reply) before it is closed (default 60; 0 = never)")
+      ->check(CLI::NonNegativeNumber);
   server_command->callback([server, &exit_code] { exit_code = run_sort_server(*server); });
 
   auto client = std::make_shared<SortClientArguments>();

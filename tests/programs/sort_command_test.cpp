@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "program_runner.hpp"
 #include "support/child_process.hpp"
@@ -17,13 +18,12 @@ namespace {
 using test::pizzeria_binary;
 using test::run_program;
 
-// `pizzeria sort-server --port 0 --workers 2`; the port is read from its
-// first line.
+// `pizzeria sort-server --port 0 --workers 2` plus `extra` arguments; the
+// port is read from its first line.
 class SortServerProcess {
  public:
-  SortServerProcess()
-      : process_({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "2"},
-                 test::ChildProcess::Output::stdout_only) {
+  explicit SortServerProcess(const std::vector<std::string>& extra = {})
+      : process_(arguments(extra), test::ChildProcess::Output::stdout_only) {
     const std::string line = process_.read_line();
     const auto colon = line.rfind(':');
     port_ = colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
@@ -38,8 +38,16 @@ class SortServerProcess {
   }
 
   [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] pid_t pid() const { return process_.pid(); }
 
  private:
+  static std::vector<std::string> arguments(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{
+        pizzeria_binary(), "sort-server", "--port", "0", "--workers", "2"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
   test::ChildProcess process_;
   int port_ = 0;
 };
@@ -141,6 +149,95 @@ TEST(SortServerCommand, AFrameArrivingInPiecesAndALargeReplyAreServed) {
   const auto result = run_program({"python3", "-c", kPiecesClient, std::to_string(server.port())});
   EXPECT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.out, "sorted\n") << result.err;
+}
+
+// 64 clients each send a header declaring a 16 MiB frame (the default
+// --max-frame) and two bytes of it, then stall; a good client is served after
+// them (the server accepts and reads in arrival order, so by then it has seen
+// every header). The server had sized each body to the declared length at
+// once: 1 GiB resident for 1 KiB received. Prints the server's VmRSS in KiB.
+constexpr const char* kDeclaredLengthClient = R"(
+import socket, sys
+port, pid = int(sys.argv[1]), sys.argv[2]
+stalled = []
+for _ in range(64):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall((16 << 20).to_bytes(8, "big") + b"[1")
+    stalled.append(s)
+good = socket.create_connection(("127.0.0.1", port))
+good.sendall((9).to_bytes(8, "big") + b"[3, 1, 2]")
+good.settimeout(20)
+assert good.recv(100) == b"[1, 2, 3]", "the good client was not served"
+for line in open("/proc/%s/status" % pid):
+    if line.startswith("VmRSS:"):
+        print(int(line.split()[1]))
+)";
+
+TEST(SortServerCommand, AHeaderDeclaringAHugeFrameCostsOnlyTheBytesThatArrive) {
+  SortServerProcess server;
+  ASSERT_GT(server.port(), 0);
+  const auto result = run_program({"python3", "-c", kDeclaredLengthClient,
+                                   std::to_string(server.port()), std::to_string(server.pid())});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  // 64 stalled clients hold a few KiB each now; sized by their headers they
+  // held 1 GiB. 256 MiB leaves room for the sanitizers' own memory.
+  EXPECT_LT(std::atol(result.out.c_str()), 256L * 1024) << "VmRSS in KiB: " << result.out;
+}
+
+// Clients that stall: mid-header, mid-body, silent from the start. With
+// --idle-timeout each is closed (EOF, not the 20 s socket timeout), while a
+// client that keeps sending, byte by byte, is served.
+constexpr const char* kStallingClients = R"(
+import socket, sys
+address = ("127.0.0.1", int(sys.argv[1]))
+stalled = [socket.create_connection(address) for _ in range(3)]
+stalled[0].sendall(b"\0\0\0")
+stalled[1].sendall((100).to_bytes(8, "big") + b"[1,")
+for s in stalled:
+    s.settimeout(20)
+    print("closed" if s.recv(10) == b"" else "answered")
+frame = (5).to_bytes(8, "big") + b"[2,1]"
+s = socket.create_connection(address)
+for i in range(len(frame)):
+    s.sendall(frame[i:i + 1])
+s.settimeout(20)
+print(s.recv(100).decode())
+)";
+
+TEST(SortServerCommand, ClientsThatStallAreClosedAfterTheIdleTimeout) {
+  SortServerProcess server({"--idle-timeout", "0.3"});
+  ASSERT_GT(server.port(), 0);
+  const auto result =
+      run_program({"python3", "-c", kStallingClients, std::to_string(server.port())});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "closed\nclosed\nclosed\n[1,2]\n") << result.err;
+}
+
+// A client that sends a 12 MB frame and one byte more, and never reads the
+// reply: more than the kernel's buffers take, so the server waits to send.
+// With --idle-timeout it gives up and closes; the byte it never read makes
+// that close a reset, which the client sees without reading.
+constexpr const char* kNonReadingClient = R"(
+import json, select, socket, sys
+data = json.dumps(list(range(1500000))).encode()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(len(data).to_bytes(8, "big") + data)
+s.sendall(b"x")
+poller = select.poll()
+poller.register(s, select.POLLRDHUP)
+events = poller.poll(20000)
+print("reset" if events and events[0][1] & (select.POLLHUP | select.POLLERR) else "still open")
+)";
+
+TEST(SortServerCommand, AClientThatNeverReadsItsReplyIsClosedAfterTheIdleTimeout) {
+  SortServerProcess server({"--idle-timeout", "0.3"});
+  ASSERT_GT(server.port(), 0);
+  const auto result =
+      run_program({"python3", "-c", kNonReadingClient, std::to_string(server.port())});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "reset\n") << result.err;
 }
 
 TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {

@@ -68,6 +68,9 @@ class ChildProcess {
   // wait() has returned.
   [[nodiscard]] std::uint64_t failed_accepts() const noexcept;
 
+  // For reading the child's /proc entries (its memory, say).
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
  private:
   class AcceptFailer;
 
