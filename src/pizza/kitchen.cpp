@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/redis_error.hpp"
 
 namespace pz::pizza {
 
@@ -78,10 +80,8 @@ std::string describe(const Entry& entry) {
 }  // namespace
 
 Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
-                 std::function<void(std::string_view)> on_rejected)
-    : options_(std::move(options)),
-      on_baked_(std::move(on_baked)),
-      on_rejected_(std::move(on_rejected)) {
+                 std::function<void(std::string_view)> log)
+    : options_(std::move(options)), on_baked_(std::move(on_baked)), log_(std::move(log)) {
   if (options_.cooks < 1) {
     throw std::invalid_argument("a kitchen needs at least one cook, got " +
                                 std::to_string(options_.cooks));
@@ -123,80 +123,121 @@ std::vector<std::string> Kitchen::acknowledge(const std::string& id) const {
 }
 
 Task<void> Kitchen::cook(int number) {
-  RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
   const std::string consumer = options_.name + "-" + std::to_string(number);
+  // The first connection fails fast (a wrong address is a mistake to hear
+  // of at once); later ones are retried, since a kitchen is meant to ride
+  // out a restart of Redis.
+  RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
+  bool outage = false;
   while (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders)) {
-    // Counted before the wait, so two cooks waiting at once cannot both
-    // take the last order of max_orders.
-    ++taken_;
-    std::optional<Entry> entry;
-    // First an order that a dead cook left in its oven...
-    std::vector<std::string> reclaim{"XAUTOCLAIM",
-                                     options_.stream,
-                                     options_.group,
-                                     consumer,
-                                     milliseconds(options_.reclaim_after),
-                                     "0-0",
-                                     "COUNT",
-                                     "1"};
-    RedisReply claimed = (co_await redis.command(std::move(reclaim))).or_throw("XAUTOCLAIM");
-    if (claimed.kind == RedisReply::Kind::array && claimed.elements.size() >= 2 &&
-        !claimed.elements[1].elements.empty()) {
-      entry = as_entry(claimed.elements[1].elements.front());
-    } else {
-      // ...else a new one, waiting at most `poll` so close() is noticed.
-      std::vector<std::string> read{"XREADGROUP",
-                                    "GROUP",
-                                    options_.group,
-                                    consumer,
-                                    "COUNT",
-                                    "1",
-                                    "BLOCK",
-                                    milliseconds(options_.poll),
-                                    "STREAMS",
-                                    options_.stream,
-                                    ">"};
-      RedisReply fresh = (co_await redis.command(std::move(read))).or_throw("XREADGROUP");
-      // [[stream, [entry]]], or nil when `poll` passed without an order.
-      if (fresh.kind == RedisReply::Kind::array && !fresh.elements.empty() &&
-          fresh.elements[0].elements.size() == 2 &&
-          !fresh.elements[0].elements[1].elements.empty()) {
-        entry = as_entry(fresh.elements[0].elements[1].elements.front());
+    try {
+      if (!redis.is_open()) {
+        redis = co_await RedisConnection::open(options_.host, options_.port);
+        if (outage && log_) {
+          log_("cook " + std::to_string(number) + " reconnected to Redis");
+        }
+        outage = false;
+      }
+      co_await take_and_bake(redis, number, consumer);
+    } catch (const CancelledError&) {
+      throw;
+    } catch (const RedisError&) {
+      throw;  // Redis refused a command: a setup problem that waiting will not fix
+    } catch (const std::exception& error) {
+      // The connection broke (or could not be made). An order in this
+      // cook's oven stays pending; after reclaim_after any cook takes it.
+      if (!outage && log_) {
+        log_("cook " + std::to_string(number) + " lost Redis (" + error.what() +
+             "); retrying every second");
+      }
+      outage = true;
+      redis.close();
+    }
+    if (outage) {
+      co_await sleep(std::chrono::duration_cast<Duration>(std::chrono::seconds(1)));
+    }
+  }
+}
+
+Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std::string& consumer) {
+  // Counted before the wait, so two cooks waiting at once cannot both take
+  // the last order of max_orders; given back unless an order is baked.
+  struct Reservation {
+    std::uint64_t& taken;
+    bool kept = false;
+    ~Reservation() {
+      if (!kept) {
+        --taken;
       }
     }
-    if (!entry) {
-      --taken_;
-      continue;
+  };
+  ++taken_;
+  Reservation reservation{taken_};
+  std::optional<Entry> entry;
+  // First an order that a dead cook left in its oven...
+  std::vector<std::string> reclaim{"XAUTOCLAIM",
+                                   options_.stream,
+                                   options_.group,
+                                   consumer,
+                                   milliseconds(options_.reclaim_after),
+                                   "0-0",
+                                   "COUNT",
+                                   "1"};
+  RedisReply claimed = (co_await redis.command(std::move(reclaim))).or_throw("XAUTOCLAIM");
+  if (claimed.kind == RedisReply::Kind::array && claimed.elements.size() >= 2 &&
+      !claimed.elements[1].elements.empty()) {
+    entry = as_entry(claimed.elements[1].elements.front());
+  } else {
+    // ...else a new one, waiting at most `poll` so close() is noticed.
+    std::vector<std::string> read{"XREADGROUP",
+                                  "GROUP",
+                                  options_.group,
+                                  consumer,
+                                  "COUNT",
+                                  "1",
+                                  "BLOCK",
+                                  milliseconds(options_.poll),
+                                  "STREAMS",
+                                  options_.stream,
+                                  ">"};
+    RedisReply fresh = (co_await redis.command(std::move(read))).or_throw("XREADGROUP");
+    // [[stream, [entry]]], or nil when `poll` passed without an order.
+    if (fresh.kind == RedisReply::Kind::array && !fresh.elements.empty() &&
+        fresh.elements[0].elements.size() == 2 && !fresh.elements[0].elements[1].elements.empty()) {
+      entry = as_entry(fresh.elements[0].elements[1].elements.front());
     }
-    const std::optional<int> pizzas = pizzas_of(*entry);
-    if (!pizzas) {
-      --taken_;
-      ++rejected_;
-      (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
-      if (on_rejected_) {
-        on_rejected_(describe(*entry));
-      }
-      continue;
-    }
-    // Baking. The claim is renewed every half reclaim_after, so other cooks
-    // never take this order from a living cook.
-    const auto renew_every = std::max(options_.reclaim_after / 2, std::chrono::milliseconds(1));
-    auto left = options_.bake_time * *pizzas;
-    while (left.count() > 0) {
-      const auto step = std::min(left, renew_every);
-      co_await sleep(std::chrono::duration_cast<Duration>(step));
-      left -= step;
-      if (left.count() > 0) {
-        std::vector<std::string> renew{"XCLAIM", options_.stream, options_.group, consumer,
-                                       "0",      entry->id,       "JUSTID"};
-        (co_await redis.command(std::move(renew))).or_throw("XCLAIM");
-      }
-    }
+  }
+  if (!entry) {
+    co_return;
+  }
+  const std::optional<int> pizzas = pizzas_of(*entry);
+  if (!pizzas) {
+    ++rejected_;
     (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
-    ++baked_;
-    if (on_baked_) {
-      on_baked_(BakedOrder{.cook = number, .id = entry->id, .pizzas = *pizzas});
+    if (log_) {
+      log_(describe(*entry));
     }
+    co_return;
+  }
+  // Baking. The claim is renewed every half reclaim_after, so other cooks
+  // never take this order from a living cook.
+  const auto renew_every = std::max(options_.reclaim_after / 2, std::chrono::milliseconds(1));
+  auto left = options_.bake_time * *pizzas;
+  while (left.count() > 0) {
+    const auto step = std::min(left, renew_every);
+    co_await sleep(std::chrono::duration_cast<Duration>(step));
+    left -= step;
+    if (left.count() > 0) {
+      std::vector<std::string> renew{"XCLAIM", options_.stream, options_.group, consumer,
+                                     "0",      entry->id,       "JUSTID"};
+      (co_await redis.command(std::move(renew))).or_throw("XCLAIM");
+    }
+  }
+  (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
+  reservation.kept = true;
+  ++baked_;
+  if (on_baked_) {
+    on_baked_(BakedOrder{.cook = number, .id = entry->id, .pizzas = *pizzas});
   }
 }
 

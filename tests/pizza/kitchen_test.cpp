@@ -221,10 +221,48 @@ TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
     EXPECT_EQ(baked.at(0).pizzas, 2);
     EXPECT_EQ(kitchen.rejected(), 2U);
     EXPECT_EQ(rejected.size(), 2U);
-    EXPECT_NE(rejected.at(0).find("is not an order (pizzas lots;"), std::string::npos) << rejected.at(0);
-    EXPECT_NE(rejected.at(1).find("is not an order (topping ham;"), std::string::npos) << rejected.at(1);
+    EXPECT_NE(rejected.at(0).find("is not an order (pizzas lots;"), std::string::npos)
+        << rejected.at(0);
+    EXPECT_NE(rejected.at(1).find("is not an order (topping ham;"), std::string::npos)
+        << rejected.at(1);
     EXPECT_EQ(co_await pending(writer), 0);
   }());
+}
+
+TEST(Kitchen, RidesOutARestartOfRedis) {
+  test::RedisServer redis(test::RedisServer::Durability::every_write);
+  std::vector<BakedOrder> baked;
+  std::vector<std::string> log;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.max_orders = 2;
+    Kitchen kitchen(
+        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
+        [&log](std::string_view line) { log.emplace_back(line); });
+    TaskGroup group;
+    group.spawn(kitchen.run());
+    while (kitchen.baked() == 0) {
+      co_await sleep(2ms);
+    }
+    redis.crash();
+    redis.start();  // the stream and the group come back from the append-only file
+    std::vector<bool> second = refused(1);
+    for (int attempt = 0; attempt < 500 && !second[0]; ++attempt) {
+      co_await sleep(2ms);
+      second = co_await queue.place(pizzas(2));
+    }
+    EXPECT_EQ(second, placed(1));
+    co_await group.join();  // the cook reconnects and bakes it
+  }());
+  ASSERT_EQ(baked.size(), 2U);
+  EXPECT_EQ(baked[0].pizzas, 1);
+  EXPECT_EQ(baked[1].pizzas, 2);
+  ASSERT_EQ(log.size(), 2U);
+  EXPECT_NE(log[0].find("cook 1 lost Redis ("), std::string::npos) << log[0];
+  EXPECT_EQ(log[1], "cook 1 reconnected to Redis");
 }
 
 TEST(Kitchen, KeepsAnOrderThatTakesLongerThanTheReclaimTime) {

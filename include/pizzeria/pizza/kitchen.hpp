@@ -20,8 +20,11 @@
 // baking may find its order baked by another as well.
 //
 // An entry that is not an order (no `pizzas` field of 1 or more) is
-// reported through on_rejected, acknowledged and skipped, so it cannot
-// block the queue.
+// reported through `log`, acknowledged and skipped, so it cannot block the
+// queue. A cook that loses Redis says so through `log` and reconnects every
+// second (the first connection, at start, fails run() instead: a wrong
+// address should be heard of at once); the order in its oven stays pending
+// meanwhile, and another cook reclaims it after `reclaim_after`.
 //
 // close() stops the cooks from taking new orders; each finishes and
 // acknowledges the order in its oven, and run() returns. Cancelling run()
@@ -38,7 +41,8 @@
 #include <vector>
 
 #include "pizzeria/coro/task.hpp"
-#include "pizzeria/pizza/kitchen_queue.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/pizza/order_stream.hpp"
 
 namespace pz::pizza {
 
@@ -66,12 +70,12 @@ class Kitchen {
   };
 
   Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
-          std::function<void(std::string_view)> on_rejected = {});
+          std::function<void(std::string_view)> log = {});
 
   // Creates the consumer group if needed (reading the stream from its
   // start, so orders placed before any kitchen opened are baked), then runs
   // the cooks until close() or max_orders. Throws if Redis cannot be
-  // reached or answers a cook with an error.
+  // reached at the start, or answers a command with an error.
   [[nodiscard]] Task<void> run();
   // No new orders; run() returns once the ovens are empty.
   void close() noexcept { closing_ = true; }
@@ -81,11 +85,13 @@ class Kitchen {
 
  private:
   Task<void> cook(int number);
+  // One turn of a cook: take an order (reclaimed or new) and bake it.
+  Task<void> take_and_bake(RedisConnection& redis, int number, const std::string& consumer);
   [[nodiscard]] std::vector<std::string> acknowledge(const std::string& id) const;
 
   Options options_;
   std::function<void(const BakedOrder&)> on_baked_;
-  std::function<void(std::string_view)> on_rejected_;
+  std::function<void(std::string_view)> log_;
   bool closing_ = false;
   std::uint64_t taken_ = 0;  // orders some cook has taken (max_orders counts these)
   std::uint64_t baked_ = 0;
