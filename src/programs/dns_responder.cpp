@@ -74,6 +74,10 @@ std::string header_only(std::string_view query, std::uint8_t rcode) {
 struct Question {
   std::string name;     // lower case, dot-separated, "" for the root
   std::size_t end = 0;  // offset just past QTYPE/QCLASS
+  // A label holding a '.' byte (dig's `pizza\.test`, one label): joined with
+  // dots, the name would read as a different name of more labels, which the
+  // zone may hold; no zone name has such a label.
+  bool dot_in_label = false;
   std::uint16_t type = 0;
   std::uint16_t klass = 0;
 };
@@ -102,7 +106,9 @@ std::optional<Question> parse_question(std::string_view query) {
     if (!question.name.empty()) {
       question.name += '.';
     }
-    question.name += lower_case(query.substr(at + 1, length));
+    const std::string_view label = query.substr(at + 1, length);
+    question.dot_in_label = question.dot_in_label || label.find('.') != std::string_view::npos;
+    question.name += lower_case(label);
     at += 1 + length;
   }
   if (at + 4 > query.size()) {
@@ -194,7 +200,7 @@ std::optional<std::string> answer_dns_query(std::string_view query, const DnsZon
     reply[3] = static_cast<char>(dns::kRefused);
     return reply;
   }
-  const DnsZone::Records* records = zone.find(question->name);
+  const DnsZone::Records* records = question->dot_in_label ? nullptr : zone.find(question->name);
   if (records == nullptr) {
     reply[3] = static_cast<char>(dns::kNxDomain);
     return reply;

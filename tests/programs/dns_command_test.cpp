@@ -95,6 +95,15 @@ TEST_F(DnsCommand, DigReportsNxDomainForAnUnknownNameAndAnAuthoritativeAnswer) {
   EXPECT_NE(found.find("pizza.test.\t\t300\tIN\tA\t10.0.0.7"), std::string::npos) << found;
 }
 
+TEST_F(DnsCommand, AnEscapedDotMakesOneLabelThatNoZoneNameMatches) {
+  DnsServerProcess server(zone_file_);
+  ASSERT_GT(server.port(), 0) << server.first_line();
+  // dig sends `pizza\.test` as the single label "pizza.test".
+  const std::string out = dig(server.port(), {"pizza\\.test"});
+  EXPECT_NE(out.find("status: NXDOMAIN"), std::string::npos) << out;
+  EXPECT_EQ(out.find("10.0.0.7"), std::string::npos) << out;
+}
+
 TEST_F(DnsCommand, ABadZoneFileIsRefusedWithTheLineAtFault) {
   std::ofstream(zone_file_) << "pizza.test A 10.0.0.7\npizza.test A not-an-address\n";
   const auto result = run_program({pizzeria_binary(), "dns", "--zone", zone_file_, "--port", "0"});

@@ -60,6 +60,17 @@ TEST(DnsResponder, UnknownNameIsNxDomainWithTheQuestionEchoed) {
             "\x04nope\x04test\x00\x00\x01\x00\x01"s);
 }
 
+// One label "pizza.test" (dig's `pizza\.test`) is not the two labels
+// "pizza" and "test", though joining labels with dots spells both the same.
+TEST(DnsResponder, ALabelContainingADotIsNotTheNameItSpells) {
+  const std::string q = query(dns::kTypeA, "\x0apizza.test\x00"s);
+  const auto reply = answer_dns_query(q, test_zone());
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(*reply,
+            "\xBE\xEF\x85\x03\x00\x01\x00\x00\x00\x00\x00\x00"s
+            "\x0apizza.test\x00\x00\x01\x00\x01"s);
+}
+
 TEST(DnsResponder, KnownNameWithoutRecordsOfTheTypeIsNoData) {
   const auto reply = answer_dns_query(query(15 /* MX */), test_zone());
   ASSERT_TRUE(reply);

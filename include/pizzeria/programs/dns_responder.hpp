@@ -13,7 +13,8 @@
 //   compression, or has a label over 63 bytes or a name over 255: FORMERR,
 //   header only;
 // - class other than IN (or ANY): REFUSED with the question echoed;
-// - a name not in the zone: NXDOMAIN; a name in the zone: NOERROR with its A
+// - a name not in the zone (including any name with a '.' byte inside a
+//   label, which zone names cannot have): NXDOMAIN; a name in the zone: NOERROR with its A
 //   and/or AAAA records (none for other types: "no data"). The question is
 //   echoed byte for byte (preserving the query's letter case), answers point
 //   to it with a compression pointer, AA is set, RD is copied, RA is clear.
