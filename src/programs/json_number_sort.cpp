@@ -1,9 +1,12 @@
 #include "pizzeria/programs/json_number_sort.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -80,25 +83,66 @@ Number scan_number(std::string_view json, std::size_t& at) {
   return number;
 }
 
-// Exact comparison of two integers given as sign and digits (no leading zeros).
-bool integer_less(const Number& a, const Number& b) {
-  const bool a_zero = a.digits == "0";
-  const bool b_zero = b.digits == "0";
-  const bool a_negative = a.negative && !a_zero;  // -0 == 0
-  const bool b_negative = b.negative && !b_zero;
+// Exact three-way comparison of two integers given as sign and digits (no
+// leading zeros); -0 == 0.
+int compare_integers(bool a_negative, std::string_view a_digits, bool b_negative,
+                     std::string_view b_digits) {
+  a_negative = a_negative && a_digits != "0";
+  b_negative = b_negative && b_digits != "0";
   if (a_negative != b_negative) {
-    return a_negative;
+    return a_negative ? -1 : 1;
   }
-  const bool magnitude_less =
-      a.digits.size() != b.digits.size() ? a.digits.size() < b.digits.size() : a.digits < b.digits;
-  const bool magnitude_greater =
-      a.digits.size() != b.digits.size() ? a.digits.size() > b.digits.size() : a.digits > b.digits;
-  return a_negative ? magnitude_greater : magnitude_less;
+  int magnitude = 0;
+  if (a_digits.size() != b_digits.size()) {
+    magnitude = a_digits.size() < b_digits.size() ? -1 : 1;
+  } else if (a_digits != b_digits) {
+    magnitude = a_digits < b_digits ? -1 : 1;
+  }
+  return a_negative ? -magnitude : magnitude;
 }
 
+// Doubles hold every integer of up to 15 digits exactly.
+constexpr std::size_t kExactDoubleDigits = 15;
+
+// Exact three-way comparison of an integer with a double (which may be
+// infinite: 1e999), as Python compares an int with a float. Comparing the
+// integer's rounded double instead would make 2^53 + 1 equal to 2^53.0 and
+// 2^53.0 equal to 2^53 while 2^53 < 2^53 + 1: not a strict weak ordering,
+// which std::stable_sort requires (it returned such arrays unsorted).
+int compare_integer_with_double(const Number& integer, double value) {
+  if (integer.digits.size() <= kExactDoubleDigits) {
+    return integer.value < value ? -1 : integer.value > value ? 1 : 0;
+  }
+  if (std::isinf(value)) {
+    return value > 0 ? -1 : 1;
+  }
+  // floor(value) is an integer that a double holds exactly, and fixed
+  // notation with precision 0 prints it exactly (at most 309 digits).
+  const double whole = std::floor(value);
+  char text[400];
+  const auto printed =
+      std::to_chars(std::begin(text), std::end(text), whole, std::chars_format::fixed, 0);
+  std::string_view digits(text, static_cast<std::size_t>(printed.ptr - text));
+  const bool negative = !digits.empty() && digits.front() == '-';
+  digits.remove_prefix(negative ? 1 : 0);
+  const int versus_whole = compare_integers(integer.negative, integer.digits, negative, digits);
+  if (versus_whole != 0) {
+    return versus_whole;  // integers differing from floor(value) differ from value the same way
+  }
+  return value > whole ? -1 : 0;
+}
+
+// A strict weak ordering: every number stands for one real number (an
+// integer for itself, anything else for its double) and they compare exactly.
 bool number_less(const Number& a, const Number& b) {
   if (a.integer && b.integer) {
-    return integer_less(a, b);
+    return compare_integers(a.negative, a.digits, b.negative, b.digits) < 0;
+  }
+  if (a.integer) {
+    return compare_integer_with_double(a, b.value) < 0;
+  }
+  if (b.integer) {
+    return compare_integer_with_double(b, a.value) > 0;
   }
   return a.value < b.value;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -83,6 +84,67 @@ TEST(SortJsonNumbers, SortsRandomIntegersOfEveryMagnitudeAsAStableSortWould) {
 TEST(SortJsonNumbers, MixesNineteenDigitIntegersWithShortOnesExactly) {
   EXPECT_EQ(sort_json_numbers("[1000000000000000000, -999999999999999999, 999999999999999999, 3]"),
             "[-999999999999999999, 3, 999999999999999999, 1000000000000000000]");
+}
+
+// An integer compares exactly with a float, as in Python: 2^53 + 1 is above
+// 2^53.0 though its nearest double is 2^53.0. Comparing through that double
+// made the order intransitive, and the array came back unsorted.
+TEST(SortJsonNumbers, ComparesIntegersWithFloatsExactly) {
+  EXPECT_EQ(sort_json_numbers("[9007199254740993, 9007199254740992.0, 9007199254740992]"),
+            "[9007199254740992.0, 9007199254740992, 9007199254740993]");
+  EXPECT_EQ(sort_json_numbers("[-9007199254740993, -9007199254740992.5, 1e999, -1e999, "
+                              "12345678901234567890123, 1.2345678901234567e22, "
+                              "12345678901234567000000]"),
+            "[-1e999, -9007199254740993, -9007199254740992.5, 12345678901234567000000, "
+            "1.2345678901234567e22, 12345678901234567890123, 1e999]");
+}
+
+// Integers and floats around 2^53 and 2^63, where doubles skip integers,
+// checked against long double (64-bit mantissa: exact for all of them).
+TEST(SortJsonNumbers, SortsMixedIntegersAndFloatsWhereDoublesAreCoarse) {
+  std::mt19937_64 random(11);
+  const std::vector<std::string> bases{"9007199254740", "9223372036854775"};
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::string> texts;
+    std::string json = "[";
+    for (int i = 0; i < 40; ++i) {
+      const std::string& base = bases[random() % bases.size()];
+      std::string text = (random() % 4 == 0 ? "-" : "") + base + std::to_string(random() % 10) +
+                         std::to_string(random() % 10) + std::to_string(random() % 10);
+      switch (random() % 3) {
+        case 0:
+          break;  // an integer
+        case 1:
+          text += ".0";
+          break;
+        default:
+          text += ".5";
+          break;
+      }
+      texts.push_back(text);
+      json += (i == 0 ? "" : ", ") + text;
+    }
+    json += "]";
+    const auto value = [](const std::string& text) {
+      return text.find('.') == std::string::npos
+                 ? std::strtold(text.c_str(), nullptr)
+                 : static_cast<long double>(std::strtod(text.c_str(), nullptr));
+    };
+    const std::string sorted = sort_json_numbers(json);
+    std::vector<std::string> out;
+    for (std::size_t at = 1; at < sorted.size();) {
+      const std::size_t end = std::min(sorted.find(", ", at), sorted.size() - 1);
+      out.push_back(sorted.substr(at, end - at));
+      at = end + 2;
+    }
+    ASSERT_EQ(out.size(), texts.size()) << sorted;
+    for (std::size_t i = 1; i < out.size(); ++i) {
+      EXPECT_LE(value(out[i - 1]), value(out[i])) << out[i - 1] << " before " << out[i];
+    }
+    std::sort(texts.begin(), texts.end());
+    std::sort(out.begin(), out.end());
+    EXPECT_EQ(out, texts);
+  }
 }
 
 TEST(SortJsonNumbers, RejectsWhatIsNotAnArrayOfJsonNumbers) {

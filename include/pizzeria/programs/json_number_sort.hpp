@@ -9,7 +9,9 @@
 //
 // Accepted: '[' optional whitespace, numbers in JSON's grammar separated by
 // ',' with optional whitespace, optional whitespace, ']'; nothing after.
-// Integers compare exactly however long; any other pair compares as doubles.
+// Integers compare exactly however long; other numbers stand for their
+// doubles (1e999 for infinity), and an integer compares exactly with a double,
+// as Python compares an int with a float (2^53 + 1 > 2^53.0).
 // The sort is stable (equal numbers keep their order, hence their texts).
 //
 // Thread safety: pure function.
