@@ -187,6 +187,7 @@ class SortServer {
         // to a scratch buffer until its size is known.
         got = ::recv(c.fd.get(), scratch_.data(), scratch_.size(), 0);
         if (got > 0) {
+          c.last_progress = loop_.time();  // a header's bytes are progress too
           std::size_t used = take_header(c, static_cast<std::size_t>(got));
           if (!c.has_header) {
             continue;
@@ -206,10 +207,8 @@ class SortServer {
         got = ::recv(c.fd.get(), c.data.data() + c.done, c.data.size() - c.done, 0);
         if (got > 0) {
           c.done += static_cast<std::size_t>(got);
+          c.last_progress = loop_.time();
         }
-      }
-      if (got > 0) {
-        c.last_progress = loop_.time();
       }
       if (got > 0 && c.has_header && c.done == c.length) {
         // Anything after the frame is ignored, as a reader that reads

@@ -213,6 +213,30 @@ TEST(SortServerCommand, ClientsThatStallAreClosedAfterTheIdleTimeout) {
   EXPECT_EQ(result.out, "closed\nclosed\nclosed\n[1,2]\n") << result.err;
 }
 
+// A slow client, a byte every quarter second, with an idle timeout of 1.5 s:
+// each byte is progress, so it is served though its header alone takes
+// longer than the timeout (header bytes had not counted, and it was closed
+// mid-header). Only a stall of 1.5 s between two of its sends, six times the
+// pace, could fail this.
+constexpr const char* kSlowClient = R"(
+import socket, sys, time
+frame = (5).to_bytes(8, "big") + b"[2,1]"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for i in range(len(frame)):
+    s.sendall(frame[i:i + 1])
+    time.sleep(0.25)
+s.settimeout(20)
+print(s.recv(100).decode())
+)";
+
+TEST(SortServerCommand, AClientThatKeepsSendingSlowerThanTheTimeoutAllowsIsServed) {
+  SortServerProcess server({"--idle-timeout", "1.5"});
+  ASSERT_GT(server.port(), 0);
+  const auto result = run_program({"python3", "-c", kSlowClient, std::to_string(server.port())});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "[1,2]\n") << result.err;
+}
+
 // A client that sends a 12 MB frame and one byte more, and never reads the
 // reply: more than the kernel's buffers take, so the server waits to send.
 // With --idle-timeout it gives up and closes; the byte it never read makes
