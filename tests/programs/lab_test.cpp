@@ -329,11 +329,6 @@ TEST(LabCommand, ALabKilledWithSigkillTakesItsRunningChildrenAlong) {
   ASSERT_EQ(::kill(lab, SIGKILL), 0);
   ASSERT_EQ(::waitpid(lab, &status, 0), lab);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  // Whatever the load generator wrote, the lab can no longer remove.
-  for (const char* model : {"threads", "reactor"}) {
-    std::remove(("/tmp/pizzeria-lab-" + std::to_string(lab) + "-" + model + ".json").c_str());
-  }
-
   // The lab's children are now this process's (the subreaper's). A server
   // must have been killed by SIGKILL, the lab's death signal; any other child
   // (a load generator) must have ended.
@@ -350,6 +345,11 @@ TEST(LabCommand, ALabKilledWithSigkillTakesItsRunningChildrenAlong) {
   }
   // Reaps anything else adopted meanwhile (nothing is expected).
   while (::waitpid(-1, &status, WNOHANG) > 0) {
+  }
+  // Whatever a load generator wrote, the lab can no longer remove; removed
+  // once the children are gone, so none writes it afterwards.
+  for (const char* model : {"threads", "reactor"}) {
+    std::remove(("/tmp/pizzeria-lab-" + std::to_string(lab) + "-" + model + ".json").c_str());
   }
 }
 
