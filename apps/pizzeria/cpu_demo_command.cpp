@@ -4,12 +4,14 @@
 // like CPython's global interpreter lock exists; `--gil` makes the threads
 // take one global lock around every slice of work, as CPython's bytecode
 // loop does, and the threads stop scaling exactly as the seed describes.
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -93,6 +95,7 @@ int run_cpu_demo(const CpuDemoArguments& arguments) {
   // Processes first, while this process has a single thread (fork is then safe).
   auto start = std::chrono::steady_clock::now();
   std::vector<pid_t> children;
+  const pid_t parent = ::getpid();
   for (std::size_t i = 0; i < workers; ++i) {
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -100,6 +103,13 @@ int run_cpu_demo(const CpuDemoArguments& arguments) {
       return 1;
     }
     if (pid == 0) {
+      // A worker dies with the demo (killed, say, by a `pizzeria lab` that
+      // was itself killed): nobody would wait for its result. The check
+      // after the request covers a parent that died before it.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) {
+        ::_exit(1);
+      }
       Occupancy unused;
       busy_worker(arguments.iterations, false, unused);
       ::_exit(0);
