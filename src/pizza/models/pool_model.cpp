@@ -107,9 +107,15 @@ void take_turn(ServerContext& context, ReturnedConnections& returned,
       return;
     }
     if (connection->wants_write()) {
-      // The blocking part: wait for the client to take our replies.
-      pollfd writable{connection->fd(), POLLOUT, 0};
-      ::poll(&writable, 1, poll_timeout_ms(close_by, now));
+      // The blocking part: wait for the client to take our replies, or for
+      // a stop request, which brings close_by forward to the shutdown
+      // deadline. (Without it, a turn that began waiting before the signal
+      // slept on until the idle timeout, and for ever with --idle-timeout 0,
+      // so the server outlived its shutdown deadline.) Once stopping, the
+      // shutdown eventfd stays readable and is left out.
+      pollfd fds[2] = {{connection->fd(), POLLOUT, 0},
+                       {stopping ? -1 : context.shutdown_fd(), POLLIN, 0}};
+      ::poll(fds, 2, poll_timeout_ms(close_by, now));
       continue;
     }
     if (!progress) {
