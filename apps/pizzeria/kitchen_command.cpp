@@ -65,11 +65,17 @@ int run_kitchen(KitchenArguments& arguments) {
   };
   loop.add_signal_handler(SIGINT, close_or_stop);
   loop.add_signal_handler(SIGTERM, close_or_stop);
-  std::printf("Kitchen open: %d cook%s taking orders from %s, stream %s, group %s\n", options.cooks,
-              options.cooks == 1 ? "" : "s", redis.to_string().c_str(), options.stream.c_str(),
-              options.group.c_str());
-  std::fflush(stdout);
-  run(kitchen.run(), {}, stop.token());
+  // "Open" only once Redis answered: a wrong address fails before it.
+  run(
+      [&]() -> Task<void> {
+        co_await kitchen.open();
+        std::printf("Kitchen open: %d cook%s taking orders from %s, stream %s, group %s\n",
+                    options.cooks, options.cooks == 1 ? "" : "s", redis.to_string().c_str(),
+                    options.stream.c_str(), options.group.c_str());
+        std::fflush(stdout);
+        co_await kitchen.run();
+      }(),
+      {}, stop.token());
   std::printf("Kitchen closed: %llu order%s baked\n",
               static_cast<unsigned long long>(kitchen.baked()), kitchen.baked() == 1 ? "" : "s");
   return 0;

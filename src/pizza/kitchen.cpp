@@ -97,9 +97,20 @@ Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_bake
   }
 }
 
-Task<void> Kitchen::run() {
+Task<void> Kitchen::open() {
+  if (open_) {
+    co_return;
+  }
   {
-    RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
+    RedisConnection redis;
+    try {
+      redis = co_await RedisConnection::open(options_.host, options_.port);
+    } catch (const CancelledError&) {
+      throw;
+    } catch (const std::exception& error) {
+      throw std::runtime_error("kitchen: cannot reach Redis at " + options_.host + ":" +
+                               std::to_string(options_.port) + ": " + error.what());
+    }
     // From the stream's start ("0"), so orders placed before the first
     // kitchen opened are baked too; MKSTREAM so a kitchen may open first.
     // Named vectors, not braced lists in the co_await: GCC 12 miscompiles
@@ -111,6 +122,11 @@ Task<void> Kitchen::run() {
       created.or_throw("creating the consumer group " + options_.group);
     }
   }
+  open_ = true;
+}
+
+Task<void> Kitchen::run() {
+  co_await open();
   TaskGroup cooks;
   for (int number = 1; number <= options_.cooks; ++number) {
     cooks.spawn(cook(number));

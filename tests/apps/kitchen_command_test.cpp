@@ -169,6 +169,18 @@ TEST(KitchenCommand, BakesTheOrdersTheServerConfirmed) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST(KitchenCommand, SaysSoAndFailsWhenRedisIsNotThere) {
+  test::RedisServer redis;
+  const std::string address = redis.address();
+  redis.crash();
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", address});
+  EXPECT_EQ(kitchen.read_line(), "pizzeria: kitchen: cannot reach Redis at " + address +
+                                     ": connect 127.0.0.1 (" + address + "): Connection refused");
+  EXPECT_EQ(kitchen.read_line(), "");  // and nothing else: never "Kitchen open"
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {
   test::RedisServer redis;
   {

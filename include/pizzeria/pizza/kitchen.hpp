@@ -72,9 +72,12 @@ class Kitchen {
   Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
           std::function<void(std::string_view)> log = {});
 
-  // Creates the consumer group if needed (reading the stream from its
-  // start, so orders placed before any kitchen opened are baked), then runs
-  // the cooks until close() or max_orders. Throws if Redis cannot be
+  // Connects and creates the consumer group if needed (reading the stream
+  // from its start, so orders placed before any kitchen opened are baked).
+  // Throws if Redis cannot be reached or refuses. run() does it first if
+  // nobody did.
+  [[nodiscard]] Task<void> open();
+  // Runs the cooks until close() or max_orders. Throws if Redis cannot be
   // reached at the start, or answers a command with an error.
   [[nodiscard]] Task<void> run();
   // No new orders; run() returns once the ovens are empty.
@@ -92,6 +95,7 @@ class Kitchen {
   Options options_;
   std::function<void(const BakedOrder&)> on_baked_;
   std::function<void(std::string_view)> log_;
+  bool open_ = false;
   bool closing_ = false;
   std::uint64_t taken_ = 0;  // orders some cook has taken (max_orders counts these)
   std::uint64_t baked_ = 0;
