@@ -1,14 +1,22 @@
 // `pizzeria sort-server` with the seed's Python client (asyncio.run in place
 // of its failing event-loop call), and bad frames that must close only their
 // own connection.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "pizzeria/core/unique_fd.hpp"
 #include "program_runner.hpp"
 #include "support/child_process.hpp"
 
@@ -262,6 +270,96 @@ TEST(SortServerCommand, AClientThatNeverReadsItsReplyIsClosedAfterTheIdleTimeout
       run_program({"python3", "-c", kNonReadingClient, std::to_string(server.port())});
   EXPECT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.out, "reset\n") << result.err;
+}
+
+// A blocking loopback connection with a 20 s receive timeout (a server that
+// neither answers nor closes fails the test instead of hanging it).
+UniqueFd connect_loopback(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const timeval timeout{20, 0};
+  if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    throw std::runtime_error(std::string("connecting to the server: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+void send_all(int fd, const std::string& bytes) {
+  if (::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    throw std::runtime_error(std::string("sending to the server: ") + std::strerror(errno));
+  }
+}
+
+// Everything until the server closes: "" for a connection closed before
+// any reply; "error: ..." if the receive failed (a timeout, say).
+std::string receive_until_closed(int fd) {
+  std::string received;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+    if (got == 0) {
+      return received;
+    }
+    if (got < 0) {
+      return std::string("error: ") + std::strerror(errno);
+    }
+    received.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+// The server's lines up to and including the first that contains `text`
+// ("" if its output ends first).
+std::string wait_for_line(test::ChildProcess& server, const std::string& text) {
+  for (;;) {
+    const std::string line = server.read_line();
+    if (line.empty() || line.find(text) != std::string::npos) {
+      return line;
+    }
+  }
+}
+
+// --max-connections 2 with two clients holding their connections open
+// mid-header (and no idle timeout): a third client is closed at once,
+// before any reply, with a logged line, where it had waited for as long as
+// the two stayed. Once one of the two has gone, a new client is served.
+TEST(SortServerCommand, BeyondMaxConnectionsANewClientIsClosedAtOnceAndLogged) {
+  test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
+                             "--idle-timeout", "0", "--max-connections", "2"});
+  const std::string first = server.read_line();
+  const auto colon = first.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << first;
+  const int port = std::atoi(first.c_str() + colon + 1);
+  ASSERT_GT(port, 0) << first;
+
+  const std::string frame = std::string(7, '\0') + '\5' + "[2,1]";
+  UniqueFd held_a = connect_loopback(port);
+  send_all(held_a.get(), frame.substr(0, 3));
+  UniqueFd held_b = connect_loopback(port);
+  send_all(held_b.get(), frame.substr(0, 3));
+
+  // The backlog is first in, first out: the two held ones are accepted
+  // before this one, which finds two open.
+  UniqueFd refused = connect_loopback(port);
+  EXPECT_EQ(receive_until_closed(refused.get()), "");
+  const std::string logged = wait_for_line(server, "--max-connections 2");
+  EXPECT_NE(logged.find("2 connections open (--max-connections 2): closed 1 new connection"),
+            std::string::npos)
+      << logged;
+
+  held_a.reset();
+  EXPECT_NE(wait_for_line(server, "client closed the connection"), "");
+  UniqueFd served = connect_loopback(port);
+  send_all(served.get(), frame);
+  EXPECT_EQ(receive_until_closed(served.get()), "[1,2]");
+
+  server.signal(SIGINT);
+  EXPECT_EQ(wait_for_line(server, "Server stopped."), "Server stopped.");
+  const int status = server.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {
