@@ -7,10 +7,15 @@
 //
 // The server runs one task per connection in a TaskGroup and stops cleanly
 // on SIGINT/SIGTERM (the group cancels every connection, then it exits 0).
+// A connection that neither sends nor takes bytes for --idle-timeout seconds
+// is closed (as `pizzeria serve --idle-timeout`), so silent clients cannot
+// hold descriptors for ever.
 // The client runs its clients concurrently, checks that every byte comes
 // back, and exits 1 if one did not.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "commands.hpp"
@@ -18,6 +23,8 @@
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
@@ -29,6 +36,7 @@ namespace {
 struct ServerArguments {
   std::string host = "127.0.0.1";
   std::uint16_t port = 12346;
+  double idle_timeout = 60;  // seconds; 0 = never
 };
 
 struct ClientArguments {
@@ -39,21 +47,72 @@ struct ClientArguments {
   std::size_t line_size = 32;
 };
 
-Task<void> echo_connection(TcpStream stream) {
-  for (;;) {
-    std::string bytes = co_await stream.read_some();
-    if (bytes.empty()) {
-      break;  // the client ended its side
-    }
-    stream.write(bytes);
-    co_await stream.drain();  // a client that does not read slows us down, not grows us
+// Awaits make() (a read or a drain of `stream`) until it completes (true) or
+// the client has neither sent nor taken a byte for `idle` (false; zero:
+// never). A wait for one direction does not see the other move, except
+// through the stream's buffers: input read ahead or output taken during a
+// timed-out wait is progress, and the wait starts again. So a client silent
+// while the server waits for its bytes is closed after `idle`; one that
+// stops taking its echo, between `idle` and twice that after its last byte.
+template <typename Make>
+Task<bool> within_idle(TcpStream& stream, Duration idle, Make make) {
+  if (idle <= Duration::zero()) {
+    co_await make();
+    co_return true;
   }
-  co_await stream.flush();
+  for (;;) {
+    const std::size_t input = stream.buffered_input();
+    const std::size_t output = stream.queued_output();
+    try {
+      co_await timeout(idle, make());
+      co_return true;
+    } catch (const TimeoutError&) {
+      // Below: no co_await in a handler.
+    }
+    if (stream.buffered_input() <= input && stream.queued_output() >= output) {
+      co_return false;
+    }
+  }
 }
 
-Task<void> serve(TcpListener& listener) {
-  co_await serve_forever(listener,
-                         [](TcpStream stream) { return echo_connection(std::move(stream)); });
+Task<void> echo_connection(TcpStream stream, Duration idle) {
+  std::string peer = "a client";
+  try {
+    peer = stream.peer_address().to_string();
+  } catch (const std::exception&) {
+    // Reset before we looked: the stream's own errors will say so.
+  }
+  std::string bytes;
+  const auto read = [&]() -> Task<void> { bytes = co_await stream.read_some(); };
+  const auto drain = [&]() -> Task<void> { co_await stream.drain(); };
+  const auto flush = [&]() -> Task<void> { co_await stream.flush(); };
+  bool progressing = true;
+  for (;;) {
+    progressing = co_await within_idle(stream, idle, read);
+    if (!progressing || bytes.empty()) {
+      break;  // silent, or the client ended its side
+    }
+    stream.write(bytes);
+    // A client that does not read slows us down, not grows us.
+    progressing = co_await within_idle(stream, idle, drain);
+    if (!progressing) {
+      break;
+    }
+  }
+  if (progressing) {
+    progressing = co_await within_idle(stream, idle, flush);
+  }
+  if (!progressing) {
+    std::fprintf(stderr,
+                 "echo-server: %s: no bytes either way for %g s (--idle-timeout); closing the "
+                 "connection\n",
+                 peer.c_str(), std::chrono::duration<double>(idle).count());
+  }
+}
+
+Task<void> serve(TcpListener& listener, Duration idle) {
+  co_await serve_forever(
+      listener, [idle](TcpStream stream) { return echo_connection(std::move(stream), idle); });
 }
 
 int run_server(const ServerArguments& arguments) {
@@ -64,7 +123,9 @@ int run_server(const ServerArguments& arguments) {
   TcpListener listener = TcpListener::bind(SocketAddress::parse(arguments.host, arguments.port));
   std::printf("listening on %s\n", listener.local_address().to_string().c_str());
   std::fflush(stdout);
-  run(serve(listener), {}, stop.token());
+  const auto idle =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(arguments.idle_timeout));
+  run(serve(listener, idle), {}, stop.token());
   std::printf("Server stopped.\n");
   return 0;
 }
@@ -132,6 +193,11 @@ void register_echo_commands(CLI::App& app, int& exit_code) {
   CLI::App* server = app.add_subcommand("echo-server", "Echo every byte back (pizzeria streams)");
   server->add_option("--host", server_arguments->host, "Address to listen on");
   server->add_option("--port", server_arguments->port, "Port (0: any free one, printed)");
+  server
+      ->add_option("--idle-timeout", server_arguments->idle_timeout,
+                   "Seconds a connection may neither send nor take bytes before it is closed "
+                   "(default 60; 0 = never)")
+      ->check(CLI::NonNegativeNumber);
   server->callback([server_arguments, &exit_code] { exit_code = run_server(*server_arguments); });
 
   auto client_arguments = std::make_shared<ClientArguments>();
