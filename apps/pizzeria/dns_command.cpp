@@ -2,6 +2,9 @@
 // queries from a zone file (seed 002, section 0.12). One coroutine receives
 // a datagram, answers it and waits for the next, on pizzeria's event loop:
 // the shape of the seed's DatagramProtocol, written as a loop.
+// SIGINT/SIGTERM stop it as they stop the other servers: the datagram in
+// hand is answered, then it prints `Server stopped.` and exits 0.
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -9,8 +12,12 @@
 #include <string>
 
 #include "commands.hpp"
+#include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/stop_token.hpp"
 #include "pizzeria/coro/task.hpp"
+#include "pizzeria/coro/with_stop_token.hpp"
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/net/udp_socket.hpp"
 #include "pizzeria/programs/dns_responder.hpp"
@@ -26,7 +33,13 @@ struct DnsArguments {
   std::uint32_t ttl = 300;
 };
 
-Task<void> serve_dns(SocketAddress address, const programs::DnsZone& zone) {
+Task<Datagram> receive_query(UdpSocket& socket) {
+  co_return co_await socket.recv_from(65536);
+}
+
+// `stop` cancels only the wait for a query: a query received is answered
+// even if the signal comes while its reply waits for room to be sent.
+Task<void> serve_dns(SocketAddress address, const programs::DnsZone& zone, StopToken stop) {
   // Bound here: a socket belongs to the loop of the thread that creates it.
   UdpSocket socket = UdpSocket::bind(address);
   // The chosen port matters when --port 0 asked the kernel to pick one.
@@ -34,7 +47,12 @@ Task<void> serve_dns(SocketAddress address, const programs::DnsZone& zone) {
               socket.local_address().to_string().c_str());
   std::fflush(stdout);
   while (true) {
-    Datagram query = co_await socket.recv_from(65536);
+    Datagram query;
+    try {
+      query = co_await with_stop_token(stop, receive_query(socket));
+    } catch (const CancelledError&) {
+      break;  // stopping
+    }
     // A truncated datagram was larger than any DNS query over UDP can be;
     // the parser sees its first 64 KiB and answers FORMERR at worst.
     std::optional<std::string> reply = programs::answer_dns_query(query.data, zone);
@@ -66,7 +84,12 @@ int run_dns(const DnsArguments& arguments) {
     return 1;
   }
   zone.ttl = arguments.ttl;
-  run(serve_dns(SocketAddress::parse(arguments.host, arguments.port), zone));
+  EventLoop loop;
+  StopSource stop;
+  loop.add_signal_handler(SIGINT, [&stop] { stop.request_stop(); });
+  loop.add_signal_handler(SIGTERM, [&stop] { stop.request_stop(); });
+  run(serve_dns(SocketAddress::parse(arguments.host, arguments.port), zone, stop.token()));
+  std::printf("Server stopped.\n");
   return 0;
 }
 

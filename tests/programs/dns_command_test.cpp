@@ -1,7 +1,9 @@
 // `pizzeria dns` queried with dig (Debian bind9-dnsutils), as a user would.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -31,6 +33,15 @@ class DnsServerProcess {
 
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] const std::string& first_line() const { return first_line_; }
+
+  // Sends `number`; returns the exit code (128 + the signal if one ended
+  // it) and the server's next line in `last_line`.
+  int stop_with(int number, std::string& last_line) {
+    process_.signal(number);
+    last_line = process_.read_line();
+    const int status = process_.wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
 
  private:
   test::ChildProcess process_;
@@ -102,6 +113,19 @@ TEST_F(DnsCommand, AnEscapedDotMakesOneLabelThatNoZoneNameMatches) {
   const std::string out = dig(server.port(), {"pizza\\.test"});
   EXPECT_NE(out.find("status: NXDOMAIN"), std::string::npos) << out;
   EXPECT_EQ(out.find("10.0.0.7"), std::string::npos) << out;
+}
+
+// SIGINT and SIGTERM stop it as they stop the other servers; the signal
+// had killed it (status 130 or 143, no line).
+TEST_F(DnsCommand, SigintAndSigtermStopTheServerGracefully) {
+  for (const int number : {SIGINT, SIGTERM}) {
+    DnsServerProcess server(zone_file_);
+    ASSERT_GT(server.port(), 0) << server.first_line();
+    EXPECT_EQ(dig(server.port(), {"+short", "pizza.test"}), "10.0.0.7\n");
+    std::string last_line;
+    EXPECT_EQ(server.stop_with(number, last_line), 0) << "signal " << number;
+    EXPECT_EQ(last_line, "Server stopped.") << "signal " << number;
+  }
 }
 
 TEST_F(DnsCommand, ABadZoneFileIsRefusedWithTheLineAtFault) {
