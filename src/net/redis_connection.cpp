@@ -160,6 +160,9 @@ struct RedisConnection::State {
   // Breaks the connection for good: every waiting and later command raises
   // this, naming the connection and `why`.
   void fail(std::string_view why) noexcept {
+    if (failure) {
+      return;  // the first reason is the one to report
+    }
     try {
       failure = std::make_exception_ptr(std::runtime_error(name + ": " + std::string(why)));
     } catch (...) {
@@ -221,11 +224,14 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
   // oldest batch, which may be another task's: replies come in request order.
   while (batch->replies.size() < batch->expected) {
     const MutexGuard guard = co_await state->read_lock.scoped_lock();
+    // Completion first: replies that another task read for us while we
+    // waited for the lock are ours even if the connection broke afterwards
+    // (Redis did answer those commands).
+    if (batch->replies.size() == batch->expected) {
+      break;
+    }
     if (state->failure) {
       std::rethrow_exception(state->failure);
-    }
-    if (batch->replies.size() == batch->expected) {
-      break;  // another task read our last reply while we waited for the lock
     }
     RedisReply reply;
     try {

@@ -109,12 +109,47 @@ TEST(RedisConnection, DropsTheReplyOfACancelledCommandAndKeepsTheOthersMatched) 
   test::RedisServer redis;
   run([&]() -> Task<void> {
     RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
-    // BLPOP on an empty list answers nil after 0.2 s; the caller gives up
-    // long before that.
-    EXPECT_THROW(co_await timeout(10ms, connection.command(words("BLPOP", "empty", "0.2"))),
+    // BLPOP on an empty list waits for ever; the caller gives up.
+    EXPECT_THROW(co_await timeout(10ms, connection.command(words("BLPOP", "dough", "0"))),
                  TimeoutError);
+    // Now its reply comes: the pushed value, which must not go to the ECHO.
+    RedisConnection other = co_await RedisConnection::open("127.0.0.1", redis.port());
+    EXPECT_EQ(co_await other.command(words("LPUSH", "dough", "ball")), integer(1));
     EXPECT_EQ(co_await connection.command(words("ECHO", "after")), bulk("after"));
     EXPECT_EQ(co_await connection.command(words("ECHO", "again")), bulk("again"));
+    EXPECT_EQ(co_await other.command(words("LLEN", "dough")), integer(0));  // BLPOP took it
+  }());
+}
+
+TEST(RedisConnection, KeepsTheRepliesThatCameBeforeTheConnectionBroke) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+    // Six tasks at once: Redis answers up to QUIT, then closes the
+    // connection. Whatever it answered is an answer.
+    auto send = [&connection](std::vector<Arguments> commands) -> Task<std::string> {
+      try {
+        const std::vector<RedisReply> replies = co_await connection.pipeline(std::move(commands));
+        std::string texts;
+        for (const RedisReply& reply : replies) {
+          texts += reply.text + ";";
+        }
+        co_return texts;
+      } catch (const std::runtime_error&) {
+        co_return "failed";
+      }
+    };
+    std::vector<Task<std::string>> tasks;
+    tasks.push_back(send({words("ECHO", "t1"), words("ECHO", "t2")}));
+    tasks.push_back(send({words("ECHO", "r1")}));
+    tasks.push_back(send({words("ECHO", "r2")}));
+    tasks.push_back(send({words("QUIT")}));
+    tasks.push_back(send({words("ECHO", "r4")}));
+    tasks.push_back(send({words("ECHO", "r5")}));
+    const std::vector<std::string> outcomes = co_await gather(std::move(tasks));
+    EXPECT_EQ(outcomes,
+              (std::vector<std::string>{"t1;t2;", "r1;", "r2;", "OK;", "failed", "failed"}));
+    EXPECT_FALSE(connection.is_open());
   }());
 }
 
