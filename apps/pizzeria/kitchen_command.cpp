@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/stop_token.hpp"
 #include "pizzeria/net/socket_address.hpp"
@@ -66,16 +67,23 @@ int run_kitchen(KitchenArguments& arguments) {
   loop.add_signal_handler(SIGINT, close_or_stop);
   loop.add_signal_handler(SIGTERM, close_or_stop);
   // "Open" only once Redis answered: a wrong address fails before it.
-  run(
-      [&]() -> Task<void> {
-        co_await kitchen.open();
-        std::printf("Kitchen open: %d cook%s taking orders from %s, stream %s, group %s\n",
-                    options.cooks, options.cooks == 1 ? "" : "s", redis.to_string().c_str(),
-                    options.stream.c_str(), options.group.c_str());
-        std::fflush(stdout);
-        co_await kitchen.run();
-      }(),
-      {}, stop.token());
+  try {
+    run(
+        [&]() -> Task<void> {
+          co_await kitchen.open();
+          std::printf("Kitchen open: %d cook%s taking orders from %s, stream %s, group %s\n",
+                      options.cooks, options.cooks == 1 ? "" : "s", redis.to_string().c_str(),
+                      options.stream.c_str(), options.group.c_str());
+          std::fflush(stdout);
+          co_await kitchen.run();
+        }(),
+        {}, stop.token());
+  } catch (const CancelledError&) {
+    std::printf(
+        "Kitchen stopped: %llu order%s baked; the orders in the ovens wait for another cook\n",
+        static_cast<unsigned long long>(kitchen.baked()), kitchen.baked() == 1 ? "" : "s");
+    return 0;
+  }
   std::printf("Kitchen closed: %llu order%s baked\n",
               static_cast<unsigned long long>(kitchen.baked()), kitchen.baked() == 1 ? "" : "s");
   return 0;

@@ -111,18 +111,22 @@ Task<void> Kitchen::open() {
       throw std::runtime_error("kitchen: cannot reach Redis at " + options_.host + ":" +
                                std::to_string(options_.port) + ": " + error.what());
     }
-    // From the stream's start ("0"), so orders placed before the first
-    // kitchen opened are baked too; MKSTREAM so a kitchen may open first.
-    // Named vectors, not braced lists in the co_await: GCC 12 miscompiles
-    // string literals in a braced list inside a coroutine's await.
-    std::vector<std::string> create{"XGROUP",       "CREATE", options_.stream,
-                                    options_.group, "0",      "MKSTREAM"};
-    const RedisReply created = co_await redis.command(std::move(create));
-    if (created.is_error() && created.text.rfind("BUSYGROUP", 0) != 0) {
-      created.or_throw("creating the consumer group " + options_.group);
-    }
+    co_await create_group(redis);
   }
   open_ = true;
+}
+
+Task<void> Kitchen::create_group(RedisConnection& redis) const {
+  // From the stream's start ("0"), so orders placed before the first
+  // kitchen opened are baked too; MKSTREAM so a kitchen may open first.
+  // Named vectors, not braced lists in the co_await: GCC 12 miscompiles
+  // string literals in a braced list inside a coroutine's await.
+  std::vector<std::string> create{"XGROUP",       "CREATE", options_.stream,
+                                  options_.group, "0",      "MKSTREAM"};
+  const RedisReply created = co_await redis.command(std::move(create));
+  if (created.is_error() && created.text.rfind("BUSYGROUP", 0) != 0) {
+    created.or_throw("creating the consumer group " + options_.group);
+  }
 }
 
 Task<void> Kitchen::run() {
@@ -134,12 +138,48 @@ Task<void> Kitchen::run() {
   co_await cooks.join();
 }
 
-std::vector<std::string> Kitchen::acknowledge(const std::string& id) const {
-  return {"XACK", options_.stream, options_.group, id};
+Task<bool> Kitchen::group_lost(RedisConnection& redis, const RedisReply& reply) {
+  // NOGROUP: Redis has no such group (it restarted without persistence, or
+  // someone deleted the stream). The orders placed since are in a new
+  // stream without it: make the group again, from the start, and go on.
+  if (!reply.is_error() || reply.text.rfind("NOGROUP", 0) != 0) {
+    co_return false;
+  }
+  if (log_) {
+    log_("the consumer group " + options_.group + " of " + options_.stream +
+         " is gone (Redis lost it); creating it again");
+  }
+  co_await create_group(redis);
+  co_return true;
+}
+
+Task<void> Kitchen::finish(RedisConnection& redis, const std::string& id) const {
+  // Acknowledged, and deleted: the stream holds what waits or bakes, not
+  // every order ever made (Redis's memory and its append-only file would
+  // otherwise grow for ever). One round trip for both.
+  std::vector<std::vector<std::string>> done{{"XACK", options_.stream, options_.group, id},
+                                             {"XDEL", options_.stream, id}};
+  const std::vector<RedisReply> replies = co_await redis.pipeline(std::move(done));
+  replies.at(0).or_throw("XACK");
+  replies.at(1).or_throw("XDEL");
+}
+
+Task<void> Kitchen::leave(RedisConnection& redis, const std::string& consumer) const {
+  // A consumer with nothing pending is removed from the group, so a kitchen
+  // that restarts (with a new pid in its name) does not leave one behind
+  // each time. One with pending orders stays: deleting it would drop them.
+  std::vector<std::string> mine{"XPENDING", options_.stream, options_.group, "-", "+",
+                                "1",        consumer};
+  const RedisReply pending = (co_await redis.command(std::move(mine))).or_throw("XPENDING");
+  if (pending.kind == RedisReply::Kind::array && pending.elements.empty()) {
+    std::vector<std::string> remove{"XGROUP", "DELCONSUMER", options_.stream, options_.group,
+                                    consumer};
+    (co_await redis.command(std::move(remove))).or_throw("XGROUP DELCONSUMER");
+  }
 }
 
 Task<void> Kitchen::cook(int number) {
-  const std::string consumer = options_.name + "-" + std::to_string(number);
+  Cook cook{.number = number, .consumer = options_.name + "-" + std::to_string(number)};
   // The first connection fails fast (a wrong address is a mistake to hear
   // of at once); later ones are retried, since a kitchen is meant to ride
   // out a restart of Redis.
@@ -154,7 +194,7 @@ Task<void> Kitchen::cook(int number) {
         }
         outage = false;
       }
-      co_await take_and_bake(redis, number, consumer);
+      co_await take_and_bake(redis, cook);
     } catch (const CancelledError&) {
       throw;
     } catch (const RedisError&) {
@@ -173,9 +213,26 @@ Task<void> Kitchen::cook(int number) {
       co_await sleep(std::chrono::duration_cast<Duration>(std::chrono::seconds(1)));
     }
   }
+  bool left = false;
+  try {
+    if (redis.is_open()) {
+      co_await leave(redis, cook.consumer);
+      left = true;
+    }
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const std::exception&) {
+    // Below: a consumer left in the group costs a few bytes, not an order.
+  }
+  if (!left && log_) {
+    log_("cook " + std::to_string(number) + " could not leave the group; " + cook.consumer +
+         " stays in it");
+  }
 }
 
-Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std::string& consumer) {
+Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
+  const int number = cook.number;
+  const std::string& consumer = cook.consumer;
   // Counted before the wait, so two cooks waiting at once cannot both take
   // the last order of max_orders; given back unless an order is baked.
   struct Reservation {
@@ -196,13 +253,26 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std:
                                    options_.group,
                                    consumer,
                                    milliseconds(options_.reclaim_after),
-                                   "0-0",
+                                   cook.cursor,
                                    "COUNT",
                                    "1"};
-  RedisReply claimed = (co_await redis.command(std::move(reclaim))).or_throw("XAUTOCLAIM");
+  RedisReply claimed = co_await redis.command(std::move(reclaim));
+  if (co_await group_lost(redis, claimed)) {
+    co_return;
+  }
+  claimed.or_throw("XAUTOCLAIM");
+  // [next cursor, [entries], [deleted ids]]: the scan goes on from the
+  // cursor next time (Redis looks at a bounded number of pending entries
+  // per call), and starts over from 0-0 when it wraps.
+  if (claimed.kind == RedisReply::Kind::array && !claimed.elements.empty()) {
+    cook.cursor = claimed.elements[0].text.empty() ? "0-0" : claimed.elements[0].text;
+  }
   if (claimed.kind == RedisReply::Kind::array && claimed.elements.size() >= 2 &&
       !claimed.elements[1].elements.empty()) {
     entry = as_entry(claimed.elements[1].elements.front());
+    if (!entry) {
+      co_return;  // a deleted entry (Redis 6.2 lists it as nil): next turn
+    }
   } else {
     // ...else a new one, waiting at most `poll` so close() is noticed.
     std::vector<std::string> read{"XREADGROUP",
@@ -216,7 +286,11 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std:
                                   "STREAMS",
                                   options_.stream,
                                   ">"};
-    RedisReply fresh = (co_await redis.command(std::move(read))).or_throw("XREADGROUP");
+    RedisReply fresh = co_await redis.command(std::move(read));
+    if (co_await group_lost(redis, fresh)) {
+      co_return;
+    }
+    fresh.or_throw("XREADGROUP");
     // [[stream, [entry]]], or nil when `poll` passed without an order.
     if (fresh.kind == RedisReply::Kind::array && !fresh.elements.empty() &&
         fresh.elements[0].elements.size() == 2 && !fresh.elements[0].elements[1].elements.empty()) {
@@ -229,7 +303,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std:
   const std::optional<int> pizzas = pizzas_of(*entry);
   if (!pizzas) {
     ++rejected_;
-    (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
+    co_await finish(redis, entry->id);
     if (log_) {
       log_(describe(*entry));
     }
@@ -249,7 +323,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, int number, const std:
       (co_await redis.command(std::move(renew))).or_throw("XCLAIM");
     }
   }
-  (co_await redis.command(acknowledge(entry->id))).or_throw("XACK");
+  co_await finish(redis, entry->id);
   reservation.kept = true;
   ++baked_;
   if (on_baked_) {

@@ -181,17 +181,9 @@ TEST(KitchenCommand, SaysSoAndFailsWhenRedisIsNotThere) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
-TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {
-  test::RedisServer redis;
-  {
-    KitchenServer server(redis);
-    EXPECT_EQ(server.exchange("2\n"), thanks(2));
-  }
-  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
-                              "1", "--bake-time", "0.3", "--name", "test"});
-  EXPECT_NE(kitchen.read_line().find("Kitchen open"), std::string::npos);
-  // Ctrl-C once the order is in the oven (pending for the kitchen).
-  for (int i = 0; i < 1000; ++i) {
+// Waits (bounded) until the kitchen has taken an order into its oven.
+void wait_until_in_oven(const test::RedisServer& redis) {
+  for (int i = 0; i < 5000; ++i) {
     const std::int64_t in_oven = run([&]() -> Task<std::int64_t> {
       RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
       std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
@@ -199,10 +191,49 @@ TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {
       co_return summary.is_error() ? 0 : summary.elements.at(0).integer;
     }());
     if (in_oven == 1) {
-      break;
+      return;
     }
     ::usleep(2000);
   }
+  ADD_FAILURE() << "the kitchen never took the order";
+}
+
+TEST(KitchenCommand, StopsAtOnceOnASecondCtrlCAndLeavesTheOrderPending) {
+  test::RedisServer redis;
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("3\n"), thanks(3));
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
+                              "1", "--bake-time", "20", "--name", "test"});
+  EXPECT_NE(kitchen.read_line().find("Kitchen open"), std::string::npos);
+  wait_until_in_oven(redis);
+  kitchen.signal(SIGINT);
+  EXPECT_EQ(kitchen.read_line(), "Closing the kitchen: finishing the orders in the ovens");
+  kitchen.signal(SIGINT);
+  EXPECT_EQ(kitchen.read_line(),
+            "Kitchen stopped: 0 orders baked; the orders in the ovens wait for another cook");
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The order of 3 is still there, pending, for another cook.
+  const std::int64_t pending = run([&]() -> Task<std::int64_t> {
+    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+    std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
+    co_return (co_await connection.command(std::move(command))).elements.at(0).integer;
+  }());
+  EXPECT_EQ(pending, 1);
+}
+
+TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {
+  test::RedisServer redis;
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("2\n"), thanks(2));
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
+                              "1", "--bake-time", "1", "--name", "test"});
+  EXPECT_NE(kitchen.read_line().find("Kitchen open"), std::string::npos);
+  wait_until_in_oven(redis);  // Ctrl-C with the order in the oven
   kitchen.signal(SIGINT);
   EXPECT_EQ(kitchen.read_line(), "Closing the kitchen: finishing the orders in the ovens");
   const std::string baked = kitchen.read_line();

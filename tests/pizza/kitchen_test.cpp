@@ -144,18 +144,25 @@ TEST(Kitchen, BakesEveryOrderExactlyOnceWithSeveralCooks) {
       orders.push_back(pizzas);
     }
     EXPECT_EQ(co_await queue.place(orders), placed(30));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    std::set<std::string> ids;
+    for (const auto& [id, pizzas] : co_await entries(check)) {
+      ids.insert(id);
+    }
     Kitchen::Options options = kitchen_options(redis);
     options.cooks = 3;
     options.max_orders = 30;
     Kitchen kitchen(options, [&baked](const BakedOrder& order) { baked.push_back(order); });
     co_await kitchen.run();
     EXPECT_EQ(kitchen.baked(), 30U);
-    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
     EXPECT_EQ(co_await pending(check), 0);
-    std::set<std::string> ids;
-    for (const auto& [id, pizzas] : co_await entries(check)) {
-      ids.insert(id);
-    }
+    // Baked orders leave the stream, and the cooks, with nothing pending,
+    // leave the group.
+    EXPECT_TRUE((co_await entries(check)).empty());
+    const RedisReply consumers =
+        (co_await check.command(words("XINFO", "CONSUMERS", kDefaultOrderStream, "kitchen")))
+            .or_throw("XINFO");
+    EXPECT_TRUE(consumers.elements.empty()) << consumers.elements.size() << " consumers left";
     std::set<std::string> baked_ids;
     std::set<int> baked_counts;
     for (const BakedOrder& order : baked) {
@@ -244,9 +251,10 @@ TEST(Kitchen, RidesOutARestartOfRedis) {
         [&log](std::string_view line) { log.emplace_back(line); });
     TaskGroup group;
     group.spawn(kitchen.run());
-    while (kitchen.baked() == 0) {
+    for (int i = 0; i < 5000 && kitchen.baked() == 0; ++i) {
       co_await sleep(2ms);
     }
+    EXPECT_EQ(kitchen.baked(), 1U);
     redis.crash();
     redis.start();  // the stream and the group come back from the append-only file
     std::vector<bool> second = refused(1);
@@ -263,6 +271,47 @@ TEST(Kitchen, RidesOutARestartOfRedis) {
   ASSERT_EQ(log.size(), 2U);
   EXPECT_NE(log[0].find("cook 1 lost Redis ("), std::string::npos) << log[0];
   EXPECT_EQ(log[1], "cook 1 reconnected to Redis");
+}
+
+TEST(Kitchen, MakesItsGroupAgainWhenRedisLostIt) {
+  // Redis without persistence restarts empty: the server's next XADD makes
+  // a new stream, without the kitchen's group.
+  test::RedisServer redis;
+  std::vector<BakedOrder> baked;
+  std::vector<std::string> log;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.max_orders = 2;
+    Kitchen kitchen(
+        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
+        [&log](std::string_view line) { log.emplace_back(line); });
+    TaskGroup group;
+    group.spawn(kitchen.run());
+    for (int i = 0; i < 5000 && kitchen.baked() == 0; ++i) {
+      co_await sleep(2ms);
+    }
+    redis.crash();
+    redis.start();
+    std::vector<bool> second = refused(1);
+    for (int attempt = 0; attempt < 500 && !second[0]; ++attempt) {
+      co_await sleep(2ms);
+      second = co_await queue.place(pizzas(2));
+    }
+    EXPECT_EQ(second, placed(1));
+    co_await group.join();
+  }());
+  ASSERT_EQ(baked.size(), 2U);
+  EXPECT_EQ(baked[1].pizzas, 2);
+  bool remade = false;
+  for (const std::string& line : log) {
+    remade = remade || line ==
+                           "the consumer group kitchen of pizzeria:orders is gone (Redis lost "
+                           "it); creating it again";
+  }
+  EXPECT_TRUE(remade);
 }
 
 TEST(Kitchen, KeepsAnOrderThatTakesLongerThanTheReclaimTime) {
@@ -301,9 +350,11 @@ TEST(Kitchen, KeepsAnOrderThatTakesLongerThanTheReclaimTime) {
       co_await sleep(2ms);
     }
     group.spawn(thief.run());
-    while (kitchen.baked() == 0) {
+    for (int i = 0; i < 3000 && kitchen.baked() == 0; ++i) {
       co_await sleep(10ms);
     }
+    EXPECT_EQ(kitchen.baked(), 1U);
+    kitchen.close();
     thief.close();
     co_await group.join();
     EXPECT_EQ(slow_baked.size(), 1U);

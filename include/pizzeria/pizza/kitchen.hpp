@@ -87,10 +87,22 @@ class Kitchen {
   [[nodiscard]] std::uint64_t rejected() const noexcept { return rejected_; }
 
  private:
+  struct Cook {
+    int number = 0;
+    std::string consumer;        // its name in the group
+    std::string cursor = "0-0";  // where its next XAUTOCLAIM scan starts
+  };
+
   Task<void> cook(int number);
   // One turn of a cook: take an order (reclaimed or new) and bake it.
-  Task<void> take_and_bake(RedisConnection& redis, int number, const std::string& consumer);
-  [[nodiscard]] std::vector<std::string> acknowledge(const std::string& id) const;
+  Task<void> take_and_bake(RedisConnection& redis, Cook& cook);
+  Task<void> create_group(RedisConnection& redis) const;
+  // True (and the group made again) when `reply` says the group is gone.
+  Task<bool> group_lost(RedisConnection& redis, const RedisReply& reply);
+  // XACK and XDEL: the order is done and leaves the stream.
+  Task<void> finish(RedisConnection& redis, const std::string& id) const;
+  // Removes the cook's consumer from the group if nothing is pending for it.
+  Task<void> leave(RedisConnection& redis, const std::string& consumer) const;
 
   Options options_;
   std::function<void(const BakedOrder&)> on_baked_;
