@@ -29,31 +29,40 @@ Task<bool> KitchenQueue::connect() {
   if (redis_.is_alive()) {
     co_return true;
   }
-  const MutexGuard guard = co_await connecting_.scoped_lock();
+  if (down_ && std::chrono::steady_clock::now() < retry_at_) {
+    co_return false;  // failed a moment ago: do not hammer it
+  }
+  MutexGuard guard;
+  if (down_) {
+    // During an outage one order's task tries again, and the orders that
+    // come meanwhile are refused at once instead of waiting up to
+    // connect_timeout behind it.
+    if (!connecting_.try_lock()) {
+      co_return false;
+    }
+    guard = MutexGuard(connecting_);
+  } else {
+    // Otherwise (the first connection, or one that just broke) the others
+    // wait for the attempt, which should take a round trip.
+    guard = co_await connecting_.scoped_lock();
+  }
   if (redis_.is_open()) {
     co_return true;  // another order's task connected while we waited
   }
   if (std::chrono::steady_clock::now() < retry_at_) {
-    co_return false;  // failed a moment ago: do not hammer it
+    co_return false;
   }
   try {
-    redis_ = co_await timeout(std::chrono::duration_cast<Duration>(options_.timeout),
+    redis_ = co_await timeout(std::chrono::duration_cast<Duration>(options_.connect_timeout),
                               RedisConnection::open(options_.host, options_.port));
   } catch (const CancelledError&) {
     throw;
   } catch (const TimeoutError&) {
-    lost("no connection within " + std::to_string(options_.timeout.count()) + " ms");
+    lost("no connection within " + std::to_string(options_.connect_timeout.count()) + " ms");
     co_return false;
   } catch (const std::exception& error) {
     lost(error.what());
     co_return false;
-  }
-  if (down_) {
-    down_ = false;
-    if (log_) {
-      log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) +
-           " reachable again");
-    }
   }
   co_return true;
 }
@@ -81,6 +90,15 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
       placed[i] = replies[i].kind == RedisReply::Kind::bulk;
       if (!placed[i] && log_) {
         log_("kitchen refused an order: " + replies[i].text);
+      }
+    }
+    // Back only once Redis answered, not when a connection opened: a Redis
+    // that accepts connections but does not answer is still down.
+    if (down_ && !replies.empty()) {
+      down_ = false;
+      if (log_) {
+        log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) +
+             " reachable again");
       }
     }
   } catch (const CancelledError&) {

@@ -2,13 +2,19 @@
 // server's side) puts orders on the stream, Kitchen's cooks take them.
 #include "pizzeria/pizza/kitchen.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
+#include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
@@ -115,6 +121,61 @@ TEST(KitchenQueue, RefusesOrdersWhileRedisIsDownAndTakesThemWhenItIsBack) {
   ASSERT_EQ(log.size(), 2U);  // one line per outage, one when it is back
   EXPECT_NE(log[0].find("unreachable"), std::string::npos) << log[0];
   EXPECT_NE(log[1].find("reachable again"), std::string::npos) << log[1];
+}
+
+// A "Redis" that never completes a connection: a listener whose accept
+// queue is full, so the kernel drops further SYNs and connect() hangs.
+class BlackHole {
+ public:
+  BlackHole() : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_.get(), 0) != 0 ||
+        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::system_error(errno, std::generic_category(), "black hole listener");
+    }
+    port_ = ntohs(address.sin_port);
+    // Backlog 0 holds one connection; two more make sure it is full.
+    for (int i = 0; i < 3; ++i) {
+      UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      (void)::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+      fillers_.push_back(std::move(client));
+    }
+  }
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  UniqueFd listener_;
+  std::vector<UniqueFd> fillers_;
+  std::uint16_t port_ = 0;
+};
+
+TEST(KitchenQueue, RefusesOrdersAtOnceWhileOneTriesToReachAnUnansweringKitchen) {
+  const BlackHole hole;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(KitchenQueue::Options{
+        .host = "127.0.0.1", .port = hole.port(), .connect_timeout = 200ms, .retry_interval = 1ms});
+    // The first attempt finds it dead (after connect_timeout)...
+    EXPECT_EQ(co_await queue.place(pizzas(1)), refused(1));
+    co_await sleep(2ms);  // past retry_interval
+    // ...then one order tries again, and meanwhile another is refused at
+    // once instead of queueing behind it.
+    bool trying_done = false;
+    // Named: the lambda (which holds the captures) must outlive its task.
+    auto try_again = [&]() -> Task<void> {
+      EXPECT_EQ(co_await queue.place(pizzas(2)), refused(1));
+      trying_done = true;
+    };
+    TaskGroup group;
+    group.spawn(try_again());
+    EXPECT_EQ(co_await queue.place(pizzas(3)), refused(1));
+    EXPECT_FALSE(trying_done);
+    co_await group.join();
+    EXPECT_TRUE(trying_done);
+  }());
 }
 
 TEST(KitchenQueue, ReconnectsAtOnceWhenRedisRestartedWhileItWasIdle) {

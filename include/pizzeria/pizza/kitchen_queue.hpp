@@ -14,11 +14,12 @@
 // orders of every connection of the shard share that connection, pipelined.
 // When Redis cannot be reached, or does not answer within `timeout`, the
 // orders are not placed (false) and the server tells the customer the
-// kitchen is closed; the queue reconnects on a later order, at most once
-// per `retry_interval`. An order that timed out may still reach the stream
-// afterwards: the customer, told it failed, may order again — the one case
-// in which an order can be made twice, as with any request whose answer is
-// lost.
+// kitchen is closed. During such an outage one order, at most once per
+// `retry_interval`, tries to connect (waiting up to `connect_timeout`), and
+// every other order is refused at once; the kitchen is back when Redis
+// answers a command, not merely when a connection opens. An order that timed out may still reach
+// the stream afterwards: the customer, told it failed, may order again — the one case in which an
+// order can be made twice, as with any request whose answer is lost.
 //
 // Thread safety: loop thread only (one queue per loop).
 #pragma once
@@ -43,7 +44,8 @@ class KitchenQueue {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
     std::string stream{kDefaultOrderStream};
-    std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // for Redis's answer
+    std::chrono::milliseconds connect_timeout{std::chrono::seconds(1)};
     std::chrono::milliseconds retry_interval{std::chrono::seconds(1)};
   };
   // `log` gets one line per outage ("kitchen unreachable: ...") and one when
