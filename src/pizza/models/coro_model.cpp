@@ -58,6 +58,9 @@ using SteadyClock = std::chrono::steady_clock;
 struct Activity {
   SteadyClock::time_point last;
   bool timed_out = false;
+  // Waiting for the kitchen to confirm this connection's orders: not idle,
+  // however long Redis takes (it has its own timeout).
+  bool waiting_for_kitchen = false;
 };
 
 // Open client sockets, indexed by fd: shutdown SHUT_RDs them all, the
@@ -116,8 +119,7 @@ Task<void> flush(TcpStream& stream) {
 
 // serve_client's conversation with --kitchen: the valid orders of each read
 // go to the kitchen's queue together (one pipelined round trip to Redis),
-// and the replies to that read, in order, wait for the answer. A frame of
-// its own, so connections of a server without a kitchen do not carry it.
+// and the replies to that read, in order, wait for the answer.
 Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& activity) {
   OrderParser parser(shard.context.options().max_order);
   std::vector<Order> orders;
@@ -140,7 +142,9 @@ Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& 
           valid.push_back(order.pizzas);
         }
       }
+      activity.waiting_for_kitchen = true;
       const std::vector<bool> placed = co_await shard.kitchen->place(valid);
+      activity.waiting_for_kitchen = false;
       activity.last = SteadyClock::now();
       replies.clear();
       std::size_t next = 0;
@@ -164,6 +168,11 @@ Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& 
 
 // `peer` is only for --verbose lines (null otherwise): a pointer keeps 24
 // bytes out of every idle connection's frame.
+// Two instances: with a kitchen and without. The choice is made once per
+// connection, where it is spawned, so the frame of a connection without a
+// kitchen holds nothing of the kitchen's (an idle connection's cost is
+// measured: bench/server_bench.py).
+template <bool kWithKitchen>
 Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
                         std::unique_ptr<const std::string> peer) {
   ServerContext& context = shard.context;
@@ -175,7 +184,7 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
   OrderSession session(context.options().max_order);
   std::string reason;
   try {
-    if (shard.kitchen != nullptr) {
+    if constexpr (kWithKitchen) {
       co_await converse_with_kitchen(shard, stream, activity);
     } else {
       while (true) {
@@ -238,8 +247,13 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
         peer = std::make_unique<const std::string>(client->peer.to_string());
         shard.context.verbose("Connected to {}", *peer);
       }
-      connections.spawn(
-          serve_client(shard, std::move(client->fd), std::move(client->slot), std::move(peer)));
+      if (shard.kitchen != nullptr) {
+        connections.spawn(serve_client<true>(shard, std::move(client->fd), std::move(client->slot),
+                                             std::move(peer)));
+      } else {
+        connections.spawn(serve_client<false>(shard, std::move(client->fd), std::move(client->slot),
+                                              std::move(peer)));
+      }
     }
     // During an accept pause (the kernel is short of memory) the listener
     // stays readable, so waiting for it again would return at once: sleep
@@ -263,7 +277,7 @@ Task<void> sweep_idle(CoroShard& shard) {
     co_await sleep(std::chrono::duration_cast<Duration>(interval));
     const auto now = SteadyClock::now();
     shard.open.for_each([&](int fd, Activity& activity) {
-      if (!activity.timed_out && now - activity.last >= idle) {
+      if (!activity.timed_out && !activity.waiting_for_kitchen && now - activity.last >= idle) {
         activity.timed_out = true;
         ::shutdown(fd, SHUT_RDWR);
       }
