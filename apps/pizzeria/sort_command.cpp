@@ -137,6 +137,11 @@ class SortServer {
   void stop() {
     listener_.reset();
     resume_accepting_.cancel();
+    refusal_log_timer_.cancel();
+    if (refused_unlogged_ > 0) {
+      last_refusal_log_ = TimePoint{};  // the last word on refusals, now
+      log_refusals();
+    }
     pending_.clear();
   }
 
@@ -159,8 +164,6 @@ class SortServer {
   using Connections = std::list<Connection>;
 
   void accept_all() {
-    std::size_t refused = 0;
-    SocketAddress last_refused;
     // Bounded per iteration, so a flood of connections cannot starve replies.
     for (int i = 0; i < 256; ++i) {
       sockaddr_storage address{};
@@ -189,8 +192,8 @@ class SortServer {
         // Accepted only to be closed: left in the backlog it would wait
         // there, and its client with it, until the backlog overflows.
         ::close(fd);
-        ++refused;
-        last_refused =
+        ++refused_unlogged_;
+        last_refused_ =
             SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
         continue;
       }
@@ -201,15 +204,30 @@ class SortServer {
           SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
       read_some(connections_.begin());
     }
-    if (refused > 0) {
-      // One line per burst, not per client: a storm must not turn into a
-      // storm of writes to the log.
-      std::fprintf(stderr,
-                   "sort-server: %zu connections open (--max-connections %zu): closed %zu new "
-                   "connection(s) at once, the last from %s\n",
-                   connections_.size(), max_connections_, refused,
-                   last_refused.to_string().c_str());
+    if (refused_unlogged_ > 0) {
+      log_refusals();
     }
+  }
+
+  // At most one line a second, however the refusals come (one client at a
+  // time makes a burst per client): a storm must not turn into a storm of
+  // writes to the log. A line due within the second waits for a timer.
+  void log_refusals() {
+    const TimePoint now = loop_.time();
+    if (now < last_refusal_log_ + std::chrono::seconds(1)) {
+      if (!refusal_log_timer_.pending()) {
+        refusal_log_timer_ =
+            loop_.call_at(last_refusal_log_ + std::chrono::seconds(1), [this] { log_refusals(); });
+      }
+      return;
+    }
+    last_refusal_log_ = now;
+    std::fprintf(stderr,
+                 "sort-server: %zu connections open (--max-connections %zu): closed %zu new "
+                 "connection(s) at once, the last from %s\n",
+                 connections_.size(), max_connections_, refused_unlogged_,
+                 last_refused_.to_string().c_str());
+    refused_unlogged_ = 0;
   }
 
   void read_some(Connections::iterator it) {
@@ -442,6 +460,10 @@ class SortServer {
   std::deque<Connections::iterator> pending_;  // complete frames not yet sent to a worker
   FdWatch listener_;
   TimerHandle resume_accepting_;
+  std::size_t refused_unlogged_ = 0;  // over --max-connections, not yet logged
+  SocketAddress last_refused_;
+  TimePoint last_refusal_log_{};
+  TimerHandle refusal_log_timer_;
 };
 
 Task<void> serve_sorts(int listen_fd, ProcessPool& pool, std::uint64_t max_frame,

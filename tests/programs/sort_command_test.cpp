@@ -362,6 +362,37 @@ TEST(SortServerCommand, BeyondMaxConnectionsANewClientIsClosedAtOnceAndLogged) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne) {
+  test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
+                             "--idle-timeout", "0", "--max-connections", "1"});
+  const std::string first = server.read_line();
+  const auto colon = first.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << first;
+  const int port = std::atoi(first.c_str() + colon + 1);
+  UniqueFd held = connect_loopback(port);
+  send_all(held.get(), std::string(3, '\0'));
+  // One at a time, each refused before the next connects: a burst per
+  // client, which used to be a log line per client.
+  for (int i = 0; i < 20; ++i) {
+    UniqueFd refused = connect_loopback(port);
+    EXPECT_EQ(receive_until_closed(refused.get()), "");
+  }
+  server.signal(SIGINT);  // the last word on refusals comes at the stop
+  int lines = 0;
+  int counted = 0;
+  for (std::string line = server.read_line(); line != "Server stopped." && !line.empty();
+       line = server.read_line()) {
+    const auto at = line.find("): closed ");
+    if (at != std::string::npos) {
+      ++lines;
+      counted += std::atoi(line.c_str() + at + 10);
+    }
+  }
+  EXPECT_EQ(counted, 20);
+  EXPECT_LT(lines, 20);  // a line a second; the 20 clients take far less than 19 s
+  EXPECT_TRUE(WIFEXITED(server.wait()));
+}
+
 TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {
   SortServerProcess server;
   ASSERT_GT(server.port(), 0);
