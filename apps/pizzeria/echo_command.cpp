@@ -197,7 +197,7 @@ void register_echo_commands(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", server_arguments->idle_timeout,
                    "Seconds a connection may neither send nor take bytes before it is closed "
                    "(default 60; 0 = never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
   server->callback([server_arguments, &exit_code] { exit_code = run_server(*server_arguments); });
 
   auto client_arguments = std::make_shared<ClientArguments>();

@@ -41,6 +41,7 @@
 #include "commands.hpp"
 #include "pizzeria/core/event_loop.hpp"
 #include "pizzeria/core/fd_watch.hpp"
+#include "pizzeria/core/handle.hpp"
 #include "pizzeria/core/system_error.hpp"
 #include "pizzeria/core/timer_handle.hpp"
 #include "pizzeria/core/unique_fd.hpp"
@@ -135,8 +136,10 @@ class SortServer {
   // Stops accepting; connections still open are closed by the destructor,
   // after the batches (which point at them) have been joined.
   void stop() {
+    stopped_ = true;
     listener_.reset();
     resume_accepting_.cancel();
+    flush_call_.cancel();
     refusal_log_timer_.cancel();
     if (refused_unlogged_ > 0) {
       last_refusal_log_ = TimePoint{};  // the last word on refusals, now
@@ -351,7 +354,9 @@ class SortServer {
       flush_scheduled_ = true;
       // Runs after this iteration's I/O callbacks, so every frame that came
       // in with them joins the same batch.
-      loop_.call_soon([this] {
+      // Kept, so stop() can cancel it: it must not run on a stopped (and
+      // then destroyed) server.
+      flush_call_ = loop_.call_soon([this] {
         flush_scheduled_ = false;
         flush();
       });
@@ -360,7 +365,9 @@ class SortServer {
 
   // Splits what is pending over the workers that have no batch.
   void flush() {
-    while (!pending_.empty() && in_flight_ < max_in_flight_) {
+    // Once stopped, no new batch: a frame completed while the batches are
+    // joined waits in pending_ and its connection is closed with the rest.
+    while (!stopped_ && !pending_.empty() && in_flight_ < max_in_flight_) {
       const std::size_t slots = max_in_flight_ - in_flight_;
       const std::size_t take = (pending_.size() + slots - 1) / slots;
       std::vector<Connections::iterator> batch(pending_.begin(), pending_.begin() + take);
@@ -376,19 +383,9 @@ class SortServer {
     for (auto it : batch) {
       bodies.push_back(std::move(it->data));
     }
+    std::vector<Future<std::string>> sorted;
     try {
-      std::vector<Future<std::string>> sorted =
-          co_await pool_.submit_batch(kSortJson, std::move(bodies));
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        try {
-          batch[i]->data = std::move(sorted[i]).result();
-        } catch (const std::exception& error) {
-          fail(batch[i], error.what());
-          continue;
-        }
-        batch[i]->done = 0;
-        write_some(batch[i]);
-      }
+      sorted = co_await pool_.submit_batch(kSortJson, std::move(bodies));
     } catch (const CancelledError&) {
       throw;  // the server is stopping
     } catch (const std::exception& error) {
@@ -397,6 +394,18 @@ class SortServer {
       for (auto it : batch) {
         fail(it, std::string("sorting failed: ") + error.what());
       }
+    }
+    // One connection at a time from here: replying may close and erase a
+    // connection, so nothing after this point may go back over the batch.
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      try {
+        batch[i]->data = std::move(sorted[i]).result();
+        batch[i]->done = 0;
+      } catch (const std::exception& error) {
+        fail(batch[i], error.what());
+        continue;
+      }
+      write_some(batch[i]);
     }
     --in_flight_;
     flush();
@@ -460,6 +469,8 @@ class SortServer {
   std::deque<Connections::iterator> pending_;  // complete frames not yet sent to a worker
   FdWatch listener_;
   TimerHandle resume_accepting_;
+  Handle flush_call_;
+  bool stopped_ = false;
   std::size_t refused_unlogged_ = 0;  // over --max-connections, not yet logged
   SocketAddress last_refused_;
   TimePoint last_refusal_log_{};
@@ -711,7 +722,7 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", server->idle_timeout,
                    "Seconds a connection may make no progress (send none of its frame, take "
                    "none of its reply) before it is closed (default 60; 0 = never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
   server_command
       ->add_option("--max-connections", server->max_connections,
                    "Open connections beyond which a new client is accepted and closed at once, "

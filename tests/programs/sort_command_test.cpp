@@ -393,6 +393,15 @@ TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne)
   EXPECT_TRUE(WIFEXITED(server.wait()));
 }
 
+TEST(SortServerCommand, RefusesAnIdleTimeoutTooLongToCount) {
+  // Seconds beyond ~9.2e9 overflow the nanosecond clock: refused up front.
+  const auto result = run_program({pizzeria_binary(), "sort-server", "--idle-timeout", "1e10"});
+  EXPECT_NE(result.exit_status, 0);
+  EXPECT_NE((result.out + result.err).find("--idle-timeout: Value 1e10 not in range"),
+            std::string::npos)
+      << result.out << result.err;
+}
+
 TEST(SortClientCommand, LoadModeCountsCheckedRepliesFromEveryConnection) {
   SortServerProcess server;
   ASSERT_GT(server.port(), 0);
