@@ -20,18 +20,13 @@
 #include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 #include "support/child_process.hpp"
+#include "support/pizzeria_binary.hpp"
 #include "support/redis_server.hpp"
 
 namespace pz::pizza {
 namespace {
 
-std::string pizzeria_binary() {
-  const char* binary = std::getenv("PZ_PIZZERIA_BIN");
-  if (binary == nullptr) {
-    throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
-  }
-  return binary;
-}
+using test::pizzeria_binary;
 
 // A `pizzeria serve --kitchen` on port 0, started and its port read. One
 // shard: each shard has its own connection to the kitchen, and the tests
@@ -181,16 +176,21 @@ TEST(KitchenCommand, SaysSoAndFailsWhenRedisIsNotThere) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+// Orders some cook has taken and not yet acknowledged (0 before the
+// kitchen made its group).
+std::int64_t orders_in_ovens(const test::RedisServer& redis) {
+  return run([&]() -> Task<std::int64_t> {
+    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+    std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
+    const RedisReply summary = co_await connection.command(std::move(command));
+    co_return summary.is_error() ? 0 : summary.elements.at(0).integer;
+  }());
+}
+
 // Waits (bounded) until the kitchen has taken an order into its oven.
 void wait_until_in_oven(const test::RedisServer& redis) {
   for (int i = 0; i < 5000; ++i) {
-    const std::int64_t in_oven = run([&]() -> Task<std::int64_t> {
-      RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
-      std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
-      const RedisReply summary = co_await connection.command(std::move(command));
-      co_return summary.is_error() ? 0 : summary.elements.at(0).integer;
-    }());
-    if (in_oven == 1) {
+    if (orders_in_ovens(redis) == 1) {
       return;
     }
     ::usleep(2000);
@@ -216,12 +216,7 @@ TEST(KitchenCommand, StopsAtOnceOnASecondCtrlCAndLeavesTheOrderPending) {
   const int status = kitchen.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   // The order of 3 is still there, pending, for another cook.
-  const std::int64_t pending = run([&]() -> Task<std::int64_t> {
-    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
-    std::vector<std::string> command{"XPENDING", std::string(kDefaultOrderStream), "kitchen"};
-    co_return (co_await connection.command(std::move(command))).elements.at(0).integer;
-  }());
-  EXPECT_EQ(pending, 1);
+  EXPECT_EQ(orders_in_ovens(redis), 1);
 }
 
 TEST(KitchenCommand, FinishesTheOrderInTheOvenOnCtrlC) {

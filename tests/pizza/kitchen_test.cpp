@@ -2,9 +2,7 @@
 // server's side) puts orders on the stream, Kitchen's cooks take them.
 #include "pizzeria/pizza/kitchen.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -18,7 +16,9 @@
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/kitchen_queue.hpp"
 #include "support/redis_server.hpp"
 
@@ -80,6 +80,19 @@ Kitchen::Options kitchen_options(const test::RedisServer& redis) {
   return options;
 }
 
+// Places one order of `count` pizzas, again and again while the kitchen
+// refuses it (each try after the retry interval reconnects); bounded, not
+// timed. True once it was taken.
+Task<bool> place_until_taken(KitchenQueue& queue, int count) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    co_await sleep(2ms);
+    if ((co_await queue.place(pizzas(count)))[0]) {
+      co_return true;
+    }
+  }
+  co_return false;
+}
+
 TEST(KitchenQueue, PutsEachOrderOnTheStreamInOrder) {
   test::RedisServer redis;
   run([&]() -> Task<void> {
@@ -106,13 +119,7 @@ TEST(KitchenQueue, RefusesOrdersWhileRedisIsDownAndTakesThemWhenItIsBack) {
     EXPECT_EQ(co_await queue.place(pizzas(2, 4)), refused(2));
     EXPECT_EQ(co_await queue.place(pizzas(6)), refused(1));
     redis.start();
-    // Each try after the retry interval reconnects; bounded, not timed.
-    std::vector<bool> eight = refused(1);
-    for (int attempt = 0; attempt < 500 && !eight[0]; ++attempt) {
-      co_await sleep(2ms);
-      eight = co_await queue.place(pizzas(8));
-    }
-    EXPECT_EQ(eight, placed(1));
+    EXPECT_TRUE(co_await place_until_taken(queue, 8));
     RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
     const auto in_stream = co_await entries(check);
     EXPECT_EQ(in_stream.size(), 1U);  // nothing that was refused got in
@@ -127,30 +134,23 @@ TEST(KitchenQueue, RefusesOrdersWhileRedisIsDownAndTakesThemWhenItIsBack) {
 // queue is full, so the kernel drops further SYNs and connect() hangs.
 class BlackHole {
  public:
-  BlackHole() : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listener_.get(), 0) != 0 ||
-        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      throw std::system_error(errno, std::generic_category(), "black hole listener");
-    }
-    port_ = ntohs(address.sin_port);
+  BlackHole()
+      : listener_(open_listen_socket(SocketAddress::parse("127.0.0.1", 0), {.backlog = 0})),
+        address_(SocketAddress::local_of(listener_.get())) {
     // Backlog 0 holds one connection; two more make sure it is full.
+    // Non-blocking: a connect to the full queue would otherwise wait here.
     for (int i = 0; i < 3; ++i) {
       UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-      (void)::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+      (void)::connect(client.get(), address_.data(), address_.size());
       fillers_.push_back(std::move(client));
     }
   }
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return address_.port(); }
 
  private:
   UniqueFd listener_;
+  SocketAddress address_;
   std::vector<UniqueFd> fillers_;
-  std::uint16_t port_ = 0;
 };
 
 TEST(KitchenQueue, RefusesOrdersAtOnceWhileOneTriesToReachAnUnansweringKitchen) {
@@ -297,10 +297,15 @@ TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
   }());
 }
 
-TEST(Kitchen, RidesOutARestartOfRedis) {
-  test::RedisServer redis(test::RedisServer::Durability::every_write);
+// One cook bakes an order, Redis is killed and started again, and a second
+// order is placed once Redis takes orders again; the cook must bake it too.
+struct AcrossARestart {
   std::vector<BakedOrder> baked;
   std::vector<std::string> log;
+};
+
+AcrossARestart bake_across_a_restart(test::RedisServer& redis) {
+  AcrossARestart outcome;
   run([&]() -> Task<void> {
     KitchenQueue queue(queue_options(redis));
     EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
@@ -308,8 +313,8 @@ TEST(Kitchen, RidesOutARestartOfRedis) {
     options.cooks = 1;
     options.max_orders = 2;
     Kitchen kitchen(
-        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
-        [&log](std::string_view line) { log.emplace_back(line); });
+        options, [&outcome](const BakedOrder& order) { outcome.baked.push_back(order); },
+        [&outcome](std::string_view line) { outcome.log.emplace_back(line); });
     TaskGroup group;
     group.spawn(kitchen.run());
     for (int i = 0; i < 5000 && kitchen.baked() == 0; ++i) {
@@ -317,57 +322,34 @@ TEST(Kitchen, RidesOutARestartOfRedis) {
     }
     EXPECT_EQ(kitchen.baked(), 1U);
     redis.crash();
-    redis.start();  // the stream and the group come back from the append-only file
-    std::vector<bool> second = refused(1);
-    for (int attempt = 0; attempt < 500 && !second[0]; ++attempt) {
-      co_await sleep(2ms);
-      second = co_await queue.place(pizzas(2));
-    }
-    EXPECT_EQ(second, placed(1));
+    redis.start();
+    EXPECT_TRUE(co_await place_until_taken(queue, 2));
     co_await group.join();  // the cook reconnects and bakes it
   }());
-  ASSERT_EQ(baked.size(), 2U);
-  EXPECT_EQ(baked[0].pizzas, 1);
-  EXPECT_EQ(baked[1].pizzas, 2);
-  ASSERT_EQ(log.size(), 2U);
-  EXPECT_NE(log[0].find("cook 1 lost Redis ("), std::string::npos) << log[0];
-  EXPECT_EQ(log[1], "cook 1 reconnected to Redis");
+  return outcome;
+}
+
+TEST(Kitchen, RidesOutARestartOfRedis) {
+  // The stream and the group come back from the append-only file.
+  test::RedisServer redis(test::RedisServer::Durability::every_write);
+  const AcrossARestart outcome = bake_across_a_restart(redis);
+  ASSERT_EQ(outcome.baked.size(), 2U);
+  EXPECT_EQ(outcome.baked[0].pizzas, 1);
+  EXPECT_EQ(outcome.baked[1].pizzas, 2);
+  ASSERT_EQ(outcome.log.size(), 2U);
+  EXPECT_NE(outcome.log[0].find("cook 1 lost Redis ("), std::string::npos) << outcome.log[0];
+  EXPECT_EQ(outcome.log[1], "cook 1 reconnected to Redis");
 }
 
 TEST(Kitchen, MakesItsGroupAgainWhenRedisLostIt) {
   // Redis without persistence restarts empty: the server's next XADD makes
   // a new stream, without the kitchen's group.
   test::RedisServer redis;
-  std::vector<BakedOrder> baked;
-  std::vector<std::string> log;
-  run([&]() -> Task<void> {
-    KitchenQueue queue(queue_options(redis));
-    EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
-    Kitchen::Options options = kitchen_options(redis);
-    options.cooks = 1;
-    options.max_orders = 2;
-    Kitchen kitchen(
-        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
-        [&log](std::string_view line) { log.emplace_back(line); });
-    TaskGroup group;
-    group.spawn(kitchen.run());
-    for (int i = 0; i < 5000 && kitchen.baked() == 0; ++i) {
-      co_await sleep(2ms);
-    }
-    redis.crash();
-    redis.start();
-    std::vector<bool> second = refused(1);
-    for (int attempt = 0; attempt < 500 && !second[0]; ++attempt) {
-      co_await sleep(2ms);
-      second = co_await queue.place(pizzas(2));
-    }
-    EXPECT_EQ(second, placed(1));
-    co_await group.join();
-  }());
-  ASSERT_EQ(baked.size(), 2U);
-  EXPECT_EQ(baked[1].pizzas, 2);
+  const AcrossARestart outcome = bake_across_a_restart(redis);
+  ASSERT_EQ(outcome.baked.size(), 2U);
+  EXPECT_EQ(outcome.baked[1].pizzas, 2);
   bool remade = false;
-  for (const std::string& line : log) {
+  for (const std::string& line : outcome.log) {
     remade = remade || line ==
                            "the consumer group kitchen of pizzeria:orders is gone (Redis lost "
                            "it); creating it again";

@@ -30,6 +30,7 @@
 #include "pizzeria/pizza/server_model.hpp"
 #include "support/child_process.hpp"
 #include "support/model_unavailable.hpp"
+#include "support/pizzeria_binary.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -37,13 +38,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::ChildProcess;
 
-std::string pizzeria_binary() {
-  const char* binary = std::getenv("PZ_PIZZERIA_BIN");
-  if (binary == nullptr) {
-    throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
-  }
-  return binary;
-}
+using test::pizzeria_binary;
 
 // The pause's length in ms if `line` announces an accept pause for
 // `error_name` on `address`, else -1.

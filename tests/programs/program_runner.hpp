@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "support/pizzeria_binary.hpp"
+
 extern char** environ;
 
 namespace pz::test {
@@ -26,15 +28,6 @@ struct ProgramResult {
   std::string out;
   std::string err;
 };
-
-// The pizzeria executable under test (set by CTest; see tests/CMakeLists.txt).
-inline std::string pizzeria_binary() {
-  const char* path = std::getenv("PZ_PIZZERIA_BIN");
-  if (path == nullptr) {
-    throw std::runtime_error("PZ_PIZZERIA_BIN is not set: run the tests through ctest");
-  }
-  return path;
-}
 
 // `environment` entries ("NAME=value") are added to (and override) ours.
 inline ProgramResult run_program(const std::vector<std::string>& argv,

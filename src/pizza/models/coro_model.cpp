@@ -181,12 +181,12 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
   TcpStream stream(std::move(fd), kStreamOptions);
   Activity activity{.last = SteadyClock::now()};
   shard.open.add(raw_fd, &activity);
-  OrderSession session(context.options().max_order);
   std::string reason;
   try {
     if constexpr (kWithKitchen) {
       co_await converse_with_kitchen(shard, stream, activity);
     } else {
+      OrderSession session(context.options().max_order);
       while (true) {
         const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
         activity.last = SteadyClock::now();
