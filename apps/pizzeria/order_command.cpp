@@ -1,9 +1,20 @@
 // `pizzeria order N...`: the pizza client. Sends every order at once
 // (pipelined), ends its side of the stream, and prints each reply.
+//
+// Sending and reading go on together (poll(2)), so a batch larger than the
+// socket buffers cannot deadlock against a server that answers while it
+// reads, and a server that stops taking orders or replies cannot hold the
+// client for ever: --timeout bounds the wait for each step. What the server
+// may make the client hold is bounded too: one reply line (a reply is a
+// few dozen bytes; a "line" longer than kMaxReplyLine is not a reply), and
+// nothing beyond the last expected reply.
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -16,73 +27,142 @@ namespace pz::app {
 
 namespace {
 
+// The longest reply line accepted, newline included: far above any reply of
+// the protocol (the longest is the kitchen's, 53 bytes), far below anything
+// that could matter for memory.
+constexpr std::size_t kMaxReplyLine = 4096;
+
 struct OrderArguments {
   std::vector<std::string> orders;
   std::string host{pizza::kDefaultHost};
   std::uint16_t port = pizza::kDefaultPort;
+  double timeout = 10;  // seconds without progress either way
 };
 
-void send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) {
+// Why the exchange ended early; printed after the replies that did arrive.
+struct Outcome {
+  std::size_t replies = 0;
+  bool busy = false;
+  std::string failure;  // empty: every order got its reply
+};
+
+Outcome exchange(int fd, const std::string& peer, const std::string& request, std::size_t orders,
+                 int timeout_ms) {
+  Outcome outcome;
+  std::size_t sent = 0;
+  bool sending = true;
+  std::string line;  // the reply being read, at most kMaxReplyLine bytes
+  char buffer[4096];
+  const auto progress_text = [&] {
+    return std::to_string(outcome.replies) + " of " + std::to_string(orders) + " replies";
+  };
+  for (;;) {
+    pollfd watched{fd, static_cast<short>(POLLIN | (sending ? POLLOUT : 0)), 0};
+    const int ready = ::poll(&watched, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) {
       continue;
     }
-    if (sent < 0) {
-      throw_errno("sending the orders");
+    if (ready < 0) {
+      throw_errno("poll on the connection to " + peer);
     }
-    bytes.remove_prefix(static_cast<std::size_t>(sent));
+    // Once every reply is in, the server owes nothing more: how it ends the
+    // connection (a close, a reset, or not at all) no longer matters.
+    const bool all_in = !sending && outcome.replies == orders;
+    if (ready == 0) {
+      if (all_in) {
+        return outcome;
+      }
+      outcome.failure = sending ? peer + " took only " + std::to_string(sent) + " of " +
+                                      std::to_string(request.size()) + " bytes of orders in " +
+                                      std::to_string(timeout_ms) + " ms (--timeout)"
+                                : "no reply from " + peer + " for " + std::to_string(timeout_ms) +
+                                      " ms (--timeout) after " + progress_text();
+      return outcome;
+    }
+    if (sending && (watched.revents & (POLLOUT | POLLERR)) != 0) {
+      const ssize_t written =
+          ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (written >= 0) {
+        sent += static_cast<std::size_t>(written);
+      } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        // The server stopped taking orders (a busy server closes at once,
+        // say); what it did answer is still to be read below.
+        sending = false;
+      }
+      if (sent == request.size()) {
+        sending = false;
+        ::shutdown(fd, SHUT_WR);
+      }
+    }
+    if ((watched.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+      continue;
+    }
+    const ssize_t received = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (received < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+      continue;
+    }
+    if (received < 0) {
+      if (all_in) {
+        return outcome;
+      }
+      outcome.failure = "reading the replies from " + peer + " failed after " + progress_text() +
+                        ": " + std::strerror(errno);
+      return outcome;
+    }
+    if (received == 0) {
+      if (outcome.replies < orders) {
+        outcome.failure = peer + " closed the connection after " + progress_text();
+        if (!line.empty()) {
+          outcome.failure += " and " + std::to_string(line.size()) + " bytes of the next";
+        }
+      }
+      return outcome;
+    }
+    for (ssize_t i = 0; i < received; ++i) {
+      if (outcome.replies == orders) {
+        outcome.failure = peer + " sent more than the " + std::to_string(orders) +
+                          " replies it owed; the rest is not printed";
+        return outcome;
+      }
+      line.push_back(buffer[i]);
+      if (buffer[i] == '\n') {
+        outcome.busy = outcome.busy || line == pizza::kBusyReply;
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        ++outcome.replies;
+        line.clear();
+      } else if (line.size() >= kMaxReplyLine) {
+        outcome.failure = peer + " sent " + std::to_string(line.size()) +
+                          " bytes without a newline after " + progress_text() +
+                          ": not a pizza reply";
+        return outcome;
+      }
+    }
+    // Each chunk's replies are out before the next wait: a client killed
+    // while it waits has printed everything it got.
+    std::fflush(stdout);
   }
 }
 
 // Returns the exit status: 0 when every order got its reply.
 int place_orders(const OrderArguments& arguments) {
   const SocketAddress address = SocketAddress::parse(arguments.host, arguments.port);
+  const std::string peer = address.to_string();
   UniqueFd socket = connect_tcp(address);
+  set_non_blocking(socket.get());
   std::string request;
   for (const std::string& order : arguments.orders) {
     request += order;
     request += '\n';
   }
-  // Orders travel together; replies come back in the same order. Small
-  // batches fit the socket buffers, so sending all before reading is safe.
-  send_all(socket.get(), request);
-  ::shutdown(socket.get(), SHUT_WR);
-  std::size_t replies = 0;
-  bool busy = false;
-  std::string pending;
-  char buffer[4096];
-  while (true) {
-    const ssize_t received = ::recv(socket.get(), buffer, sizeof(buffer), 0);
-    if (received < 0 && errno == EINTR) {
-      continue;
-    }
-    if (received < 0) {
-      throw_errno("reading the replies from " + address.to_string());
-    }
-    if (received == 0) {
-      break;
-    }
-    pending.append(buffer, static_cast<std::size_t>(received));
-    std::size_t newline = 0;
-    while ((newline = pending.find('\n')) != std::string::npos) {
-      const std::string line = pending.substr(0, newline + 1);
-      busy = busy || line == pizza::kBusyReply;
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      ++replies;
-      pending.erase(0, newline + 1);
-    }
-  }
+  const auto timeout_ms = static_cast<int>(std::ceil(arguments.timeout * 1000));
+  const Outcome outcome =
+      exchange(socket.get(), peer, request, arguments.orders.size(), timeout_ms);
   std::fflush(stdout);
-  if (busy) {
+  if (!outcome.failure.empty()) {
+    std::fprintf(stderr, "pizzeria order: %s\n", outcome.failure.c_str());
     return 1;
   }
-  if (replies != arguments.orders.size()) {
-    std::fprintf(stderr, "pizzeria order: %s closed the connection after %zu of %zu replies\n",
-                 address.to_string().c_str(), replies, arguments.orders.size());
-    return 1;
-  }
-  return 0;
+  return outcome.busy ? 1 : 0;
 }
 
 }  // namespace
@@ -97,9 +177,19 @@ void register_order_command(CLI::App& app, int& exit_code) {
   command->allow_extras();
   command->footer(
       "Orders: every argument that is not an option, e.g. `pizzeria order 7 +3 -3 abc`;\n"
-      "each becomes one line on the wire and gets one reply.");
+      "each becomes one line on the wire and gets one reply, printed as it arrives.\n"
+      "Exit status: 0 when every order got its reply; 1 when the server was busy, or\n"
+      "closed or reset the connection early, sent a line of 4096 bytes or more, sent\n"
+      "more replies than orders, or made no progress for --timeout (the replies that\n"
+      "did arrive are printed, and stderr says what went wrong).");
   command->add_option("--host", arguments->host, "Server address")->capture_default_str();
   command->add_option("--port,-p", arguments->port, "Server port")->capture_default_str();
+  command
+      ->add_option("--timeout", arguments->timeout,
+                   "Seconds the server may take neither orders nor send a byte of reply "
+                   "before the client gives up")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e6));
   command->callback([command, arguments, &exit_code] {
     arguments->orders = command->remaining();
     if (arguments->orders.empty()) {

@@ -1,0 +1,111 @@
+// `pizzeria order` against servers that misbehave (tests/support/scripted_server.hpp):
+// every case ends with a message naming the server and what went wrong, an
+// exit status of 1, and the replies that did arrive printed. The client runs
+// under timeout(1) so that a client that would wait for ever fails its test
+// (exit 124) instead of hanging it.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "programs/program_runner.hpp"
+#include "support/scripted_server.hpp"
+
+namespace {
+
+using pz::test::ScriptedConnection;
+using pz::test::ScriptedServer;
+
+pz::test::ProgramResult order(const ScriptedServer& server, std::vector<std::string> extra) {
+  std::vector<std::string> argv{"timeout", "30",     pz::test::pizzeria_binary(),
+                                "order",   "--port", server.port_text()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return pz::test::run_program(argv);
+}
+
+std::string peer(const ScriptedServer& server) {
+  return "127.0.0.1:" + server.port_text();
+}
+
+TEST(OrderCommand, GivesUpOnAServerSilentForTheTimeoutAndKeepsTheRepliesItGot) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\n");
+    c.hold();  // the second reply never comes, and the connection stays open
+  });
+  const auto result = order(server, {"--timeout", "0.2", "3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
+  EXPECT_EQ(result.err, "pizzeria order: no reply from " + peer(server) +
+                            " for 200 ms (--timeout) after 1 of 2 replies\n");
+}
+
+TEST(OrderCommand, StopsAtALineTooLongToBeAReplyInsteadOfBufferingItAll) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send(std::string(1 << 20, 'x'));  // a megabyte, no newline, and more to come
+    c.hold();
+  });
+  const auto result = order(server, {"3"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+                            " sent 4096 bytes without a newline after 0 of 1 replies: not a "
+                            "pizza reply\n");
+}
+
+TEST(OrderCommand, PrintsOnlyTheRepliesItOwedWhenTheServerSendsMore) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.read_line();  // both orders read: the close is a FIN, not a reset
+    c.send("one\ntwo\nthree\n");
+  });
+  const auto result = order(server, {"3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "one\ntwo\n");
+  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+                            " sent more than the 2 replies it owed; the rest is not printed\n");
+}
+
+TEST(OrderCommand, NamesTheServerThatResetTheConnectionAfterPrintingTheRepliesBefore) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\nThank you for ord");
+    c.reset();
+  });
+  const auto result = order(server, {"3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
+  EXPECT_EQ(result.err, "pizzeria order: reading the replies from " + peer(server) +
+                            " failed after 1 of 2 replies: Connection reset by peer\n");
+}
+
+TEST(OrderCommand, CountsTheUnfinishedReplyOfAServerThatClosedInItsMiddle) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\nThank you");
+    c.shutdown_write();
+    c.hold();
+  });
+  const auto result = order(server, {"3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
+  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+                            " closed the connection after 1 of 2 replies and 9 bytes of the "
+                            "next\n");
+}
+
+TEST(OrderCommand, SucceedsOnceEveryReplyIsInEvenIfTheServerKeepsTheConnectionOpen) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\nThank you for ordering 4 pizzas!\n");
+    c.hold();
+  });
+  const auto result = order(server, {"--timeout", "0.2", "3", "4"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\nThank you for ordering 4 pizzas!\n");
+  EXPECT_EQ(result.err, "");
+}
+
+}  // namespace
