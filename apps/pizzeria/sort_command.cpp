@@ -50,9 +50,12 @@
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/stop_token.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/process_pool.hpp"
 #include "pizzeria/exec/task_registry.hpp"
+#include "pizzeria/net/incomplete_read_error.hpp"
 #include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/socket_address.hpp"
@@ -94,6 +97,10 @@ struct SortClientArguments {
   int count = 10000;      // the seed's list of 10,000 numbers below 10,000
   int connections = 0;    // > 0: load mode (see load_sorts)
   double duration = 5.0;  // load mode: seconds
+  // Seconds a request may take, connect to reply; in load mode a request
+  // over it fails (and its client starts the next), so a silent server
+  // cannot hold the run beyond --duration plus this.
+  double timeout = 30.0;
 };
 
 // The server is callback-driven on the EventLoop rather than a coroutine
@@ -521,31 +528,6 @@ int run_sort_server(const SortServerArguments& arguments) {
   return 0;
 }
 
-// The seed's remote_sort client.
-Task<int> remote_sort(const SortClientArguments& arguments) {
-  TcpStream stream = co_await open_connection(arguments.host, arguments.port);
-  std::printf("Generating random list...\n");
-  std::mt19937 random(std::random_device{}());
-  std::string data = "[";
-  for (int i = 0; i < arguments.count; ++i) {
-    data += (i == 0 ? "" : ", ") + std::to_string(random() % 10000);
-  }
-  data += "]";
-  std::printf("List Generated, Sending data\n");
-  std::string header(8, '\0');
-  for (int i = 0; i < 8; ++i) {
-    header[static_cast<std::size_t>(i)] =
-        static_cast<char>((static_cast<std::uint64_t>(data.size()) >> (56 - 8 * i)) & 0xFF);
-  }
-  stream.write(header);
-  stream.write(data);
-  std::printf("Waiting for data...\n");
-  std::fflush(stdout);
-  const std::string sorted = co_await stream.read_exactly(data.size());
-  std::printf("Received data\n%s\n\n", sorted.c_str());
-  co_return 0;
-}
-
 std::string random_list(int count) {
   std::mt19937 random(std::random_device{}());
   std::string data = "[";
@@ -565,6 +547,64 @@ std::string frame_header(std::size_t size) {
   return header;
 }
 
+Duration seconds_option(double seconds) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+// The seed's remote_sort client, which also checks the reply: the same
+// numbers (the same texts, as the request wrote them) in ascending order.
+// Every step is bounded by --timeout; a failure says which step, with which
+// server, and why.
+Task<int> remote_sort(const SortClientArguments& arguments) {
+  const Duration limit = seconds_option(arguments.timeout);
+  std::string peer = arguments.host + ":" + std::to_string(arguments.port);
+  std::string step = "connecting to " + peer;
+  std::string data;
+  std::string sorted;
+  std::string failure;
+  try {
+    TcpStream stream = co_await timeout(limit, open_connection(arguments.host, arguments.port));
+    peer = stream.peer_address().to_string();
+    std::printf("Generating random list...\n");
+    data = random_list(arguments.count);
+    std::printf("List Generated, Sending data\n");
+    step = "sending the list to " + peer;
+    stream.write(frame_header(data.size()));
+    stream.write(data);
+    std::printf("Waiting for data...\n");
+    std::fflush(stdout);
+    step = "waiting for the sorted list from " + peer;
+    sorted = co_await timeout(limit, stream.read_exactly(data.size()));
+  } catch (const TimeoutError&) {
+    failure =
+        step + ": nothing within " + fmt::format("{:g}", arguments.timeout) + " s (--timeout)";
+  } catch (const IncompleteReadError& error) {
+    failure = step + ": the server closed the connection after " +
+              std::to_string(error.partial().size()) + " of " + std::to_string(error.expected()) +
+              " bytes";
+  } catch (const std::exception& error) {
+    // open_connection's own message names the server already.
+    failure = data.empty() ? error.what() : step + ": " + error.what();
+  }
+  if (!failure.empty()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "sort-client: %s\n", failure.c_str());
+    co_return 1;
+  }
+  std::printf("Received data\n%s\n\n", sorted.c_str());
+  std::fflush(stdout);
+  const std::string expected = programs::sort_json_numbers(data);
+  if (sorted != expected) {
+    const auto difference = std::mismatch(sorted.begin(), sorted.end(), expected.begin());
+    std::fprintf(stderr,
+                 "sort-client: the reply from %s is not the list sent, sorted: they differ from "
+                 "byte %zu on\n",
+                 peer.c_str(), static_cast<std::size_t>(difference.first - sorted.begin()));
+    co_return 1;
+  }
+  co_return 0;
+}
+
 // Load mode: `connections` clients each send the same list on a fresh
 // connection, check the reply, and repeat until the deadline; prints the
 // number of checked replies. The clients are callbacks on one EventLoop
@@ -572,6 +612,13 @@ std::string frame_header(std::size_t size) {
 // connect, send, recv, close, and registering for the reply), because the
 // benchmark runs the loader on the same cores as the server it measures:
 // every microsecond the loader spends is one the server does not get.
+//
+// A request that fails (refused, reset, closed before the whole reply, or
+// unanswered for --timeout) is counted with its reason and its client
+// starts the next one after a short pause: a server that sheds load by
+// closing connections, as sort-server does over --max-connections, must
+// not end the run and lose its count. Only when no connection can be made
+// at all and none ever could does the run give up at once.
 class SortLoad {
  public:
   SortLoad(EventLoop& loop, const SortClientArguments& arguments, const SocketAddress& target)
@@ -580,17 +627,30 @@ class SortLoad {
         data_(random_list(arguments.count)),
         expected_(programs::sort_json_numbers(data_)),
         request_(frame_header(data_.size()) + data_),
-        deadline_(std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double>(arguments.duration))),
+        deadline_(loop.time() + seconds_option(arguments.duration)),
+        timeout_(seconds_option(arguments.timeout)),
         clients_(static_cast<std::size_t>(arguments.connections)) {
     for (Client& client : clients_) {
       start(client);
+    }
+    const Duration sweep = std::clamp<Duration>(timeout_ / 4, std::chrono::milliseconds(1),
+                                                std::chrono::milliseconds(100));
+    sweep_timer_ = loop_.call_later(sweep, [this, sweep] { sweep_timeouts(sweep); });
+  }
+  SortLoad(const SortLoad&) = delete;
+  SortLoad& operator=(const SortLoad&) = delete;
+  ~SortLoad() {
+    sweep_timer_.cancel();
+    for (Client& client : clients_) {
+      client.retry.cancel();
     }
   }
 
   [[nodiscard]] std::uint64_t replies() const { return replies_; }
   [[nodiscard]] std::uint64_t wrong() const { return wrong_; }
+  [[nodiscard]] std::uint64_t failed() const { return failed_; }
+  [[nodiscard]] const std::string& last_failure() const { return last_failure_; }
+  [[nodiscard]] const std::string& gave_up() const { return gave_up_; }
 
  private:
   struct Client {
@@ -599,19 +659,24 @@ class SortLoad {
     std::size_t sent = 0;
     std::string reply;
     std::size_t got = 0;
+    TimePoint started{};
+    bool busy = false;  // a request is in progress
+    TimerHandle retry;
   };
 
   void start(Client& c) {
-    c.fd = UniqueFd(::socket(target_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!c.fd) {
-      throw_errno("sort-client: socket");
-    }
-    if (::connect(c.fd.get(), target_.data(), target_.size()) != 0 && errno != EINPROGRESS) {
-      throw_errno("sort-client: connect " + target_.to_string());
-    }
     c.sent = 0;
     c.got = 0;
     c.reply.resize(data_.size());
+    c.started = loop_.time();
+    c.busy = true;
+    c.fd = UniqueFd(::socket(target_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!c.fd) {
+      return fail(c, std::string("socket: ") + std::strerror(errno), true);
+    }
+    if (::connect(c.fd.get(), target_.data(), target_.size()) != 0 && errno != EINPROGRESS) {
+      return fail(c, "connect to " + target_.to_string() + ": " + std::strerror(errno), true);
+    }
     send_some(c);
   }
 
@@ -626,7 +691,14 @@ class SortLoad {
         wait_for(c, Interest::writable);
         return;
       } else if (errno != EINTR) {
-        throw_errno("sort-client: sending to " + target_.to_string());
+        // Before the first byte left, an error other than a reset or a
+        // closed pipe (a server that accepted, then closed) is the
+        // connect's own: refused, unreachable, timed out.
+        const bool connecting = c.sent == 0 && errno != ECONNRESET && errno != EPIPE;
+        return fail(c,
+                    (connecting ? "connect to " : "sending to ") + target_.to_string() + ": " +
+                        std::strerror(errno),
+                    connecting);
       }
     }
     wait_for(c, Interest::readable);
@@ -639,15 +711,19 @@ class SortLoad {
         c.got += static_cast<std::size_t>(got);
         if (c.got == c.reply.size()) {
           ++(c.reply == expected_ ? replies_ : wrong_);
+          ever_answered_ = true;
           return next(c);
         }
       } else if (got == 0) {
-        ++wrong_;  // closed before the whole reply
-        return next(c);
+        return fail(c,
+                    target_.to_string() + " closed the connection after " + std::to_string(c.got) +
+                        " of the reply's " + std::to_string(c.reply.size()) + " bytes",
+                    false);
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         return;
       } else if (errno != EINTR) {
-        throw_errno("sort-client: receiving from " + target_.to_string());
+        return fail(c, "receiving from " + target_.to_string() + ": " + std::strerror(errno),
+                    false);
       }
     }
   }
@@ -666,14 +742,47 @@ class SortLoad {
     });
   }
 
-  void next(Client& c) {
+  // Counts the request as failed and starts the client's next one after a
+  // pause (never from inside the failing call: a connect refused at once
+  // would otherwise recurse). `connecting`: no connection was made.
+  void fail(Client& c, std::string why, bool connecting) {
+    ++failed_;
+    last_failure_ = std::move(why);
+    c.busy = false;
     c.watch.reset();  // before the fd closes (see FdWatch)
     c.fd.reset();
-    if (std::chrono::steady_clock::now() < deadline_) {
+    if (connecting && !ever_answered_ && !ever_connected_) {
+      gave_up_ = last_failure_;
+      loop_.stop();
+      return;
+    }
+    ever_connected_ = ever_connected_ || !connecting;
+    c.retry = loop_.call_later(std::chrono::milliseconds(10), [this, &c] { next(c); });
+  }
+
+  void next(Client& c) {
+    c.busy = false;
+    c.watch.reset();  // before the fd closes (see FdWatch)
+    c.fd.reset();
+    if (loop_.time() < deadline_) {
       start(c);
     } else if (++finished_ == clients_.size()) {
       loop_.stop();
     }
+  }
+
+  void sweep_timeouts(Duration period) {
+    const TimePoint now = loop_.time();
+    for (Client& c : clients_) {
+      if (c.busy && now - c.started > timeout_) {
+        fail(c,
+             "no reply from " + target_.to_string() + " within " +
+                 fmt::format("{:g}", std::chrono::duration<double>(timeout_).count()) +
+                 " s (--timeout)",
+             false);
+      }
+    }
+    sweep_timer_ = loop_.call_later(period, [this, period] { sweep_timeouts(period); });
   }
 
   EventLoop& loop_;
@@ -681,11 +790,18 @@ class SortLoad {
   std::string data_;
   std::string expected_;
   std::string request_;
-  std::chrono::steady_clock::time_point deadline_;
-  std::vector<Client> clients_;  // never resized: watches point at its elements
+  TimePoint deadline_;
+  Duration timeout_;
+  std::vector<Client> clients_;  // never resized: watches and timers point at its elements
   std::size_t finished_ = 0;
   std::uint64_t replies_ = 0;
   std::uint64_t wrong_ = 0;
+  std::uint64_t failed_ = 0;
+  std::string last_failure_;
+  std::string gave_up_;
+  bool ever_answered_ = false;
+  bool ever_connected_ = false;
+  TimerHandle sweep_timer_;
 };
 
 int load_sorts(const SortClientArguments& arguments) {
@@ -699,11 +815,20 @@ int load_sorts(const SortClientArguments& arguments) {
   SortLoad load(loop, arguments, addresses.front());
   loop.run();
   std::printf("%llu\n", static_cast<unsigned long long>(load.replies()));
+  std::fflush(stdout);
+  if (!load.gave_up().empty()) {
+    std::fprintf(stderr, "sort-client: gave up: %s\n", load.gave_up().c_str());
+    return 1;
+  }
   if (load.wrong() != 0) {
     std::fprintf(stderr, "sort-client: %llu replies were not the sorted list\n",
                  static_cast<unsigned long long>(load.wrong()));
   }
-  return load.wrong() == 0 ? 0 : 1;
+  if (load.failed() != 0) {
+    std::fprintf(stderr, "sort-client: %llu requests failed; the last: %s\n",
+                 static_cast<unsigned long long>(load.failed()), load.last_failure().c_str());
+  }
+  return load.wrong() == 0 && load.failed() == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -740,7 +865,13 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
                              "Load mode: this many concurrent clients, each sending the same "
                              "list again and again; prints the number of correct replies");
   client_command->add_option("--duration", client->duration,
-                             "Load mode: seconds to run (default 5)");
+                             "Load mode: seconds to start requests in (default 5); the run ends "
+                             "when the requests in progress then have ended, within --timeout");
+  client_command
+      ->add_option("--timeout", client->timeout,
+                   "Seconds a request may take, connect to whole reply, before it fails "
+                   "(default 30)")
+      ->check(CLI::Range(0.001, 1e6));
   client_command->callback([client, &exit_code] {
     exit_code = client->connections > 0 ? load_sorts(*client) : run(remote_sort(*client));
   });
