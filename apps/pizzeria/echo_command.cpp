@@ -11,7 +11,9 @@
 // is closed (as `pizzeria serve --idle-timeout`), so silent clients cannot
 // hold descriptors for ever.
 // The client runs its clients concurrently, checks that every byte comes
-// back, and exits 1 if one did not.
+// back, and exits 1 if one did not. A client that fails (refused, reset,
+// wrong bytes, a server silent for --timeout) says why on stderr, naming
+// the server, and the others run on: the summary counts them all.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/coro/timeout.hpp"
 #include "pizzeria/coro/timeout_error.hpp"
+#include "pizzeria/net/line_too_long_error.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
@@ -45,6 +48,7 @@ struct ClientArguments {
   int clients = 10;
   int lines = 100;
   std::size_t line_size = 32;
+  double timeout = 30;  // seconds each connect, read or drain may wait
 };
 
 // Awaits make() (a read or a drain of `stream`) until it completes (true) or
@@ -139,46 +143,109 @@ std::string line_for(int client, int line, std::size_t size) {
   return text;
 }
 
-Task<bool> one_client(const ClientArguments& arguments, int id) {
-  TcpStream stream = co_await open_connection(arguments.host, arguments.port);
-  for (int line = 0; line < arguments.lines; ++line) {
-    const std::string sent = line_for(id, line, arguments.line_size);
-    stream.write(sent);
-    co_await stream.drain();
-    const std::string echoed = co_await stream.read_line(sent.size() + 1);
-    if (echoed != sent) {
-      std::fprintf(stderr, "client %d, line %d: sent %zu bytes, got back %zu different ones\n", id,
-                   line, sent.size(), echoed.size());
-      co_return false;
+// Failures are reported as they happen, but no more than this many lines:
+// a thousand clients refused by the same server would say the same thing a
+// thousand times. The summary counts them all.
+constexpr int kReportedFailures = 10;
+
+struct ClientRun {
+  const ClientArguments& arguments;
+  Duration limit;  // each connect, read and drain
+  int failures = 0;
+  int reported = 0;
+
+  void report(int id, const std::string& what) {
+    ++failures;
+    if (reported++ < kReportedFailures) {
+      std::fprintf(stderr, "echo-client: client %d: %s\n", id, what.c_str());
     }
   }
-  stream.shutdown_write();
-  co_return (co_await stream.read_some()).empty();
+};
+
+// 0.2, 30, 1.5: as the option was given.
+std::string format_seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
 }
 
-Task<int> run_clients(const ClientArguments& arguments) {
-  int failures = 0;
-  auto counted = [&](int id) -> Task<void> {
-    if (!co_await one_client(arguments, id)) {
-      ++failures;
+// One client's whole exchange; its failure is its own (reported, counted),
+// never its siblings': they run on and are counted too.
+Task<void> one_client(ClientRun& run, int id) {
+  const ClientArguments& arguments = run.arguments;
+  std::string peer = arguments.host + ":" + std::to_string(arguments.port);
+  std::string step = "connecting to " + peer;
+  std::string failure;
+  bool connected = false;
+  try {
+    TcpStream stream = co_await timeout(run.limit, open_connection(arguments.host, arguments.port));
+    connected = true;
+    peer = stream.peer_address().to_string();
+    for (int line = 0; line < arguments.lines && failure.empty(); ++line) {
+      const std::string sent = line_for(id, line, arguments.line_size);
+      step = "line " + std::to_string(line) + " to " + peer;
+      stream.write(sent);
+      co_await timeout(run.limit, stream.drain());
+      step = "the echo of line " + std::to_string(line) + " from " + peer;
+      // One byte over the line's length: an echo that long is wrong
+      // anyway, and the client holds no more than that of it.
+      const std::string echoed = co_await timeout(run.limit, stream.read_line(sent.size() + 1));
+      if (echoed != sent) {
+        failure = step + ": sent " + std::to_string(sent.size()) + " bytes, got back " +
+                  std::to_string(echoed.size()) +
+                  (echoed.empty() || echoed.back() != '\n' ? " before the end of stream"
+                                                           : " different ones");
+      }
     }
-  };
+    if (failure.empty()) {
+      step = "the end of stream from " + peer;
+      stream.shutdown_write();
+      const std::string extra = co_await timeout(run.limit, stream.read_some());
+      if (!extra.empty()) {
+        failure = peer + " sent " + std::to_string(extra.size()) +
+                  " bytes after the last echo instead of closing";
+      }
+    }
+  } catch (const TimeoutError&) {
+    failure = step + ": nothing for " + format_seconds(run.arguments.timeout) + " s (--timeout)";
+  } catch (const LineTooLongError& error) {
+    failure = step + ": no end of line within " + std::to_string(error.limit()) +
+              " bytes, longer than the line sent";
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const std::exception& error) {
+    // open_connection's own message names the server already.
+    failure = connected ? step + ": " + error.what() : error.what();
+  }
+  if (!failure.empty()) {
+    run.report(id, failure);
+  }
+}
+
+Task<int> run_clients(const ClientArguments& arguments, Duration limit) {
+  ClientRun run{arguments, limit};
   TaskGroup group;
   for (int id = 0; id < arguments.clients; ++id) {
-    group.spawn(counted(id));
+    group.spawn(one_client(run, id));
   }
   co_await group.join();
-  co_return failures;
+  if (run.reported > kReportedFailures) {
+    std::fprintf(stderr, "echo-client: ... %d more failures not shown\n",
+                 run.reported - kReportedFailures);
+  }
+  co_return run.failures;
 }
 
 int run_client(const ClientArguments& arguments) {
   const auto start = SteadyClock::instance().now();
-  const int failures = run(run_clients(arguments));
+  const auto limit =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(arguments.timeout));
+  const int failures = run(run_clients(arguments, limit));
   const double seconds =
       std::chrono::duration<double>(SteadyClock::instance().now() - start).count();
   const double lines = static_cast<double>(arguments.clients) * arguments.lines;
   if (failures != 0) {
-    std::printf("%d of %d clients got back wrong bytes\n", failures, arguments.clients);
+    std::printf("%d of %d clients failed (stderr says why)\n", failures, arguments.clients);
     return 1;
   }
   std::printf("%d clients x %d lines: every byte echoed; %.3f s, %.0f lines/s\n", arguments.clients,
@@ -211,6 +278,12 @@ void register_echo_commands(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 100000000));
   client->add_option("--line-size", client_arguments->line_size, "Bytes per line, newline included")
       ->check(CLI::Range(2, 1 << 20));
+  client
+      ->add_option("--timeout", client_arguments->timeout,
+                   "Seconds a client waits for its connection, for the server to take a line "
+                   "or to echo it, and for its close at the end, before it counts as failed "
+                   "(default 30)")
+      ->check(CLI::Range(0.001, 1e6));
   client->callback([client_arguments, &exit_code] { exit_code = run_client(*client_arguments); });
 }
 
