@@ -72,6 +72,15 @@ void append_command(std::string& out, const std::vector<std::string>& arguments)
   }
 }
 
+// The most bytes one reply may take (see next_reply). A kitchen's replies
+// are a few hundred bytes. The bound is on bytes, and hiredis makes an
+// object of up to ~100 bytes for an element of 3 ("+\r\n"), so a reply
+// at the limit may cost a few hundred MB at worst: bounded, not small.
+constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
+
+constexpr std::string_view kUnsolicited =
+    "the server sent data that no command asked for (is it Redis?)";
+
 // The replies of one pipeline() call, filled in order by whichever task
 // holds the read lock. Shared: a cancelled caller leaves, its batch stays
 // queued and its replies are read and dropped.
@@ -95,7 +104,14 @@ struct RedisConnection::State {
     }
   }
 
-  // Reads until hiredis has one whole reply.
+  // Bytes the reader holds that no reply has taken yet.
+  [[nodiscard]] std::size_t unparsed() const noexcept { return reader->len - reader->pos; }
+
+  // Reads until hiredis has one whole reply. A reply may take at most
+  // kMaxReplyBytes: hiredis keeps a reply's bytes (and its parsed
+  // elements) until the reply is whole, so a peer that is not Redis, or a
+  // hostile one, sending an endless bulk string ("$9999999999") or an
+  // endless array would otherwise take all the memory of the process.
   Task<RedisReply> next_reply() {
     for (;;) {
       void* raw = nullptr;
@@ -105,16 +121,43 @@ struct RedisConnection::State {
       }
       if (raw != nullptr) {
         const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
+        // What the reader still holds is the start of the next replies.
+        reply_bytes = unparsed();
         co_return to_value(*reply);
       }
       const std::string data = co_await stream.read_some();
       if (data.empty()) {
         throw std::runtime_error("the server closed the connection");
       }
+      reply_bytes += data.size();
+      if (reply_bytes > kMaxReplyBytes) {
+        throw std::runtime_error("the server sent a reply of more than " +
+                                 std::to_string(kMaxReplyBytes) +
+                                 " bytes, more than this client takes (is it Redis?)");
+      }
       if (redisReaderFeed(reader.get(), data.data(), data.size()) != REDIS_OK) {
         throw std::runtime_error(reader->errstr);
       }
     }
+  }
+
+  // Redis (RESP2, no pub/sub) speaks only when asked: bytes that arrive
+  // while no command waits for a reply are not a reply to anything. Taken
+  // as the next command's reply, they would answer it wrongly (an XADD
+  // "confirmed" by bytes sent before it was), so they break the connection.
+  // Looks at the reader, the stream's buffer and, if asked, the socket.
+  [[nodiscard]] bool unsolicited(bool ask_socket) {
+    if (!waiting.empty()) {
+      return false;
+    }
+    if (unparsed() > 0 || stream.buffered_input() > 0) {
+      return true;
+    }
+    if (!ask_socket) {
+      return false;
+    }
+    pollfd poller{.fd = stream.fd(), .events = POLLIN, .revents = 0};
+    return ::poll(&poller, 1, 0) == 1 && (poller.revents & POLLIN) != 0;
   }
 
   // Queues a request; the queue is written once this loop iteration's
@@ -179,6 +222,7 @@ struct RedisConnection::State {
   std::exception_ptr failure;                  // what broke the connection, once it did
   std::string name;                            // "Redis connection to HOST:PORT", for errors
   std::string outgoing;                        // requests not yet written (see send)
+  std::size_t reply_bytes = 0;                 // bytes read towards the reply being parsed
   bool flush_scheduled = false;
   std::weak_ptr<State> self;  // for the flush callback
 };
@@ -213,6 +257,12 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
   if (commands.empty()) {
     co_return std::vector<RedisReply>{};
   }
+  // Before the first command after a quiet spell: nothing may be waiting
+  // to be read yet (one poll, only when no other command is in flight).
+  if (state->unsolicited(true)) {
+    state->fail(kUnsolicited);
+    std::rethrow_exception(state->failure);
+  }
   std::string request;
   for (const auto& arguments : commands) {
     append_command(request, arguments);
@@ -246,6 +296,12 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
     oldest.replies.push_back(std::move(reply));
     if (oldest.replies.size() == oldest.expected) {
       state->waiting.pop_front();
+      // Bytes already read beyond the last awaited reply: more replies than
+      // commands. This batch was answered before them and keeps its
+      // replies; the connection is not to be trusted for the next.
+      if (state->unsolicited(false)) {
+        state->fail(kUnsolicited);
+      }
     }
   }
   co_return std::move(batch->replies);
@@ -265,6 +321,10 @@ bool RedisConnection::is_alive() {
   pollfd poller{.fd = state_->stream.fd(), .events = POLLIN | POLLRDHUP, .revents = 0};
   if (::poll(&poller, 1, 0) == 1 && (poller.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
     state_->fail("the server closed the connection");
+    return false;
+  }
+  if ((poller.revents & POLLIN) != 0 || state_->unsolicited(false)) {
+    state_->fail(kUnsolicited);
     return false;
   }
   return true;

@@ -18,7 +18,11 @@
 // Failure: when the connection breaks (reset, closed by the server, a reply
 // that is not RESP), every command waiting on it and every later one raises
 // the error that broke it; is_open() turns false, and the caller opens a new
-// connection. Cancellation: a cancelled command's reply, when it comes, is
+// connection. The server is not trusted to be Redis: a reply of more than
+// 4 MiB breaks the connection (hiredis would buffer an endless one until
+// memory ran out), and so do bytes that no command asked for (replies
+// before a command, or more replies than commands), which would otherwise
+// be taken for the next command's reply. Cancellation: a cancelled command's reply, when it comes, is
 // read and dropped, so the replies of the others stay matched.
 //
 // A handle: copies share one connection (a task that must finish its command

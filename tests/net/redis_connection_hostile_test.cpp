@@ -1,0 +1,80 @@
+// pz::RedisConnection against servers that are not (well-behaved) Redis:
+// test::FakeRedis sends exactly the bytes each test needs.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/net/redis_connection.hpp"
+#include "support/fake_redis.hpp"
+
+namespace pz {
+namespace {
+
+using Arguments = std::vector<std::string>;
+
+template <class... Words>
+Arguments words(const Words&... each) {
+  return Arguments{std::string(each)...};
+}
+
+// The message of what `command` raised, or "" if it did not raise.
+Task<std::string> failure_of(Task<RedisReply> command) {
+  try {
+    (void)co_await std::move(command);
+  } catch (const std::runtime_error& error) {
+    co_return error.what();
+  }
+  co_return "";
+}
+
+TEST(RedisConnectionAgainstABadServer, RefusesAReplyThatNeverEndsInsteadOfBufferingIt) {
+  // A bulk string that announces ~10 GB and streams bytes until the client
+  // hangs up (or 64 MB went out: bounded even if it never does).
+  constexpr std::size_t kFloodLimit = std::size_t{64} << 20;
+  std::size_t flooded = 0;
+  test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
+    if (peer.read_command().empty() || !peer.send("$9999999999\r\n")) {
+      return;
+    }
+    flooded = peer.flood(std::string(64 * 1024, 'x'), kFloodLimit);
+  });
+  const std::string why = run([&]() -> Task<std::string> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    std::string failed = co_await failure_of(redis.command(words("GET", "k")));
+    EXPECT_FALSE(redis.is_open());
+    co_return failed;
+  }());
+  EXPECT_NE(why.find("Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
+                     ": the server sent a reply of more than 4194304 bytes"),
+            std::string::npos)
+      << why;
+  EXPECT_LT(flooded, kFloodLimit);  // the client hung up rather than read on
+}
+
+TEST(RedisConnectionAgainstABadServer, BreaksTheConnectionOnMoreRepliesThanCommands) {
+  // Two replies to one command, in one send: the second would otherwise
+  // answer the next command (an XADD "confirmed" by bytes sent before it).
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    if (!peer.read_command().empty()) {
+      peer.send("+PONG\r\n$3\r\n1-1\r\n");
+    }
+    while (!peer.read_command().empty()) {
+      peer.send("-ERR not confirmed\r\n");
+    }
+  });
+  run([&]() -> Task<void> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    const RedisReply pong = co_await redis.command(words("PING"));
+    EXPECT_EQ(pong.kind, RedisReply::Kind::status);
+    EXPECT_EQ(pong.text, "PONG");  // answered before the extra bytes: kept
+    EXPECT_FALSE(redis.is_open());
+    const std::string why = co_await failure_of(redis.command(words("XADD", "s", "*", "n", "1")));
+    EXPECT_NE(why.find("the server sent data that no command asked for"), std::string::npos) << why;
+  }());
+}
+
+}  // namespace
+}  // namespace pz
