@@ -13,6 +13,8 @@
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
 
@@ -66,15 +68,61 @@ std::optional<int> pizzas_of(const Entry& entry) {
   return std::nullopt;
 }
 
+// At most this much of an entry's fields goes into its log line: anyone
+// with access to Redis can XADD megabytes, and one line should stay a line.
+constexpr std::size_t kShownFieldBytes = 200;
+
 std::string describe(const Entry& entry) {
   std::string fields;
+  std::size_t total = 0;
   for (const RedisReply& field : entry.fields) {
-    fields += fields.empty() ? "" : " ";
-    fields += field.text;
+    total += field.text.size() + (total == 0 ? 0 : 1);
+    if (fields.size() < kShownFieldBytes) {
+      fields += fields.empty() ? "" : " ";
+      fields += field.text;
+    }
+  }
+  if (fields.size() > kShownFieldBytes) {
+    fields.resize(kShownFieldBytes);
+    fields += "... (" + std::to_string(total) + " bytes)";
   }
   return "entry " + entry.id + " is not an order (" +
          (fields.empty() ? std::string("no fields") : fields) +
          "; an order has a field pizzas of 1 or more): acknowledged and skipped";
+}
+
+// A reply's kind, for messages about replies of the wrong shape.
+std::string shape_of(const RedisReply& reply) {
+  switch (reply.kind) {
+    case RedisReply::Kind::status:
+      return "a status reply";
+    case RedisReply::Kind::error:
+      return "an error reply";
+    case RedisReply::Kind::integer:
+      return "an integer";
+    case RedisReply::Kind::bulk:
+      return "a bulk string";
+    case RedisReply::Kind::nil:
+      return "nil";
+    case RedisReply::Kind::array:
+      return "an array of " + std::to_string(reply.elements.size());
+  }
+  return "an unknown reply";
+}
+
+bool is_array(const RedisReply& reply) {
+  return reply.kind == RedisReply::Kind::array;
+}
+
+// Error replies that say Redis cannot serve now but will: it is loading
+// its data after a restart, a script is busy, a replica lost its master,
+// it is out of memory, or (after a failover) it became a replica. Waiting
+// fixes these; a kitchen must ride them out like a restart.
+bool is_transient(const RedisReply& reply) {
+  static constexpr std::string_view kPrefixes[] = {"LOADING ",  "BUSY ", "MASTERDOWN ", "TRYAGAIN ",
+                                                   "READONLY ", "OOM ",  "CLUSTERDOWN "};
+  return std::any_of(std::begin(kPrefixes), std::end(kPrefixes),
+                     [&](std::string_view prefix) { return reply.text.rfind(prefix, 0) == 0; });
 }
 
 }  // namespace
@@ -87,10 +135,10 @@ Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_bake
                                 std::to_string(options_.cooks));
   }
   if (options_.bake_time.count() < 0 || options_.reclaim_after.count() < 1 ||
-      options_.poll.count() < 1) {
+      options_.poll.count() < 1 || options_.answer_timeout.count() < 1) {
     throw std::invalid_argument(
-        "kitchen: the bake time cannot be negative, and the reclaim and poll times must be at "
-        "least 1 ms");
+        "kitchen: the bake time cannot be negative, and the reclaim, poll and answer times must "
+        "be at least 1 ms");
   }
   if (options_.name.empty()) {
     options_.name = default_name();
@@ -104,16 +152,79 @@ Task<void> Kitchen::open() {
   {
     RedisConnection redis;
     try {
-      redis = co_await RedisConnection::open(options_.host, options_.port);
+      redis = co_await connect();
+      co_await create_group(redis);
     } catch (const CancelledError&) {
       throw;
+    } catch (const RedisError&) {
+      throw;  // names the address already
     } catch (const std::exception& error) {
-      throw std::runtime_error("kitchen: cannot reach Redis at " + options_.host + ":" +
-                               std::to_string(options_.port) + ": " + error.what());
+      throw std::runtime_error("kitchen: cannot reach Redis at " + address() + ": " + error.what());
     }
-    co_await create_group(redis);
   }
   open_ = true;
+}
+
+std::string Kitchen::address() const {
+  return options_.host + ":" + std::to_string(options_.port);
+}
+
+Task<RedisConnection> Kitchen::connect() const {
+  try {
+    co_return co_await timeout(std::chrono::duration_cast<Duration>(options_.answer_timeout),
+                               RedisConnection::open(options_.host, options_.port));
+  } catch (const TimeoutError&) {
+    throw std::runtime_error("no connection within " + milliseconds(options_.answer_timeout) +
+                             " ms");
+  }
+}
+
+Task<std::vector<RedisReply>> Kitchen::ask(RedisConnection& redis,
+                                           std::vector<std::vector<std::string>> commands,
+                                           std::chrono::milliseconds blocking) const {
+  // Without a bound, a Redis that stops answering (stopped, or its machine
+  // gone without a reset) would hold the cook for ever, silently.
+  const std::string name = commands.empty() ? std::string() : commands.front().front();
+  try {
+    std::vector<RedisReply> replies =
+        co_await timeout(std::chrono::duration_cast<Duration>(options_.answer_timeout + blocking),
+                         redis.pipeline(std::move(commands)));
+    for (const RedisReply& reply : replies) {
+      if (reply.is_error() && is_transient(reply)) {
+        throw std::runtime_error("Redis at " + address() + " cannot serve " + name +
+                                 " now: " + reply.text);
+      }
+    }
+    co_return replies;
+  } catch (const TimeoutError&) {
+    throw std::runtime_error("Redis at " + address() + " did not answer " + name + " within " +
+                             milliseconds(options_.answer_timeout + blocking) + " ms");
+  }
+}
+
+Task<RedisReply> Kitchen::ask(RedisConnection& redis, std::vector<std::string> command,
+                              std::chrono::milliseconds blocking) const {
+  std::vector<std::vector<std::string>> one;
+  one.push_back(std::move(command));
+  std::vector<RedisReply> replies = co_await ask(redis, std::move(one), blocking);
+  co_return std::move(replies.front());
+}
+
+void Kitchen::check(const RedisReply& reply, std::string_view command) const {
+  if (reply.is_error()) {
+    throw RedisError("Redis at " + address() + " refused " + std::string(command) + ": " +
+                     reply.text);
+  }
+}
+
+void Kitchen::misshapen(const RedisReply& reply, std::string_view command,
+                        std::string_view expected) const {
+  // Not Redis's answer to the command (a fake, a proxy gone wrong): the
+  // connection is not to be trusted; dropping it also spaces the retries a
+  // second apart instead of a busy loop of bad answers.
+  throw std::runtime_error("Redis at " + address() + " answered " + std::string(command) +
+                           " with " + shape_of(reply) + ", not " + std::string(expected) +
+                           " (is it Redis?)");
 }
 
 Task<void> Kitchen::create_group(RedisConnection& redis) const {
@@ -123,9 +234,9 @@ Task<void> Kitchen::create_group(RedisConnection& redis) const {
   // string literals in a braced list inside a coroutine's await.
   std::vector<std::string> create{"XGROUP",       "CREATE", options_.stream,
                                   options_.group, "0",      "MKSTREAM"};
-  const RedisReply created = co_await redis.command(std::move(create));
+  const RedisReply created = co_await ask(redis, std::move(create));
   if (created.is_error() && created.text.rfind("BUSYGROUP", 0) != 0) {
-    created.or_throw("creating the consumer group " + options_.group);
+    check(created, "XGROUP CREATE (making the consumer group " + options_.group + ")");
   }
 }
 
@@ -159,9 +270,12 @@ Task<void> Kitchen::finish(RedisConnection& redis, const std::string& id) const 
   // otherwise grow for ever). One round trip for both.
   std::vector<std::vector<std::string>> done{{"XACK", options_.stream, options_.group, id},
                                              {"XDEL", options_.stream, id}};
-  const std::vector<RedisReply> replies = co_await redis.pipeline(std::move(done));
-  replies.at(0).or_throw("XACK");
-  replies.at(1).or_throw("XDEL");
+  const std::vector<RedisReply> replies = co_await ask(redis, std::move(done));
+  check(replies.at(0), "XACK");
+  check(replies.at(1), "XDEL");
+  if (replies[0].kind != RedisReply::Kind::integer) {
+    misshapen(replies[0], "XACK", "a count");
+  }
 }
 
 Task<void> Kitchen::leave(RedisConnection& redis, const std::string& consumer) const {
@@ -170,11 +284,12 @@ Task<void> Kitchen::leave(RedisConnection& redis, const std::string& consumer) c
   // each time. One with pending orders stays: deleting it would drop them.
   std::vector<std::string> mine{"XPENDING", options_.stream, options_.group, "-", "+",
                                 "1",        consumer};
-  const RedisReply pending = (co_await redis.command(std::move(mine))).or_throw("XPENDING");
+  const RedisReply pending = co_await ask(redis, std::move(mine));
+  check(pending, "XPENDING");
   if (pending.kind == RedisReply::Kind::array && pending.elements.empty()) {
     std::vector<std::string> remove{"XGROUP", "DELCONSUMER", options_.stream, options_.group,
                                     consumer};
-    (co_await redis.command(std::move(remove))).or_throw("XGROUP DELCONSUMER");
+    check(co_await ask(redis, std::move(remove)), "XGROUP DELCONSUMER");
   }
 }
 
@@ -183,22 +298,35 @@ Task<void> Kitchen::cook(int number) {
   // The first connection fails fast (a wrong address is a mistake to hear
   // of at once); later ones are retried, since a kitchen is meant to ride
   // out a restart of Redis.
-  RedisConnection redis = co_await RedisConnection::open(options_.host, options_.port);
+  RedisConnection redis;
+  try {
+    redis = co_await connect();
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw std::runtime_error("kitchen: cannot reach Redis at " + address() + ": " + error.what());
+  }
   bool outage = false;
   while (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders)) {
     try {
       if (!redis.is_open()) {
-        redis = co_await RedisConnection::open(options_.host, options_.port);
-        if (outage && log_) {
-          log_("cook " + std::to_string(number) + " reconnected to Redis");
-        }
-        outage = false;
+        redis = co_await connect();
       }
       co_await take_and_bake(redis, cook);
+      // Back once a turn went through, not when a connection opened: a
+      // server that accepts and then answers wrongly (or LOADING) is still
+      // lost, and would otherwise log two lines a second.
+      if (outage && log_) {
+        log_("cook " + std::to_string(number) + " reconnected to Redis");
+      }
+      outage = false;
     } catch (const CancelledError&) {
       throw;
     } catch (const RedisError&) {
-      throw;  // Redis refused a command: a setup problem that waiting will not fix
+      // Redis refused a command (NOAUTH, a key of another type...): a setup
+      // problem that waiting will not fix. Transient refusals (LOADING...)
+      // are not RedisErrors: see ask().
+      throw;
     } catch (const std::exception& error) {
       // The connection broke (or could not be made). An order in this
       // cook's oven stays pending; after reclaim_after any cook takes it.
@@ -209,7 +337,7 @@ Task<void> Kitchen::cook(int number) {
       outage = true;
       redis.close();
     }
-    if (outage) {
+    if (outage && !closing_) {
       co_await sleep(std::chrono::duration_cast<Duration>(std::chrono::seconds(1)));
     }
   }
@@ -256,22 +384,27 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
                                    cook.cursor,
                                    "COUNT",
                                    "1"};
-  RedisReply claimed = co_await redis.command(std::move(reclaim));
+  RedisReply claimed = co_await ask(redis, std::move(reclaim));
   if (co_await group_lost(redis, claimed)) {
     co_return;
   }
-  claimed.or_throw("XAUTOCLAIM");
+  check(claimed, "XAUTOCLAIM");
   // [next cursor, [entries], [deleted ids]]: the scan goes on from the
   // cursor next time (Redis looks at a bounded number of pending entries
   // per call), and starts over from 0-0 when it wraps.
-  if (claimed.kind == RedisReply::Kind::array && !claimed.elements.empty()) {
-    cook.cursor = claimed.elements[0].text.empty() ? "0-0" : claimed.elements[0].text;
+  if (!is_array(claimed) || claimed.elements.size() < 2 ||
+      claimed.elements[0].kind != RedisReply::Kind::bulk || !is_array(claimed.elements[1])) {
+    misshapen(claimed, "XAUTOCLAIM", "[cursor, [entries], ...]");
   }
-  if (claimed.kind == RedisReply::Kind::array && claimed.elements.size() >= 2 &&
-      !claimed.elements[1].elements.empty()) {
-    entry = as_entry(claimed.elements[1].elements.front());
+  cook.cursor = claimed.elements[0].text.empty() ? "0-0" : claimed.elements[0].text;
+  if (!claimed.elements[1].elements.empty()) {
+    RedisReply& first = claimed.elements[1].elements.front();
+    entry = as_entry(first);
     if (!entry) {
-      co_return;  // a deleted entry (Redis 6.2 lists it as nil): next turn
+      if (first.is_nil()) {
+        co_return;  // a deleted entry (Redis 6.2 lists it as nil): next turn
+      }
+      misshapen(first, "XAUTOCLAIM", "an entry [id, [field, value, ...]]");
     }
   } else {
     // ...else a new one, waiting at most `poll` so close() is noticed.
@@ -286,15 +419,23 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
                                   "STREAMS",
                                   options_.stream,
                                   ">"};
-    RedisReply fresh = co_await redis.command(std::move(read));
+    RedisReply fresh = co_await ask(redis, std::move(read), options_.poll);
     if (co_await group_lost(redis, fresh)) {
       co_return;
     }
-    fresh.or_throw("XREADGROUP");
+    check(fresh, "XREADGROUP");
     // [[stream, [entry]]], or nil when `poll` passed without an order.
-    if (fresh.kind == RedisReply::Kind::array && !fresh.elements.empty() &&
-        fresh.elements[0].elements.size() == 2 && !fresh.elements[0].elements[1].elements.empty()) {
-      entry = as_entry(fresh.elements[0].elements[1].elements.front());
+    if (!fresh.is_nil()) {
+      if (!is_array(fresh) || fresh.elements.size() != 1 || !is_array(fresh.elements[0]) ||
+          fresh.elements[0].elements.size() != 2 || !is_array(fresh.elements[0].elements[1]) ||
+          fresh.elements[0].elements[1].elements.size() != 1) {
+        misshapen(fresh, "XREADGROUP", "nil or [[stream, [entry]]]");
+      }
+      RedisReply& first = fresh.elements[0].elements[1].elements.front();
+      entry = as_entry(first);
+      if (!entry) {
+        misshapen(first, "XREADGROUP", "an entry [id, [field, value, ...]]");
+      }
     }
   }
   if (!entry) {
@@ -320,7 +461,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
     if (left.count() > 0) {
       std::vector<std::string> renew{"XCLAIM", options_.stream, options_.group, consumer,
                                      "0",      entry->id,       "JUSTID"};
-      (co_await redis.command(std::move(renew))).or_throw("XCLAIM");
+      check(co_await ask(redis, std::move(renew)), "XCLAIM");
     }
   }
   co_await finish(redis, entry->id);

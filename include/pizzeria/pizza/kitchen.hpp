@@ -24,7 +24,11 @@
 // queue. A cook that loses Redis says so through `log` and reconnects every
 // second (the first connection, at start, fails run() instead: a wrong
 // address should be heard of at once); the order in its oven stays pending
-// meanwhile, and another cook reclaims it after `reclaim_after`.
+// meanwhile, and another cook reclaims it after `reclaim_after`. Lost
+// includes: no answer within `answer_timeout`, a transient refusal
+// (LOADING while Redis reads its data after a restart, BUSY, READONLY,
+// OOM...), and a reply that is not Redis's answer to the command. Other
+// error replies (NOAUTH...) end run() with an error naming the address.
 //
 // close() stops the cooks from taking new orders; each finishes and
 // acknowledges the order in its oven, and run() returns. Cancelling run()
@@ -66,6 +70,10 @@ class Kitchen {
     std::chrono::milliseconds bake_time{100};  // per pizza
     std::chrono::milliseconds reclaim_after{std::chrono::seconds(30)};
     std::chrono::milliseconds poll{std::chrono::seconds(1)};
+    // How long Redis may take to accept a connection, or to answer a
+    // command (beyond the `poll` an XREADGROUP blocks for): longer, and the
+    // cook counts Redis as lost, says so, and reconnects.
+    std::chrono::milliseconds answer_timeout{std::chrono::seconds(5)};
     std::uint64_t max_orders = 0;  // close after baking this many; 0: never
   };
 
@@ -97,6 +105,23 @@ class Kitchen {
   // One turn of a cook: take an order (reclaimed or new) and bake it.
   Task<void> take_and_bake(RedisConnection& redis, Cook& cook);
   Task<void> create_group(RedisConnection& redis) const;
+  [[nodiscard]] std::string address() const;  // "HOST:PORT", for messages
+  // A connection, within answer_timeout.
+  Task<RedisConnection> connect() const;
+  // The commands' replies, within answer_timeout plus `blocking` (what a
+  // blocking command may wait by design). A transient error reply (LOADING,
+  // BUSY, READONLY, OOM...) raises a runtime_error: the cook waits and
+  // reconnects, as after a restart.
+  Task<std::vector<RedisReply>> ask(RedisConnection& redis,
+                                    std::vector<std::vector<std::string>> commands,
+                                    std::chrono::milliseconds blocking = {}) const;
+  Task<RedisReply> ask(RedisConnection& redis, std::vector<std::string> command,
+                       std::chrono::milliseconds blocking = {}) const;
+  // Raises a RedisError naming the address if `reply` is an error.
+  void check(const RedisReply& reply, std::string_view command) const;
+  // Raises: `reply` is not what Redis answers to `command`.
+  [[noreturn]] void misshapen(const RedisReply& reply, std::string_view command,
+                              std::string_view expected) const;
   // True (and the group made again) when `reply` says the group is gone.
   Task<bool> group_lost(RedisConnection& redis, const RedisReply& reply);
   // XACK and XDEL: the order is done and leaves the stream.
