@@ -24,6 +24,11 @@ constexpr Duration kPublishInterval = 250ms;
 constexpr Duration kReconnectAfterError = 50ms;
 constexpr Duration kReconnectAfterConnectFailure = 100ms;
 constexpr std::size_t kReadBufferSize = 64 * 1024;
+// recv(2) calls one readiness event may make before the rest waits for the
+// loop's next iteration (1 MiB): a server that sends faster than its lines
+// are counted would otherwise keep one connection's read going for ever, and
+// with it the end of the run, Ctrl-C and every other connection.
+constexpr int kReadsPerTurn = 16;
 // Edge-triggered: on_readable reads until the socket is drained and flush
 // writes until EAGAIN. Level-triggered epoll would hand a connection that
 // was just served, and already has its reply, ahead of connections waiting
@@ -238,7 +243,19 @@ void LoadWorker::on_io(Connection& connection, IoEvents events) {
 
 void LoadWorker::on_readable(Connection& connection, bool peer_finished) {
   const std::string& expect = options_.expect;
-  for (;;) {
+  for (int reads = 0;; ++reads) {
+    if (reads == kReadsPerTurn) {
+      // Edge-triggered: no new event comes for bytes already waiting, so
+      // the rest is read by a callback of the next iteration, after the
+      // timers (the end of the run among them) have had their turn.
+      connection.read_again.cancel();
+      connection.read_again = loop_->call_soon([this, &connection] {
+        if (connection.state == State::open) {
+          on_readable(connection, true);
+        }
+      });
+      break;
+    }
     const ssize_t got = ::recv(connection.fd.get(), read_buffer_.data(), read_buffer_.size(), 0);
     if (got == 0) {
       fail(connection, ErrorKind::closed, 0);
@@ -443,6 +460,7 @@ void LoadWorker::close(Connection& connection) noexcept {
   connection.reply_prefix.clear();
   connection.send_timer.cancel();
   connection.reconnect_timer.cancel();
+  connection.read_again.cancel();
 }
 
 void LoadWorker::schedule_reconnect(Connection& connection, Duration delay) {

@@ -114,6 +114,8 @@ class LoadWorker {
     TimePoint next_intended{};
     TimerHandle send_timer;
     TimerHandle reconnect_timer;
+    // The rest of a read cut short by its budget (see on_readable).
+    Handle read_again;
   };
 
   enum class ErrorKind { connect_failed, reset, closed, timeout };
