@@ -15,12 +15,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "pizzeria/core/system_error.hpp"
-#include "pizzeria/net/socket_ops.hpp"
+#include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
 namespace pz::app {
@@ -143,18 +145,53 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
   }
 }
 
+// A non-blocking connection to `address`, made within `timeout_ms`: a
+// blocking connect to a host that drops the SYN (or to a listener whose
+// backlog is full) would wait for the kernel's retries, about two minutes.
+UniqueFd connect_within(const SocketAddress& address, int timeout_ms) {
+  UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    throw_errno("socket for " + address.to_string());
+  }
+  if (::connect(fd.get(), address.data(), address.size()) == 0) {
+    return fd;
+  }
+  if (errno != EINPROGRESS) {
+    throw_errno("connect " + address.to_string());
+  }
+  pollfd watched{fd.get(), POLLOUT, 0};
+  int ready = 0;
+  while ((ready = ::poll(&watched, 1, timeout_ms)) < 0 && errno == EINTR) {
+  }
+  if (ready < 0) {
+    throw_errno("poll for the connect to " + address.to_string());
+  }
+  if (ready == 0) {
+    throw std::runtime_error("connect " + address.to_string() + ": no answer within " +
+                             std::to_string(timeout_ms) + " ms (--timeout)");
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+    throw_errno("getsockopt SO_ERROR for the connect to " + address.to_string());
+  }
+  if (error != 0) {
+    throw_errno("connect " + address.to_string(), error);
+  }
+  return fd;
+}
+
 // Returns the exit status: 0 when every order got its reply.
 int place_orders(const OrderArguments& arguments) {
   const SocketAddress address = SocketAddress::parse(arguments.host, arguments.port);
   const std::string peer = address.to_string();
-  UniqueFd socket = connect_tcp(address);
-  set_non_blocking(socket.get());
+  const auto timeout_ms = static_cast<int>(std::ceil(arguments.timeout * 1000));
+  UniqueFd socket = connect_within(address, timeout_ms);
   std::string request;
   for (const std::string& order : arguments.orders) {
     request += order;
     request += '\n';
   }
-  const auto timeout_ms = static_cast<int>(std::ceil(arguments.timeout * 1000));
   const Outcome outcome =
       exchange(socket.get(), peer, request, arguments.orders.size(), timeout_ms);
   std::fflush(stdout);
@@ -186,8 +223,8 @@ void register_order_command(CLI::App& app, int& exit_code) {
   command->add_option("--port,-p", arguments->port, "Server port")->capture_default_str();
   command
       ->add_option("--timeout", arguments->timeout,
-                   "Seconds the server may take neither orders nor send a byte of reply "
-                   "before the client gives up")
+                   "Seconds the server may take to accept the connection, or neither take "
+                   "orders nor send a byte of reply, before the client gives up")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 1e6));
   command->callback([command, arguments, &exit_code] {

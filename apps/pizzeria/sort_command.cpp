@@ -860,10 +860,19 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       "sort-client", "Send a random list to sort-server and print it sorted (seed 002, 0.15)");
   client_command->add_option("--host", client->host, "Server address (default 127.0.0.1)");
   client_command->add_option("--port", client->port, "Server port (default 2015)");
-  client_command->add_option("--count", client->count, "Numbers to send (default 10000)");
-  client_command->add_option("--connections", client->connections,
-                             "Load mode: this many concurrent clients, each sending the same "
-                             "list again and again; prints the number of correct replies");
+  client_command->footer(
+      "Exit status: 0 when every reply was the list sent, sorted; 1 when a reply was not,\n"
+      "or a request failed (refused, reset, closed early, nothing for --timeout): stderr\n"
+      "says which server, at which step, and why. Load mode counts failures and goes on.");
+  // 100 million numbers make a request of about 600 MB: beyond sort-server's
+  // --max-frame long before, and a bound on what a typo can allocate here.
+  client_command->add_option("--count", client->count, "Numbers to send (default 10000)")
+      ->check(CLI::Range(0, 100'000'000));
+  client_command
+      ->add_option("--connections", client->connections,
+                   "Load mode: this many concurrent clients, each sending the same "
+                   "list again and again; prints the number of correct replies")
+      ->check(CLI::Range(0, 100'000));
   client_command->add_option("--duration", client->duration,
                              "Load mode: seconds to start requests in (default 5); the run ends "
                              "when the requests in progress then have ended, within --timeout");
