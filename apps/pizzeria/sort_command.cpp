@@ -775,11 +775,15 @@ class SortLoad {
     const TimePoint now = loop_.time();
     for (Client& c : clients_) {
       if (c.busy && now - c.started > timeout_) {
-        fail(c,
-             "no reply from " + target_.to_string() + " within " +
-                 fmt::format("{:g}", std::chrono::duration<double>(timeout_).count()) +
-                 " s (--timeout)",
-             false);
+        const std::string limit =
+            fmt::format("{:g} s (--timeout)", std::chrono::duration<double>(timeout_).count());
+        // Nothing sent yet: the connect itself never completed (a host that
+        // drops the SYN, a listener whose backlog is full).
+        if (c.sent == 0) {
+          fail(c, "connect to " + target_.to_string() + ": no answer within " + limit, true);
+        } else {
+          fail(c, "no reply from " + target_.to_string() + " within " + limit, false);
+        }
       }
     }
     sweep_timer_ = loop_.call_later(period, [this, period] { sweep_timeouts(period); });

@@ -4,13 +4,10 @@
 // under timeout(1) so that a client that would wait for ever fails its test
 // (exit 124) instead of hanging it.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <string>
 #include <vector>
 
-#include "pizzeria/core/unique_fd.hpp"
 #include "programs/program_runner.hpp"
 #include "support/scripted_server.hpp"
 
@@ -111,30 +108,14 @@ TEST(OrderCommand, SucceedsOnceEveryReplyIsInEvenIfTheServerKeepsTheConnectionOp
   EXPECT_EQ(result.err, "");
 }
 
-// A listener whose accept queue is full: the kernel drops further SYNs, so
-// a connect to it waits for the kernel's retries (about two minutes).
+// A connect the kernel would retry for about two minutes.
 TEST(OrderCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {
-  pz::UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const auto* raw = reinterpret_cast<sockaddr*>(&address);
-  ASSERT_EQ(::bind(listener.get(), raw, length), 0);
-  ASSERT_EQ(::listen(listener.get(), 0), 0);
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-  // Backlog 0 holds one connection; two more make sure it is full.
-  std::vector<pz::UniqueFd> fillers;
-  for (int i = 0; i < 3; ++i) {
-    fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    (void)::connect(fillers.back().get(), raw, length);
-  }
-  const std::string port = std::to_string(ntohs(address.sin_port));
+  const pz::test::FullBacklogListener hole;
   const auto result = pz::test::run_program({"timeout", "60", pz::test::pizzeria_binary(), "order",
-                                             "--port", port, "--timeout", "0.2", "3"});
+                                             "--port", hole.port_text(), "--timeout", "0.2", "3"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
-  EXPECT_EQ(result.err,
-            "pizzeria: connect 127.0.0.1:" + port + ": no answer within 200 ms (--timeout)\n");
+  EXPECT_EQ(result.err, "pizzeria: connect 127.0.0.1:" + hole.port_text() +
+                            ": no answer within 200 ms (--timeout)\n");
 }
 
 }  // namespace

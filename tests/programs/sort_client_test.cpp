@@ -116,5 +116,25 @@ TEST(SortClientCommand, LoadModeEndsAtTheTimeoutWhenTheServerNeverAnswers) {
                             " within 0.2 s (--timeout)\n");
 }
 
+TEST(SortClientCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {
+  const test::FullBacklogListener hole;
+  const auto result = test::run_program({"timeout", "60", test::pizzeria_binary(), "sort-client",
+                                         "--port", hole.port_text(), "--timeout", "0.2"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.err, "sort-client: connecting to 127.0.0.1:" + hole.port_text() +
+                            ": nothing within 0.2 s (--timeout)\n");
+}
+
+TEST(SortClientCommand, LoadModeGivesUpWhenNoConnectEverGetsAnAnswer) {
+  const test::FullBacklogListener hole;
+  const auto result = test::run_program({"timeout", "60", test::pizzeria_binary(), "sort-client",
+                                         "--port", hole.port_text(), "--timeout", "0.2",
+                                         "--connections", "2", "--duration", "30"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "0\n");
+  EXPECT_EQ(result.err, "sort-client: gave up: connect to 127.0.0.1:" + hole.port_text() +
+                            ": no answer within 0.2 s (--timeout)\n");
+}
+
 }  // namespace
 }  // namespace pz::programs

@@ -147,4 +147,25 @@ void ScriptedServer::accept_loop() {
   }
 }
 
+FullBacklogListener::FullBacklogListener() {
+  listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  auto* raw = reinterpret_cast<sockaddr*>(&address);
+  if (!listener_ || ::bind(listener_.get(), raw, length) != 0 ||
+      ::listen(listener_.get(), 0) != 0 || ::getsockname(listener_.get(), raw, &length) != 0) {
+    throw_errno("full-backlog listener: bind/listen on 127.0.0.1");
+  }
+  port_ = ntohs(address.sin_port);
+  // Backlog 0 holds one connection; two more make sure it is full.
+  // Non-blocking: a connect to the full queue would otherwise wait here.
+  for (int i = 0; i < 3; ++i) {
+    UniqueFd filler(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    (void)::connect(filler.get(), raw, length);
+    fillers_.push_back(std::move(filler));
+  }
+}
+
 }  // namespace pz::test

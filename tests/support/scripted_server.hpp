@@ -90,4 +90,19 @@ class ScriptedServer {
   std::thread acceptor_;
 };
 
+// A listener that never completes a connection: its accept queue is full,
+// so the kernel drops further SYNs and a connect waits for its retries
+// (about two minutes) unless the client bounds it.
+class FullBacklogListener {
+ public:
+  FullBacklogListener();
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::string port_text() const { return std::to_string(port_); }
+
+ private:
+  UniqueFd listener_;
+  std::uint16_t port_ = 0;
+  std::list<UniqueFd> fillers_;
+};
+
 }  // namespace pz::test
