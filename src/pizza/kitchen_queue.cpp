@@ -10,6 +10,42 @@
 
 namespace pz::pizza {
 
+namespace {
+
+// Whether `reply` is what XADD answers: the new entry's id, "MS-SEQ".
+bool is_entry_id(const RedisReply& reply) {
+  if (reply.kind != RedisReply::Kind::bulk) {
+    return false;
+  }
+  const std::string& id = reply.text;
+  const std::size_t dash = id.find('-');
+  const auto digits = [](std::string_view part) {
+    return !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  return dash != std::string::npos && digits(std::string_view(id).substr(0, dash)) &&
+         digits(std::string_view(id).substr(dash + 1));
+}
+
+std::string shape_of(const RedisReply& reply) {
+  switch (reply.kind) {
+    case RedisReply::Kind::status:
+      return "the status " + reply.text.substr(0, 100);
+    case RedisReply::Kind::error:
+      return "an error";
+    case RedisReply::Kind::integer:
+      return "the integer " + std::to_string(reply.integer);
+    case RedisReply::Kind::bulk:
+      return "the string " + reply.text.substr(0, 100);
+    case RedisReply::Kind::nil:
+      return "nil";
+    case RedisReply::Kind::array:
+      return "an array of " + std::to_string(reply.elements.size());
+  }
+  return "an unknown reply";
+}
+
+}  // namespace
+
 KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
     : options_(std::move(options)), log_(std::move(log)) {}
 
@@ -23,6 +59,23 @@ void KitchenQueue::lost(std::string_view why) {
            std::string(why) + "): orders are refused until it is back");
     }
   }
+}
+
+void KitchenQueue::refused(std::size_t orders, std::string_view why) {
+  // One line per batch, and at most one a second: with Redis out of memory
+  // (or wanting a password) every order is refused, and a line per order
+  // would let any client write the server's log as fast as it orders.
+  unlogged_refusals_ += orders;
+  const auto now = std::chrono::steady_clock::now();
+  if (!log_ || now < next_refusal_log_) {
+    return;
+  }
+  next_refusal_log_ = now + std::chrono::seconds(1);
+  log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) + " refused " +
+       std::to_string(unlogged_refusals_) + (unlogged_refusals_ == 1 ? " order" : " orders") +
+       (unlogged_refusals_ == orders ? "" : " (since the last such line)") + ": " +
+       std::string(why));
+  unlogged_refusals_ = 0;
 }
 
 Task<bool> KitchenQueue::connect() {
@@ -84,13 +137,31 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
     const std::vector<RedisReply> replies =
         co_await timeout(std::chrono::duration_cast<Duration>(options_.timeout),
                          redis.pipeline(std::move(commands)));
+    // The entry's id, or an error reply (a full disk, a key of another
+    // type, Redis out of memory, NOAUTH): only an id means the order is in.
+    // Anything else is not Redis's answer to XADD: a peer that is not
+    // Redis, or replies out of step with the commands. Nothing that comes
+    // on that connection can confirm an order; it is dropped.
+    std::size_t refusals = 0;
+    const RedisReply* refusal = nullptr;
+    const RedisReply* misshapen = nullptr;
     for (std::size_t i = 0; i < replies.size(); ++i) {
-      // The entry's id, or an error reply (a full disk, a key of another
-      // type, Redis out of memory): only an id means the order is in.
-      placed[i] = replies[i].kind == RedisReply::Kind::bulk;
-      if (!placed[i] && log_) {
-        log_("kitchen refused an order: " + replies[i].text);
+      placed[i] = !misshapen && is_entry_id(replies[i]);
+      if (replies[i].is_error()) {
+        ++refusals;
+        refusal = refusal ? refusal : &replies[i];
+      } else if (!placed[i] && !misshapen) {
+        misshapen = &replies[i];
       }
+    }
+    if (misshapen) {
+      if (redis == redis_) {
+        lost("it answered XADD with " + shape_of(*misshapen) + ", not an entry id (is it Redis?)");
+      }
+      co_return placed;
+    }
+    if (refusal) {
+      refused(refusals, refusal->text);
     }
     // Back only once Redis answered, not when a connection opened: a Redis
     // that accepts connections but does not answer is still down.

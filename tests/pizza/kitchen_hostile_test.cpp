@@ -204,5 +204,70 @@ TEST(KitchenAgainstABadServer, GivesUpOnARedisThatNeverAnswersAndSaysSo) {
                 " did not answer XGROUP within 50 ms");
 }
 
+KitchenQueue::Options queue_options_for(const test::FakeRedis& fake) {
+  KitchenQueue::Options options;
+  options.host = "127.0.0.1";
+  options.port = fake.port();
+  options.retry_interval = 0ms;  // reconnect at the next order
+  return options;
+}
+
+TEST(KitchenQueueAgainstABadServer, DropsAConnectionThatAnswersXaddWithSomethingElseThanAnId) {
+  // The first connection answers XADD with an integer (not Redis, or out
+  // of step); the second like Redis. Only an id confirms an order, and the
+  // connection that gave something else is not used again.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    const std::string reply = peer.number() == 1 ? ":5\r\n" : "$3\r\n9-0\r\n";
+    while (!peer.read_command().empty()) {
+      if (!peer.send(reply)) {
+        return;
+      }
+    }
+  });
+  std::vector<std::string> log;
+  const auto [first, second] = run([&]() -> Task<std::pair<std::vector<bool>, std::vector<bool>>> {
+    // In the coroutine: its connection belongs to run()'s loop.
+    KitchenQueue queue(queue_options_for(fake),
+                       [&](std::string_view line) { log.emplace_back(line); });
+    std::vector<int> three{3};
+    std::vector<int> four{4};
+    std::vector<bool> one = co_await queue.place(three);
+    std::vector<bool> two = co_await queue.place(four);
+    co_return std::pair{one, two};
+  }());
+  EXPECT_EQ(first, std::vector<bool>{false});
+  EXPECT_EQ(second, std::vector<bool>{true});
+  EXPECT_EQ(fake.connections(), 2);
+  const std::string address = "127.0.0.1:" + std::to_string(fake.port());
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "kitchen at " + address +
+                         " unreachable (it answered XADD with the integer 5, not an entry id (is "
+                         "it Redis?)): orders are refused until it is back",
+                     "kitchen at " + address + " reachable again"}));
+}
+
+TEST(KitchenQueueAgainstABadServer, LogsOneLineForABatchOfRefusedOrders) {
+  // Redis out of memory refuses every XADD. A line per order would let a
+  // client write the server's log as fast as it orders.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    while (!peer.read_command().empty()) {
+      if (!peer.send("-OOM command not allowed when used memory > 'maxmemory'.\r\n")) {
+        return;
+      }
+    }
+  });
+  std::vector<std::string> log;
+  const std::vector<bool> placed = run([&]() -> Task<std::vector<bool>> {
+    KitchenQueue queue(queue_options_for(fake),
+                       [&](std::string_view line) { log.emplace_back(line); });
+    co_return co_await queue.place(std::vector<int>(100, 2));
+  }());
+  EXPECT_EQ(placed, std::vector<bool>(100, false));
+  EXPECT_EQ(log, std::vector<std::string>{
+                     "kitchen at 127.0.0.1:" + std::to_string(fake.port()) +
+                     " refused 100 orders: OOM command not allowed when used memory > "
+                     "'maxmemory'."});
+}
+
 }  // namespace
 }  // namespace pz::pizza

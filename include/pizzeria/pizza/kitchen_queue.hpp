@@ -49,7 +49,9 @@ class KitchenQueue {
     std::chrono::milliseconds retry_interval{std::chrono::seconds(1)};
   };
   // `log` gets one line per outage ("kitchen unreachable: ...") and one when
-  // the kitchen is back.
+  // the kitchen is back; refusals (error replies to XADD) at most a line a
+  // second. A reply to XADD that is neither an entry id nor an error drops
+  // the connection as an outage: the peer is not Redis, or out of step.
   explicit KitchenQueue(Options options, std::function<void(std::string_view)> log = {});
 
   // Appends one entry per order, {pizzas: N}, in order; returns, per order,
@@ -59,6 +61,8 @@ class KitchenQueue {
  private:
   Task<bool> connect();
   void lost(std::string_view why);
+  // Logs that Redis refused `orders` orders (an error reply), rate-limited.
+  void refused(std::size_t orders, std::string_view why);
 
   Options options_;
   std::function<void(std::string_view)> log_;
@@ -66,6 +70,8 @@ class KitchenQueue {
   Mutex connecting_;  // one connection attempt at a time
   std::chrono::steady_clock::time_point retry_at_{};
   bool down_ = false;  // an outage was logged and has not ended
+  std::chrono::steady_clock::time_point next_refusal_log_{};
+  std::size_t unlogged_refusals_ = 0;  // refused orders not yet counted in a line
 };
 
 }  // namespace pz::pizza
