@@ -41,7 +41,7 @@ constexpr const char* kExitCodesHelp =
     "     connection count, a malformed number or duration, ...\n"
     "  3  the run gave up: no connection could be made, or no reply came for twice\n"
     "     --timeout while connections kept failing\n"
-    "  4  the --json file could not be written\n"
+    "  4  the report could not be written (to standard output or the --json file)\n"
     "  (unknown or missing options are reported by the option parser, with codes\n"
     "  above 100)\n"
     "Ctrl-C ends the run early and reports what was measured so far.\n"
@@ -252,8 +252,12 @@ void print_report(const LoadOptions& options, const LoadResult& result) {
   if (!result.abort_reason.empty()) {
     text += fmt::format("  gave up: {}\n", result.abort_reason);
   }
-  std::fputs(text.c_str(), stdout);
-  std::fflush(stdout);
+  // The report is the run's result: a failed write (a full disk, a closed
+  // pipe) must not end in an exit status that says all went well.
+  if (std::fputs(text.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
+    throw std::runtime_error(std::string("writing the report to standard output failed: ") +
+                             std::strerror(errno));
+  }
 }
 
 struct Arguments {
@@ -344,7 +348,12 @@ int run_load(const Arguments& arguments) {
   ::sigaction(SIGINT, &previous, nullptr);
   interrupted_generator = nullptr;
 
-  print_report(options, result);
+  try {
+    print_report(options, result);
+  } catch (const std::runtime_error& error) {
+    std::fprintf(stderr, "pizzeria load: %s\n", error.what());
+    return kExitOutputFailed;
+  }
   if (!arguments.json_file.empty()) {
     std::ofstream file(arguments.json_file);
     file << result_json(options, result, arguments.target).dump(2) << '\n';

@@ -45,8 +45,18 @@ struct OrderArguments {
 struct Outcome {
   std::size_t replies = 0;
   bool busy = false;
-  std::string failure;  // empty: every order got its reply
+  std::string failure;   // empty: every order got its reply
+  int output_error = 0;  // errno of the first failed write to stdout
 };
+
+// Writes go through stdio's buffer; a failure (a full disk, a closed pipe)
+// shows at the flush, and is kept so the exit status cannot claim success
+// for replies that were lost on the way out.
+void flush_output(Outcome& outcome) {
+  if (std::fflush(stdout) != 0 && outcome.output_error == 0) {
+    outcome.output_error = errno;
+  }
+}
 
 Outcome exchange(int fd, const std::string& peer, const std::string& request, std::size_t orders,
                  int timeout_ms) {
@@ -129,7 +139,10 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
       line.push_back(buffer[i]);
       if (buffer[i] == '\n') {
         outcome.busy = outcome.busy || line == pizza::kBusyReply;
-        std::fwrite(line.data(), 1, line.size(), stdout);
+        if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() &&
+            outcome.output_error == 0) {
+          outcome.output_error = errno;
+        }
         ++outcome.replies;
         line.clear();
       } else if (line.size() >= kMaxReplyLine) {
@@ -141,7 +154,7 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
     }
     // Each chunk's replies are out before the next wait: a client killed
     // while it waits has printed everything it got.
-    std::fflush(stdout);
+    flush_output(outcome);
   }
 }
 
@@ -192,14 +205,17 @@ int place_orders(const OrderArguments& arguments) {
     request += order;
     request += '\n';
   }
-  const Outcome outcome =
-      exchange(socket.get(), peer, request, arguments.orders.size(), timeout_ms);
-  std::fflush(stdout);
+  Outcome outcome = exchange(socket.get(), peer, request, arguments.orders.size(), timeout_ms);
+  flush_output(outcome);
+  if (outcome.output_error != 0) {
+    std::fprintf(stderr, "pizzeria order: writing the replies to standard output failed: %s\n",
+                 std::strerror(outcome.output_error));
+  }
   if (!outcome.failure.empty()) {
     std::fprintf(stderr, "pizzeria order: %s\n", outcome.failure.c_str());
     return 1;
   }
-  return outcome.busy ? 1 : 0;
+  return outcome.busy || outcome.output_error != 0 ? 1 : 0;
 }
 
 }  // namespace
@@ -218,7 +234,8 @@ void register_order_command(CLI::App& app, int& exit_code) {
       "Exit status: 0 when every order got its reply; 1 when the server was busy, or\n"
       "closed or reset the connection early, sent a line of 4096 bytes or more, sent\n"
       "more replies than orders, or made no progress for --timeout (the replies that\n"
-      "did arrive are printed, and stderr says what went wrong).");
+      "did arrive are printed, and stderr says what went wrong), or the replies could\n"
+      "not be written to standard output.");
   command->add_option("--host", arguments->host, "Server address")->capture_default_str();
   command->add_option("--port,-p", arguments->port, "Server port")->capture_default_str();
   command

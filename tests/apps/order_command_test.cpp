@@ -108,6 +108,21 @@ TEST(OrderCommand, SucceedsOnceEveryReplyIsInEvenIfTheServerKeepsTheConnectionOp
   EXPECT_EQ(result.err, "");
 }
 
+TEST(OrderCommand, FailsWhenTheRepliesCannotBeWrittenToStandardOutput) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\n");
+  });
+  // /dev/full takes nothing: every write fails with ENOSPC.
+  const auto result =
+      pz::test::run_program({"sh", "-c", "exec \"$0\" order --port \"$1\" 3 > /dev/full",
+                             pz::test::pizzeria_binary(), server.port_text()});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.err,
+            "pizzeria order: writing the replies to standard output failed: No space left on "
+            "device\n");
+}
+
 // A connect the kernel would retry for about two minutes.
 TEST(OrderCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {
   const pz::test::FullBacklogListener hole;
