@@ -31,6 +31,7 @@
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
+#include "pizzeria/pizza/load_generator.hpp"
 
 namespace pz::app {
 
@@ -237,6 +238,18 @@ Task<int> run_clients(const ClientArguments& arguments, Duration limit) {
 }
 
 int run_client(const ClientArguments& arguments) {
+  // A client is a descriptor: a count that cannot fit would fail on the
+  // machine's limit, not the server's, so it is refused before anything
+  // connects (the soft limit is raised to the hard one first, as load does).
+  const auto needed = static_cast<std::uint64_t>(arguments.clients) + 16;
+  if (const auto limit = raise_open_file_limit(); limit < needed) {
+    std::fprintf(stderr,
+                 "echo-client: --clients %d needs about %llu open files but the limit is %llu "
+                 "(raise the hard limit: ulimit -Hn)\n",
+                 arguments.clients, static_cast<unsigned long long>(needed),
+                 static_cast<unsigned long long>(limit));
+    return 1;
+  }
   const auto start = SteadyClock::instance().now();
   const auto limit =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(arguments.timeout));

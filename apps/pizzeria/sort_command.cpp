@@ -59,6 +59,7 @@
 #include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/programs/json_number_sort.hpp"
 
 namespace pz::app {
@@ -632,6 +633,9 @@ class SortLoad {
         clients_(static_cast<std::size_t>(arguments.connections)) {
     for (Client& client : clients_) {
       start(client);
+      if (!gave_up_.empty()) {
+        return;  // refused already: the others would be too
+      }
     }
     const Duration sweep = std::clamp<Duration>(timeout_ / 4, std::chrono::milliseconds(1),
                                                 std::chrono::milliseconds(100));
@@ -815,9 +819,23 @@ int load_sorts(const SortClientArguments& arguments) {
   if (addresses.empty()) {
     throw std::runtime_error("sort-client: " + arguments.host + " has no address");
   }
+  // A client is a descriptor: a count that cannot fit would fail on the
+  // machine's limit, not the server's, so it is refused before anything
+  // connects (the soft limit is raised to the hard one first, as load does).
+  const auto needed = static_cast<std::uint64_t>(arguments.connections) + 16;
+  if (const auto limit = raise_open_file_limit(); limit < needed) {
+    std::fprintf(stderr,
+                 "sort-client: --connections %d needs about %llu open files but the limit is "
+                 "%llu (raise the hard limit: ulimit -Hn)\n",
+                 arguments.connections, static_cast<unsigned long long>(needed),
+                 static_cast<unsigned long long>(limit));
+    return 1;
+  }
   EventLoop loop;
   SortLoad load(loop, arguments, addresses.front());
-  loop.run();
+  if (load.gave_up().empty()) {
+    loop.run();
+  }
   std::printf("%llu\n", static_cast<unsigned long long>(load.replies()));
   std::fflush(stdout);
   if (!load.gave_up().empty()) {

@@ -79,4 +79,16 @@ TEST(EchoClientCommand, StopsReadingAnEchoLongerThanTheLineItSent) {
                             ": no end of line within 33 bytes, longer than the line sent\n");
 }
 
+TEST(EchoClientCommand, RefusesMoreClientsThanTheOpenFileLimitAllows) {
+  // dash's ulimit sets the soft and the hard limit: it cannot be raised.
+  const auto result = pz::test::run_program(
+      {"sh", "-c", "ulimit -n 64 && exec \"$0\" echo-client --port 1 --clients 100",
+       pz::test::pizzeria_binary()});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "echo-client: --clients 100 needs about 116 open files but the limit is 64 (raise "
+            "the hard limit: ulimit -Hn)\n");
+}
+
 }  // namespace

@@ -136,5 +136,17 @@ TEST(SortClientCommand, LoadModeGivesUpWhenNoConnectEverGetsAnAnswer) {
                             ": no answer within 0.2 s (--timeout)\n");
 }
 
+TEST(SortClientCommand, LoadModeRefusesMoreConnectionsThanTheOpenFileLimitAllows) {
+  // dash's ulimit sets the soft and the hard limit: it cannot be raised.
+  const auto result = test::run_program(
+      {"sh", "-c", "ulimit -n 64 && exec \"$0\" sort-client --port 1 --connections 100",
+       test::pizzeria_binary()});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "sort-client: --connections 100 needs about 116 open files but the limit is 64 "
+            "(raise the hard limit: ulimit -Hn)\n");
+}
+
 }  // namespace
 }  // namespace pz::programs
