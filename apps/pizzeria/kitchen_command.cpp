@@ -104,15 +104,18 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
   command->add_option("--cooks", options.cooks, "Orders baked at once (one connection each)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  // Bounded: the seconds become whole milliseconds (a number beyond long
+  // long's range was undefined behaviour), and a pizza's bake time times
+  // the largest order an entry may carry (2^31 - 1 pizzas) must still fit.
   command->add_option("--bake-time", arguments->bake_seconds, "Seconds per pizza")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 3600.0));
   command
       ->add_option("--reclaim-after", arguments->reclaim_seconds,
                    "Seconds after which an order a cook left unfinished (it died) is baked by "
                    "another")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 1e6));
   command->add_option("--orders", options.max_orders, "Close after baking this many; 0 = never")
       ->capture_default_str();
   command->add_option("--stream", options.stream, "The Redis stream of orders")

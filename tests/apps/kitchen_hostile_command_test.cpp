@@ -1,0 +1,87 @@
+// `pizzeria serve --kitchen` and `pizzeria kitchen` pointed at a fake Redis
+// (test::FakeRedis) that misbehaves in exact, scripted ways.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/net/socket_ops.hpp"
+#include "support/child_process.hpp"
+#include "support/fake_redis.hpp"
+#include "support/pizzeria_binary.hpp"
+
+namespace pz::app {
+namespace {
+
+// Sends `orders` to 127.0.0.1:port, half-closes, returns every reply byte.
+std::string exchange(std::uint16_t port, std::string_view orders) {
+  const UniqueFd fd = connect_tcp(SocketAddress::parse("127.0.0.1", port));
+  for (std::string_view rest = orders; !rest.empty();) {
+    const ssize_t sent = ::send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (sent <= 0) {
+      throw std::runtime_error("test client: send failed");
+    }
+    rest.remove_prefix(static_cast<std::size_t>(sent));
+  }
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string replies;
+  char buffer[4096];
+  for (ssize_t got; (got = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0;) {
+    replies.append(buffer, static_cast<std::size_t>(got));
+  }
+  return replies;
+}
+
+TEST(ServeWithABadKitchen, NeverThanksForAnOrderTheKitchenDidNotConfirm) {
+  // The first XADD is answered twice (an id, then another id nobody asked
+  // for); every later XADD, on any connection, is refused. The extra id
+  // used to answer the next order's XADD: "Thank you" for an order that
+  // the kitchen refused.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    bool first = peer.number() == 1;
+    while (!peer.read_command().empty()) {
+      if (!peer.send(first ? "$3\r\n1-0\r\n$3\r\n2-0\r\n" : "-ERR refused\r\n")) {
+        return;
+      }
+      first = false;
+    }
+  });
+  test::ChildProcess server({test::pizzeria_binary(), "serve", "--port", "0", "--workers", "1",
+                             "--kitchen", "127.0.0.1:" + std::to_string(fake.port())});
+  const std::string line = server.read_line();
+  const auto colon = line.rfind(':');
+  ASSERT_EQ(line.rfind("Starting up at: ", 0), 0U) << line;
+  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+  EXPECT_EQ(exchange(port, "3\n"), "Thank you for ordering 3 pizzas!\n");
+  EXPECT_EQ(exchange(port, "4\n"), "Sorry, the kitchen is closed, please try again later\n");
+  server.signal(SIGINT);
+  const int status = server.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(KitchenCommandArguments, RefusesABakeTimeOrReclaimTimeItCannotRepresent) {
+  // Seconds far beyond a day were converted to milliseconds with an
+  // overflow (undefined behaviour; UBSan stopped the program).
+  for (const char* option : {"--bake-time", "--reclaim-after"}) {
+    test::ChildProcess kitchen(
+        {test::pizzeria_binary(), "kitchen", "--redis", "127.0.0.1:1", option, "1e300"},
+        test::ChildProcess::Output::stdout_and_stderr);
+    std::string output;
+    for (std::string line = kitchen.read_line(); !line.empty(); line = kitchen.read_line()) {
+      output += line + "\n";
+    }
+    EXPECT_NE(output.find(option), std::string::npos) << output;
+    EXPECT_EQ(output.find("cannot reach Redis"), std::string::npos) << output;
+    const int status = kitchen.wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  }
+}
+
+}  // namespace
+}  // namespace pz::app
