@@ -14,9 +14,11 @@
 // back, and exits 1 if one did not. A client that fails (refused, reset,
 // wrong bytes, a server silent for --timeout) says why on stderr, naming
 // the server, and the others run on: the summary counts them all.
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -263,6 +265,11 @@ int run_client(const ClientArguments& arguments) {
   }
   std::printf("%d clients x %d lines: every byte echoed; %.3f s, %.0f lines/s\n", arguments.clients,
               arguments.lines, seconds, lines / seconds);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "echo-client: writing the summary to standard output failed: %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
   return 0;
 }
 

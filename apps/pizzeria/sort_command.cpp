@@ -593,7 +593,11 @@ Task<int> remote_sort(const SortClientArguments& arguments) {
     co_return 1;
   }
   std::printf("Received data\n%s\n\n", sorted.c_str());
-  std::fflush(stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "sort-client: writing the sorted list to standard output failed: %s\n",
+                 std::strerror(errno));
+    co_return 1;
+  }
   const std::string expected = programs::sort_json_numbers(data);
   if (sorted != expected) {
     const auto difference = std::mismatch(sorted.begin(), sorted.end(), expected.begin());
@@ -837,7 +841,11 @@ int load_sorts(const SortClientArguments& arguments) {
     loop.run();
   }
   std::printf("%llu\n", static_cast<unsigned long long>(load.replies()));
-  std::fflush(stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "sort-client: writing the count to standard output failed: %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
   if (!load.gave_up().empty()) {
     std::fprintf(stderr, "sort-client: gave up: %s\n", load.gave_up().c_str());
     return 1;

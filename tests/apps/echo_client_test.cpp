@@ -79,6 +79,18 @@ TEST(EchoClientCommand, StopsReadingAnEchoLongerThanTheLineItSent) {
                             ": no end of line within 33 bytes, longer than the line sent\n");
 }
 
+TEST(EchoClientCommand, FailsWhenTheSummaryCannotBeWrittenToStandardOutput) {
+  ScriptedServer server(echo_lines);
+  // /dev/full takes nothing: every write fails with ENOSPC.
+  const auto result = pz::test::run_program(
+      {"sh", "-c", "exec \"$0\" echo-client --port \"$1\" --clients 2 --lines 3 > /dev/full",
+       pz::test::pizzeria_binary(), server.port_text()});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.err,
+            "echo-client: writing the summary to standard output failed: No space left on "
+            "device\n");
+}
+
 TEST(EchoClientCommand, RefusesMoreClientsThanTheOpenFileLimitAllows) {
   // dash's ulimit sets the soft and the hard limit: it cannot be raised.
   const auto result = pz::test::run_program(

@@ -136,6 +136,18 @@ TEST(SortClientCommand, LoadModeGivesUpWhenNoConnectEverGetsAnAnswer) {
                             ": no answer within 0.2 s (--timeout)\n");
 }
 
+TEST(SortClientCommand, FailsWhenTheSortedListCannotBeWrittenToStandardOutput) {
+  ScriptedServer server([](ScriptedConnection& c) { c.send(sort_json_numbers(read_frame(c))); });
+  // /dev/full takes nothing: every write fails with ENOSPC.
+  const auto result =
+      test::run_program({"sh", "-c", "exec \"$0\" sort-client --port \"$1\" --count 10 > /dev/full",
+                         test::pizzeria_binary(), server.port_text()});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.err,
+            "sort-client: writing the sorted list to standard output failed: No space left on "
+            "device\n");
+}
+
 TEST(SortClientCommand, LoadModeRefusesMoreConnectionsThanTheOpenFileLimitAllows) {
   // dash's ulimit sets the soft and the hard limit: it cannot be raised.
   const auto result = test::run_program(
