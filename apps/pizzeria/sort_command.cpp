@@ -903,9 +903,11 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
                    "Load mode: this many concurrent clients, each sending the same "
                    "list again and again; prints the number of correct replies")
       ->check(CLI::Range(0, 100'000));
-  client_command->add_option("--duration", client->duration,
-                             "Load mode: seconds to start requests in (default 5); the run ends "
-                             "when the requests in progress then have ended, within --timeout");
+  client_command
+      ->add_option("--duration", client->duration,
+                   "Load mode: seconds to start requests in (default 5); the run ends "
+                   "when the requests in progress then have ended, within --timeout")
+      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
   client_command
       ->add_option("--timeout", client->timeout,
                    "Seconds a request may take, connect to whole reply, before it fails "

@@ -160,5 +160,16 @@ TEST(SortClientCommand, LoadModeRefusesMoreConnectionsThanTheOpenFileLimitAllows
             "(raise the hard limit: ulimit -Hn)\n");
 }
 
+TEST(SortClientCommand, RefusesADurationTooLongToCount) {
+  // Seconds beyond ~9.2e9 overflow the nanosecond clock (UB, and UBSan's
+  // report): refused up front.
+  const auto result = test::run_program({test::pizzeria_binary(), "sort-client", "--port", "1",
+                                         "--connections", "1", "--duration", "1e300"});
+  EXPECT_NE(result.exit_status, 0);
+  EXPECT_NE((result.out + result.err).find("--duration: Value 1e300 not in range"),
+            std::string::npos)
+      << result.out << result.err;
+}
+
 }  // namespace
 }  // namespace pz::programs
