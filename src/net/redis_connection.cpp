@@ -78,6 +78,49 @@ void append_command(std::string& out, const std::vector<std::string>& arguments)
 // at the limit may cost a few hundred MB at worst: bounded, not small.
 constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
 
+// An array can have no more elements than fit in kMaxReplyBytes ("+\r\n"
+// is the shortest). hiredis allocates an array's element pointers when it
+// reads the count, before any element came, and frees the array by walking
+// all of them: "*2147483647\r\n" alone cost 16 GB of address space, and
+// its free blocked the loop for seconds of page faults (every connection
+// of the shard stood still).
+constexpr std::size_t kMaxArrayElements = kMaxReplyBytes / 3;
+
+// Set by create_bounded_array when it refuses an array; read right after
+// redisReaderGetReply, on the same thread, to tell that refusal from
+// hiredis's "Out of memory".
+thread_local bool array_refused = false;
+
+void* create_bounded_array(const redisReadTask* task, int elements);
+
+// hiredis's own reply functions, with createArray bounded. The defaults
+// are not exported, so they are taken from a reader made for the purpose.
+struct ReplyFunctions {
+  redisReplyObjectFunctions defaults{};
+  redisReplyObjectFunctions bounded{};
+};
+
+ReplyFunctions& reply_functions() {
+  static ReplyFunctions functions = [] {
+    const std::unique_ptr<redisReader, ReaderDeleter> probe(redisReaderCreate());
+    if (!probe || probe->fn == nullptr) {
+      throw std::bad_alloc();
+    }
+    ReplyFunctions made{*probe->fn, *probe->fn};
+    made.bounded.createArray = &create_bounded_array;
+    return made;
+  }();
+  return functions;
+}
+
+void* create_bounded_array(const redisReadTask* task, int elements) {
+  if (elements > 0 && static_cast<std::size_t>(elements) > kMaxArrayElements) {
+    array_refused = true;
+    return nullptr;  // hiredis then fails the reply
+  }
+  return reply_functions().defaults.createArray(task, elements);
+}
+
 constexpr std::string_view kUnsolicited =
     "the server sent data that no command asked for (is it Redis?)";
 
@@ -93,7 +136,9 @@ struct Batch {
 }  // namespace
 
 struct RedisConnection::State {
-  explicit State(TcpStream connected) : stream(std::move(connected)), reader(redisReaderCreate()) {
+  explicit State(TcpStream connected)
+      : stream(std::move(connected)),
+        reader(redisReaderCreateWithFunctions(&reply_functions().bounded)) {
     if (!reader) {
       throw std::bad_alloc();
     }
@@ -115,7 +160,14 @@ struct RedisConnection::State {
   Task<RedisReply> next_reply() {
     for (;;) {
       void* raw = nullptr;
+      array_refused = false;
       if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
+        if (array_refused) {
+          throw std::runtime_error("the server sent an array of more than " +
+                                   std::to_string(kMaxArrayElements) +
+                                   " elements, more than a reply of at most " +
+                                   std::to_string(kMaxReplyBytes) + " bytes holds (is it Redis?)");
+        }
         throw std::runtime_error(std::string("the server sent a reply that is not RESP: ") +
                                  reader->errstr);
       }

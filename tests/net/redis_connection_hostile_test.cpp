@@ -54,6 +54,24 @@ TEST(RedisConnectionAgainstABadServer, RefusesAReplyThatNeverEndsInsteadOfBuffer
   EXPECT_LT(flooded, kFloodLimit);  // the client hung up rather than read on
 }
 
+TEST(RedisConnectionAgainstABadServer, RefusesAnArrayLongerThanAReplyCanHold) {
+  // 13 bytes that announce 2^31 - 1 elements: hiredis used to allocate the
+  // element pointers (16 GB) at once, and to walk them all when freeing the
+  // unfinished reply, blocking the loop for seconds.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    if (!peer.read_command().empty()) {
+      peer.send("*2147483647\r\n:1\r\n");
+    }  // and hangs up, so that the old code, which waited for the rest, ended
+  });
+  const std::string why = run([&]() -> Task<std::string> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    co_return co_await failure_of(redis.command(words("LRANGE", "k", "0", "-1")));
+  }());
+  EXPECT_EQ(why, "Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
+                     ": the server sent an array of more than 1398101 elements, more than a "
+                     "reply of at most 4194304 bytes holds (is it Redis?)");
+}
+
 TEST(RedisConnectionAgainstABadServer, BreaksTheConnectionOnMoreRepliesThanCommands) {
   // Two replies to one command, in one send: the second would otherwise
   // answer the next command (an XADD "confirmed" by bytes sent before it).

@@ -20,7 +20,8 @@
 // the error that broke it; is_open() turns false, and the caller opens a new
 // connection. The server is not trusted to be Redis: a reply of more than
 // 4 MiB breaks the connection (hiredis would buffer an endless one until
-// memory ran out), and so do bytes that no command asked for (replies
+// memory ran out), as does an array announcing more elements than that
+// holds, and so do bytes that no command asked for (replies
 // before a command, or more replies than commands), which would otherwise
 // be taken for the next command's reply. Cancellation: a cancelled command's reply, when it comes, is
 // read and dropped, so the replies of the others stay matched.
