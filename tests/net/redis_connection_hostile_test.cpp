@@ -34,23 +34,26 @@ TEST(RedisConnectionAgainstABadServer, RefusesAReplyThatNeverEndsInsteadOfBuffer
   // A bulk string that announces ~10 GB and streams bytes until the client
   // hangs up (or 64 MB went out: bounded even if it never does).
   constexpr std::size_t kFloodLimit = std::size_t{64} << 20;
-  std::size_t flooded = 0;
-  test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
-    if (peer.read_command().empty() || !peer.send("$9999999999\r\n")) {
-      return;
-    }
-    flooded = peer.flood(std::string(64 * 1024, 'x'), kFloodLimit);
-  });
-  const std::string why = run([&]() -> Task<std::string> {
-    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
-    std::string failed = co_await failure_of(redis.command(words("GET", "k")));
-    EXPECT_FALSE(redis.is_open());
-    co_return failed;
-  }());
-  EXPECT_NE(why.find("Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
-                     ": the server sent a reply of more than 4194304 bytes"),
-            std::string::npos)
-      << why;
+  std::size_t flooded = 0;  // written by the fake's thread, read once it is joined
+  std::string why;
+  {
+    test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
+      if (peer.read_command().empty() || !peer.send("$9999999999\r\n")) {
+        return;
+      }
+      flooded = peer.flood(std::string(64 * 1024, 'x'), kFloodLimit);
+    });
+    why = run([&]() -> Task<std::string> {
+      RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+      std::string failed = co_await failure_of(redis.command(words("GET", "k")));
+      EXPECT_FALSE(redis.is_open());
+      co_return failed;
+    }());
+    EXPECT_NE(why.find("Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
+                       ": the server sent a reply of more than 4194304 bytes"),
+              std::string::npos)
+        << why;
+  }                                 // the fake's threads are joined here
   EXPECT_LT(flooded, kFloodLimit);  // the client hung up rather than read on
 }
 
