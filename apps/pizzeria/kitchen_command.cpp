@@ -116,6 +116,12 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
                    "another")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 1e6));
+  command
+      ->add_option("--max-order", options.max_pizzas,
+                   "The largest order baked; a larger one is reported and skipped (keep it at "
+                   "least serve's --max-order)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000'000));
   command->add_option("--orders", options.max_orders, "Close after baking this many; 0 = never")
       ->capture_default_str();
   command->add_option("--stream", options.stream, "The Redis stream of orders")

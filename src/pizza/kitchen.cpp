@@ -91,6 +91,12 @@ std::string describe(const Entry& entry) {
          "; an order has a field pizzas of 1 or more): acknowledged and skipped";
 }
 
+std::string too_large(const Entry& entry, int pizzas, int max_pizzas) {
+  return "entry " + entry.id + " orders " + std::to_string(pizzas) +
+         " pizzas, more than this kitchen bakes (--max-order " + std::to_string(max_pizzas) +
+         "): acknowledged and skipped";
+}
+
 // A reply's kind, for messages about replies of the wrong shape.
 std::string shape_of(const RedisReply& reply) {
   switch (reply.kind) {
@@ -442,11 +448,11 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
     co_return;
   }
   const std::optional<int> pizzas = pizzas_of(*entry);
-  if (!pizzas) {
+  if (!pizzas || *pizzas > options_.max_pizzas) {
     ++rejected_;
     co_await finish(redis, entry->id);
     if (log_) {
-      log_(describe(*entry));
+      log_(pizzas ? too_large(*entry, *pizzas, options_.max_pizzas) : describe(*entry));
     }
     co_return;
   }

@@ -297,6 +297,47 @@ TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
   }());
 }
 
+TEST(Kitchen, AcknowledgesAndSkipsAnOrderLargerThanItsMaxOrder) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    RedisConnection writer = co_await RedisConnection::open("127.0.0.1", redis.port());
+    // What anyone with access to Redis can add: a cook would bake it for
+    // years.
+    const std::string huge =
+        (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "2147483647")))
+            .or_throw("XADD")
+            .text;
+    const std::string over =
+        (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "5")))
+            .or_throw("XADD")
+            .text;
+    (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "4")))
+        .or_throw("XADD");
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.max_orders = 1;
+    options.max_pizzas = 4;
+    std::vector<BakedOrder> baked;
+    std::vector<std::string> rejected;
+    Kitchen kitchen(
+        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
+        [&rejected](std::string_view why) { rejected.emplace_back(why); });
+    co_await kitchen.run();
+    EXPECT_EQ(baked.size(), 1U);
+    EXPECT_EQ(baked.at(0).pizzas, 4);
+    EXPECT_EQ(kitchen.rejected(), 2U);
+    const std::vector<std::string> expected{
+        "entry " + huge +
+            " orders 2147483647 pizzas, more than this kitchen bakes (--max-order 4): "
+            "acknowledged and skipped",
+        "entry " + over +
+            " orders 5 pizzas, more than this kitchen bakes (--max-order 4): acknowledged and "
+            "skipped"};
+    EXPECT_EQ(rejected, expected);
+    EXPECT_EQ(co_await pending(writer), 0);
+  }());
+}
+
 // One cook bakes an order, Redis is killed and started again, and a second
 // order is placed once Redis takes orders again; the cook must bake it too.
 struct AcrossARestart {

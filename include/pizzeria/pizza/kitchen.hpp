@@ -47,6 +47,7 @@
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
+#include "pizzeria/pizza/protocol.hpp"
 
 namespace pz::pizza {
 
@@ -68,6 +69,12 @@ class Kitchen {
     std::string name;
     int cooks = 2;
     std::chrono::milliseconds bake_time{100};  // per pizza
+    // The largest order baked. Anyone with access to Redis can XADD an
+    // entry of two billion pizzas, which would hold a cook for years; a
+    // larger order is reported, acknowledged and skipped like a non-order.
+    // Keep it at least `pizzeria serve --max-order`, or thanked orders are
+    // skipped.
+    int max_pizzas = kDefaultMaxOrder;
     std::chrono::milliseconds reclaim_after{std::chrono::seconds(30)};
     std::chrono::milliseconds poll{std::chrono::seconds(1)};
     // How long Redis may take to accept a connection, or to answer a
