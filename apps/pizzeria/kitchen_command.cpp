@@ -13,6 +13,7 @@
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/stop_token.hpp"
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/kitchen.hpp"
 #include "pizzeria/pizza/load_generator.hpp"
@@ -37,6 +38,7 @@ int run_kitchen(KitchenArguments& arguments) {
   pizza::Kitchen::Options options = arguments.options;
   options.host = redis.host();
   options.port = redis.port();
+  options.credentials = RedisCredentials::from_environment();
   options.bake_time = to_milliseconds(arguments.bake_seconds);
   options.reclaim_after = to_milliseconds(arguments.reclaim_seconds);
   pizza::Kitchen kitchen(
@@ -98,7 +100,10 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
       "kitchen",
       "Bake the orders that `pizzeria serve --kitchen` put on a Redis stream; run as many "
       "kitchens, on as many machines, as you like");
-  command->add_option("--redis", arguments->redis, "The Redis server, [HOST:]PORT")
+  command
+      ->add_option("--redis", arguments->redis,
+                   "The Redis server, [HOST:]PORT; a password for it comes from "
+                   "PIZZERIA_REDIS_PASSWORD (and an ACL user from PIZZERIA_REDIS_USER)")
       ->capture_default_str()
       ->type_name("[HOST:]PORT");
   command->add_option("--cooks", options.cooks, "Orders baked at once (one connection each)")

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
@@ -101,7 +102,8 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--kitchen", arguments->kitchen,
                    "Put every valid order on a Redis stream at [HOST:]PORT before thanking the "
-                   "customer (see `pizzeria kitchen`; --model coro)")
+                   "customer (see `pizzeria kitchen`; --model coro). A password for it comes "
+                   "from PIZZERIA_REDIS_PASSWORD (and an ACL user from PIZZERIA_REDIS_USER)")
       ->type_name("[HOST:]PORT");
   command->add_option("--stream", options.kitchen_stream, "The kitchen's Redis stream")
       ->capture_default_str();
@@ -114,6 +116,7 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       const SocketAddress kitchen = resolve_load_target(arguments->kitchen);
       server_options.kitchen_host = kitchen.host();
       server_options.kitchen_port = kitchen.port();
+      server_options.kitchen_credentials = RedisCredentials::from_environment();
     }
     raise_open_file_limit();
     // Throws (unknown model, bad host, port in use) before printing anything;

@@ -13,6 +13,7 @@
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/mutex.hpp"
 #include "pizzeria/net/open_connection.hpp"
+#include "pizzeria/net/redis_error.hpp"
 
 namespace pz {
 
@@ -284,8 +285,22 @@ RedisConnection::RedisConnection(TcpStream stream)
   state_->self = state_;
 }
 
-Task<RedisConnection> RedisConnection::open(std::string host, std::uint16_t port) {
-  co_return RedisConnection(co_await open_connection(std::move(host), port));
+Task<RedisConnection> RedisConnection::connect(std::string host, std::uint16_t port,
+                                               std::string user, std::string password) {
+  const std::string address = host + ":" + std::to_string(port);
+  RedisConnection connection(co_await open_connection(std::move(host), port));
+  if (!password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!user.empty()) {
+      auth.push_back(std::move(user));
+    }
+    auth.push_back(std::move(password));
+    const RedisReply reply = co_await connection.command(std::move(auth));
+    if (reply.is_error()) {
+      throw RedisError("Redis at " + address + " refused AUTH: " + reply.text);
+    }
+  }
+  co_return connection;
 }
 
 Task<RedisReply> RedisConnection::command(std::vector<std::string> arguments) {

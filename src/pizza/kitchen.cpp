@@ -177,8 +177,9 @@ std::string Kitchen::address() const {
 
 Task<RedisConnection> Kitchen::connect() const {
   try {
-    co_return co_await timeout(std::chrono::duration_cast<Duration>(options_.answer_timeout),
-                               RedisConnection::open(options_.host, options_.port));
+    co_return co_await timeout(
+        std::chrono::duration_cast<Duration>(options_.answer_timeout),
+        RedisConnection::open(options_.host, options_.port, options_.credentials));
   } catch (const TimeoutError&) {
     throw std::runtime_error("no connection within " + milliseconds(options_.answer_timeout) +
                              " ms");
@@ -309,6 +310,8 @@ Task<void> Kitchen::cook(int number) {
     redis = co_await connect();
   } catch (const CancelledError&) {
     throw;
+  } catch (const RedisError&) {
+    throw;  // a refusal (AUTH) names the address already
   } catch (const std::exception& error) {
     throw std::runtime_error("kitchen: cannot reach Redis at " + address() + ": " + error.what());
   }

@@ -106,8 +106,9 @@ Task<bool> KitchenQueue::connect() {
     co_return false;
   }
   try {
-    redis_ = co_await timeout(std::chrono::duration_cast<Duration>(options_.connect_timeout),
-                              RedisConnection::open(options_.host, options_.port));
+    redis_ =
+        co_await timeout(std::chrono::duration_cast<Duration>(options_.connect_timeout),
+                         RedisConnection::open(options_.host, options_.port, options_.credentials));
   } catch (const CancelledError&) {
     throw;
   } catch (const TimeoutError&) {

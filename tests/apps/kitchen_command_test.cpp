@@ -176,6 +176,63 @@ TEST(KitchenCommand, SaysSoAndFailsWhenRedisIsNotThere) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 }
 
+// Sets an environment variable for the life of a test, for the children it
+// starts (they inherit it).
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+  ~ScopedEnvironment() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+constexpr const char* kRedisPassword = "pizza margherita 4711";
+
+TEST(RedisWithAPassword, TheServerAndTheKitchenAuthenticateWithTheOneInTheEnvironment) {
+  test::RedisServer redis(test::RedisServer::Durability::none, kRedisPassword);
+  const ScopedEnvironment password("PIZZERIA_REDIS_PASSWORD", kRedisPassword);
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("3\n"), thanks(3));
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address(), "--cooks",
+                              "1", "--bake-time", "0", "--orders", "1", "--name", "test"});
+  EXPECT_EQ(kitchen.read_line(), "Kitchen open: 1 cook taking orders from " + redis.address() +
+                                     ", stream pizzeria:orders, group kitchen");
+  const std::regex baked(R"(Cook 1 baked 3 pizzas \(order \d+-\d+\))");
+  const std::string line = kitchen.read_line();
+  EXPECT_TRUE(std::regex_match(line, baked)) << line;
+  EXPECT_EQ(kitchen.read_line(), "Kitchen closed: 1 order baked");
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(RedisWithAPassword, AWrongPasswordClosesTheKitchenForCustomersAndStopsTheKitchenCommand) {
+  test::RedisServer redis(test::RedisServer::Durability::none, kRedisPassword);
+  const std::string wrong = "quattro stagioni 0000";
+  const ScopedEnvironment password("PIZZERIA_REDIS_PASSWORD", wrong);
+  const std::string refusal = "Redis at " + redis.address() + " refused AUTH: WRONGPASS";
+  {
+    KitchenServer server(redis);
+    EXPECT_EQ(server.exchange("3\n"), std::string(kKitchenClosedReply));
+    const std::string log = server.process().read_line();
+    EXPECT_EQ(log.rfind("kitchen at " + redis.address() + " unreachable (" + refusal, 0), 0U)
+        << log;
+    EXPECT_EQ(log.find(wrong), std::string::npos) << log;
+  }
+  test::ChildProcess kitchen({pizzeria_binary(), "kitchen", "--redis", redis.address()});
+  const std::string line = kitchen.read_line();
+  EXPECT_EQ(line.rfind("pizzeria: " + refusal, 0), 0U) << line;
+  EXPECT_EQ(line.find(wrong), std::string::npos) << line;
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 // Orders some cook has taken and not yet acknowledged (0 before the
 // kitchen made its group).
 std::int64_t orders_in_ovens(const test::RedisServer& redis) {

@@ -59,6 +59,35 @@ TEST(RedisConnection, ReturnsRepliesOfEveryKindAsValues) {
   }());
 }
 
+TEST(RedisConnection, AuthenticatesFirstWhenGivenCredentials) {
+  const std::string secret = "a pizza password";
+  test::RedisServer redis(test::RedisServer::Durability::none, secret);
+  // Named, not temporaries in the co_await: GCC 12 copies an aggregate
+  // temporary of a co_await's full-expression bytewise.
+  const RedisCredentials right{.user = {}, .password = secret};
+  // requirepass is the password of the ACL user "default".
+  const RedisCredentials as_default{.user = "default", .password = secret};
+  const RedisCredentials wrong{.user = {}, .password = "wrong one"};
+  run([&]() -> Task<void> {
+    RedisConnection anonymous = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const RedisReply refused = co_await anonymous.command(words("PING"));
+    EXPECT_EQ(refused.text.rfind("NOAUTH", 0), 0U) << refused.text;
+    RedisConnection known = co_await RedisConnection::open("127.0.0.1", redis.port(), right);
+    EXPECT_EQ(co_await known.command(words("PING")), status("PONG"));
+    RedisConnection user = co_await RedisConnection::open("127.0.0.1", redis.port(), as_default);
+    EXPECT_EQ(co_await user.command(words("PING")), status("PONG"));
+    std::string message;
+    try {
+      (void)co_await RedisConnection::open("127.0.0.1", redis.port(), wrong);
+    } catch (const RedisError& error) {
+      message = error.what();
+    }
+    EXPECT_EQ(message.rfind("Redis at " + redis.address() + " refused AUTH: WRONGPASS", 0), 0U)
+        << message;
+    EXPECT_EQ(message.find("wrong one"), std::string::npos) << message;  // never the password
+  }());
+}
+
 TEST(RedisConnection, SendsArgumentsBinarySafe) {
   test::RedisServer redis;
   run([&]() -> Task<void> {

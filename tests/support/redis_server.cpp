@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "pizzeria/core/unique_fd.hpp"
@@ -46,7 +47,8 @@ std::uint16_t free_port() {
 
 }  // namespace
 
-RedisServer::RedisServer(Durability durability) : durability_(durability) {
+RedisServer::RedisServer(Durability durability, std::string password)
+    : durability_(durability), password_(std::move(password)) {
   char pattern[] = "/tmp/pz-redis-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) {
     throw std::system_error(errno, std::generic_category(), "creating Redis's directory");
@@ -100,6 +102,10 @@ void RedisServer::start() {
                                 "no",
                                 "--daemonize",
                                 "no"};
+  if (!password_.empty()) {
+    argv.push_back("--requirepass");
+    argv.push_back(password_);
+  }
   process_ = std::make_unique<ChildProcess>(std::move(argv));
   // Its log goes to the pipe; the line that says it listens comes within a
   // few lines. Later lines are rare at the default log level, so the pipe

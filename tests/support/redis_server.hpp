@@ -26,7 +26,9 @@ class RedisServer {
 
   // Starts it and waits until it accepts connections; throws saying why if
   // it cannot (redis-server missing, or it exits).
-  explicit RedisServer(Durability durability = Durability::none);
+  // With a password, Redis refuses every command until AUTH gives it
+  // (requirepass).
+  explicit RedisServer(Durability durability = Durability::none, std::string password = {});
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
   ~RedisServer();
@@ -41,6 +43,7 @@ class RedisServer {
 
  private:
   Durability durability_;
+  std::string password_;
   std::string directory_;
   std::uint16_t port_ = 0;
   std::unique_ptr<ChildProcess> process_;

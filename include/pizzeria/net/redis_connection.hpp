@@ -23,8 +23,8 @@
 // memory ran out), as does an array announcing more elements than that
 // holds, and so do bytes that no command asked for (replies
 // before a command, or more replies than commands), which would otherwise
-// be taken for the next command's reply. Cancellation: a cancelled command's reply, when it comes, is
-// read and dropped, so the replies of the others stay matched.
+// be taken for the next command's reply. Cancellation: a cancelled command's reply, when it comes,
+// is read and dropped, so the replies of the others stay matched.
 //
 // A handle: copies share one connection (a task that must finish its command
 // on the connection it started with, whatever its owner does meanwhile,
@@ -36,9 +36,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pizzeria/coro/task.hpp"
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/net/redis_reply.hpp"
 #include "pizzeria/net/tcp_stream.hpp"
 
@@ -50,8 +52,20 @@ class RedisConnection {
   RedisConnection() noexcept = default;
   explicit RedisConnection(TcpStream stream);
 
-  // Connects to host:port (a name is resolved as open_connection does).
-  [[nodiscard]] static Task<RedisConnection> open(std::string host, std::uint16_t port);
+  // Connects to host:port (a name is resolved as open_connection does) and,
+  // with credentials, authenticates before anything else is sent; Redis
+  // refusing them raises RedisError naming the address (never the password).
+  // (Callers: pass named credentials. GCC 12 copies an aggregate temporary
+  // made inside a co_await's full-expression bytewise, and a std::string in
+  // it then frees another object's buffer.)
+  [[nodiscard]] static Task<RedisConnection> open(std::string host, std::uint16_t port,
+                                                  RedisCredentials credentials) {
+    return connect(std::move(host), port, std::move(credentials.user),
+                   std::move(credentials.password));
+  }
+  [[nodiscard]] static Task<RedisConnection> open(std::string host, std::uint16_t port) {
+    return connect(std::move(host), port, std::string(), std::string());
+  }
 
   // One command: its reply, an error reply included.
   [[nodiscard]] Task<RedisReply> command(std::vector<std::string> arguments);
@@ -76,6 +90,9 @@ class RedisConnection {
   }
 
  private:
+  static Task<RedisConnection> connect(std::string host, std::uint16_t port, std::string user,
+                                       std::string password);
+
   struct State;
   std::shared_ptr<State> state_;
 };

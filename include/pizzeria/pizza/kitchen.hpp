@@ -46,6 +46,7 @@
 
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
@@ -62,6 +63,7 @@ class Kitchen {
   struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
+    RedisCredentials credentials{};  // AUTH on each connection, when Redis wants it
     std::string stream{kDefaultOrderStream};
     std::string group = "kitchen";
     // This kitchen's name in the group; cook i is "<name>-<i>". Give each

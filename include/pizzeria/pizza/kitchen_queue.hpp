@@ -34,6 +34,7 @@
 #include "pizzeria/coro/mutex.hpp"
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
 
 namespace pz::pizza {
@@ -43,6 +44,7 @@ class KitchenQueue {
   struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
+    RedisCredentials credentials{};  // AUTH on each connection, when Redis wants it
     std::string stream{kDefaultOrderStream};
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // for Redis's answer
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(1)};

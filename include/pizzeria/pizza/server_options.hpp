@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
@@ -40,6 +41,7 @@ struct ServerOptions {
   // kitchen without blocking their thread support it (ServerModel).
   std::string kitchen_host;
   std::uint16_t kitchen_port = 6379;
+  RedisCredentials kitchen_credentials{};  // when that Redis wants a password
   std::string kitchen_stream{kDefaultOrderStream};
 };
 

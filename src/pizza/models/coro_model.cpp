@@ -293,6 +293,7 @@ Task<void> serve_shard(CoroShard& shard) {
   if (!options.kitchen_host.empty()) {
     kitchen.emplace(KitchenQueue::Options{.host = options.kitchen_host,
                                           .port = options.kitchen_port,
+                                          .credentials = options.kitchen_credentials,
                                           .stream = options.kitchen_stream},
                     [&context = shard.context](std::string_view line) { context.log(line); });
     shard.kitchen = &*kitchen;
