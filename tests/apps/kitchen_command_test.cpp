@@ -2,7 +2,6 @@
 // loopback, with a redis-server of the test's own between them.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,13 +14,12 @@
 
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/net/redis_connection.hpp"
-#include "pizzeria/net/socket_address.hpp"
-#include "pizzeria/net/socket_ops.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 #include "support/child_process.hpp"
 #include "support/pizzeria_binary.hpp"
 #include "support/redis_server.hpp"
+#include "support/round_trip.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -49,21 +47,7 @@ class KitchenServer {
 
   // Sends `orders`, half-closes, and returns every byte of the replies.
   [[nodiscard]] std::string exchange(std::string_view orders) const {
-    const UniqueFd fd = connect_tcp(SocketAddress::parse("127.0.0.1", port_));
-    for (std::string_view rest = orders; !rest.empty();) {
-      const ssize_t sent = ::send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
-      if (sent <= 0) {
-        throw std::runtime_error("test client: send failed");
-      }
-      rest.remove_prefix(static_cast<std::size_t>(sent));
-    }
-    ::shutdown(fd.get(), SHUT_WR);
-    std::string replies;
-    char buffer[4096];
-    for (ssize_t got; (got = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0;) {
-      replies.append(buffer, static_cast<std::size_t>(got));
-    }
-    return replies;
+    return test::round_trip(port_, orders);
   }
 
   test::ChildProcess& process() { return process_; }

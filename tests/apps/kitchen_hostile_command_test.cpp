@@ -2,7 +2,6 @@
 // (test::FakeRedis) that misbehaves in exact, scripted ways.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <stdexcept>
@@ -10,33 +9,15 @@
 #include <string_view>
 #include <vector>
 
-#include "pizzeria/net/socket_address.hpp"
-#include "pizzeria/net/socket_ops.hpp"
 #include "support/child_process.hpp"
 #include "support/fake_redis.hpp"
 #include "support/pizzeria_binary.hpp"
+#include "support/round_trip.hpp"
 
 namespace pz::app {
 namespace {
 
-// Sends `orders` to 127.0.0.1:port, half-closes, returns every reply byte.
-std::string exchange(std::uint16_t port, std::string_view orders) {
-  const UniqueFd fd = connect_tcp(SocketAddress::parse("127.0.0.1", port));
-  for (std::string_view rest = orders; !rest.empty();) {
-    const ssize_t sent = ::send(fd.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (sent <= 0) {
-      throw std::runtime_error("test client: send failed");
-    }
-    rest.remove_prefix(static_cast<std::size_t>(sent));
-  }
-  ::shutdown(fd.get(), SHUT_WR);
-  std::string replies;
-  char buffer[4096];
-  for (ssize_t got; (got = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0;) {
-    replies.append(buffer, static_cast<std::size_t>(got));
-  }
-  return replies;
-}
+using test::round_trip;
 
 TEST(ServeWithABadKitchen, NeverThanksForAnOrderTheKitchenDidNotConfirm) {
   // The first XADD is answered twice (an id, then another id nobody asked
@@ -58,8 +39,8 @@ TEST(ServeWithABadKitchen, NeverThanksForAnOrderTheKitchenDidNotConfirm) {
   const auto colon = line.rfind(':');
   ASSERT_EQ(line.rfind("Starting up at: ", 0), 0U) << line;
   const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
-  EXPECT_EQ(exchange(port, "3\n"), "Thank you for ordering 3 pizzas!\n");
-  EXPECT_EQ(exchange(port, "4\n"), "Sorry, the kitchen is closed, please try again later\n");
+  EXPECT_EQ(round_trip(port, "3\n"), "Thank you for ordering 3 pizzas!\n");
+  EXPECT_EQ(round_trip(port, "4\n"), "Sorry, the kitchen is closed, please try again later\n");
   server.signal(SIGINT);
   const int status = server.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
