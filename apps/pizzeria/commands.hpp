@@ -3,7 +3,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace pz::app {
 
@@ -26,6 +29,14 @@ void register_race_command(CLI::App& app, int& exit_code);
 void register_deadlock_command(CLI::App& app, int& exit_code);
 void register_lab_command(CLI::App& app, int& exit_code);
 void register_kitchen_command(CLI::App& app, int& exit_code);
+
+// Clients that open one descriptor per connection check the open-file
+// limit first (raised to the hard limit), so that a count the machine
+// cannot hold is refused before anything connects instead of failing half
+// way. Empty when `descriptors` fit; else why not, naming `option` and
+// its `count`, and the fix.
+std::string open_file_shortage(std::string_view option, std::uint64_t count,
+                               std::uint64_t descriptors);
 
 // In a child of `pizzeria lab` (PZ_LAB_PARENT set): arms a SIGKILL for the
 // lab's death, even by SIGKILL. An exit status when the process must not go

@@ -306,14 +306,11 @@ LoadOptions build_options(const Arguments& arguments) {
     throw ArgumentError(problem);
   }
   // Each connection is a descriptor; leave room for the loops' own.
-  const auto limit = raise_open_file_limit();
-  const auto needed = static_cast<std::uint64_t>(options.connections) + 16 +
-                      4 * static_cast<std::uint64_t>(options.threads);
-  if (limit < needed) {
-    throw ArgumentError(fmt::format(
-        "--connections {} needs about {} open files but the limit is {} (raise the hard limit: "
-        "ulimit -Hn)",
-        options.connections, needed, limit));
+  if (auto shortage = open_file_shortage("--connections", options.connections,
+                                         static_cast<std::uint64_t>(options.connections) + 16 +
+                                             4 * static_cast<std::uint64_t>(options.threads));
+      !shortage.empty()) {
+    throw ArgumentError(shortage);
   }
   return options;
 }

@@ -826,13 +826,11 @@ int load_sorts(const SortClientArguments& arguments) {
   // A client is a descriptor: a count that cannot fit would fail on the
   // machine's limit, not the server's, so it is refused before anything
   // connects (the soft limit is raised to the hard one first, as load does).
-  const auto needed = static_cast<std::uint64_t>(arguments.connections) + 16;
-  if (const auto limit = raise_open_file_limit(); limit < needed) {
-    std::fprintf(stderr,
-                 "sort-client: --connections %d needs about %llu open files but the limit is "
-                 "%llu (raise the hard limit: ulimit -Hn)\n",
-                 arguments.connections, static_cast<unsigned long long>(needed),
-                 static_cast<unsigned long long>(limit));
+  if (const auto shortage =
+          open_file_shortage("--connections", static_cast<std::uint64_t>(arguments.connections),
+                             static_cast<std::uint64_t>(arguments.connections) + 16);
+      !shortage.empty()) {
+    std::fprintf(stderr, "sort-client: %s\n", shortage.c_str());
     return 1;
   }
   EventLoop loop;

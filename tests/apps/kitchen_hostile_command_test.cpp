@@ -4,9 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "support/child_process.hpp"
