@@ -49,14 +49,18 @@ std::string shape_of(const RedisReply& reply) {
 KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
     : options_(std::move(options)), log_(std::move(log)) {}
 
+std::string KitchenQueue::address() const {
+  return options_.host + ":" + std::to_string(options_.port);
+}
+
 void KitchenQueue::lost(std::string_view why) {
   redis_.close();
   retry_at_ = std::chrono::steady_clock::now() + options_.retry_interval;
   if (!down_) {
     down_ = true;
     if (log_) {
-      log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) + " unreachable (" +
-           std::string(why) + "): orders are refused until it is back");
+      log_("kitchen at " + address() + " unreachable (" + std::string(why) +
+           "): orders are refused until it is back");
     }
   }
 }
@@ -71,8 +75,8 @@ void KitchenQueue::refused(std::size_t orders, std::string_view why) {
     return;
   }
   next_refusal_log_ = now + std::chrono::seconds(1);
-  log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) + " refused " +
-       std::to_string(unlogged_refusals_) + (unlogged_refusals_ == 1 ? " order" : " orders") +
+  log_("kitchen at " + address() + " refused " + std::to_string(unlogged_refusals_) +
+       (unlogged_refusals_ == 1 ? " order" : " orders") +
        (unlogged_refusals_ == orders ? "" : " (since the last such line)") + ": " +
        std::string(why));
   unlogged_refusals_ = 0;
@@ -169,8 +173,7 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
     if (down_ && !replies.empty()) {
       down_ = false;
       if (log_) {
-        log_("kitchen at " + options_.host + ":" + std::to_string(options_.port) +
-             " reachable again");
+        log_("kitchen at " + address() + " reachable again");
       }
     }
   } catch (const CancelledError&) {

@@ -61,6 +61,7 @@ class KitchenQueue {
   [[nodiscard]] Task<std::vector<bool>> place(std::vector<int> pizzas);
 
  private:
+  [[nodiscard]] std::string address() const;  // HOST:PORT, for the log
   Task<bool> connect();
   void lost(std::string_view why);
   // Logs that Redis refused `orders` orders (an error reply), rate-limited.
