@@ -266,6 +266,28 @@ TEST(Kitchen, BakesTheOrderACookThatDiedLeftInItsOven) {
   }());
 }
 
+// One cook, closing after its first baked order: what it baked, what it
+// logged (the entries it skipped), and how many it skipped.
+struct OneOrderBaked {
+  std::vector<BakedOrder> baked;
+  std::vector<std::string> log;
+  std::uint64_t rejected = 0;
+};
+
+Task<OneOrderBaked> bake_one_order(const test::RedisServer& redis, int max_pizzas) {
+  Kitchen::Options options = kitchen_options(redis);
+  options.cooks = 1;
+  options.max_orders = 1;
+  options.max_pizzas = max_pizzas;
+  OneOrderBaked outcome;
+  Kitchen kitchen(
+      options, [&outcome](const BakedOrder& order) { outcome.baked.push_back(order); },
+      [&outcome](std::string_view why) { outcome.log.emplace_back(why); });
+  co_await kitchen.run();
+  outcome.rejected = kitchen.rejected();
+  co_return outcome;
+}
+
 TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
   test::RedisServer redis;
   run([&]() -> Task<void> {
@@ -276,18 +298,12 @@ TEST(Kitchen, AcknowledgesAndSkipsAnEntryThatIsNotAnOrder) {
         .or_throw("XADD");
     (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "2")))
         .or_throw("XADD");
-    Kitchen::Options options = kitchen_options(redis);
-    options.cooks = 1;
-    options.max_orders = 1;
-    std::vector<BakedOrder> baked;
-    std::vector<std::string> rejected;
-    Kitchen kitchen(
-        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
-        [&rejected](std::string_view why) { rejected.emplace_back(why); });
-    co_await kitchen.run();
+    const OneOrderBaked outcome = co_await bake_one_order(redis, kDefaultMaxOrder);
+    const std::vector<BakedOrder>& baked = outcome.baked;
+    const std::vector<std::string>& rejected = outcome.log;
     EXPECT_EQ(baked.size(), 1U);
     EXPECT_EQ(baked.at(0).pizzas, 2);
-    EXPECT_EQ(kitchen.rejected(), 2U);
+    EXPECT_EQ(outcome.rejected, 2U);
     EXPECT_EQ(rejected.size(), 2U);
     EXPECT_NE(rejected.at(0).find("is not an order (pizzas lots;"), std::string::npos)
         << rejected.at(0);
@@ -313,19 +329,10 @@ TEST(Kitchen, AcknowledgesAndSkipsAnOrderLargerThanItsMaxOrder) {
             .text;
     (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "4")))
         .or_throw("XADD");
-    Kitchen::Options options = kitchen_options(redis);
-    options.cooks = 1;
-    options.max_orders = 1;
-    options.max_pizzas = 4;
-    std::vector<BakedOrder> baked;
-    std::vector<std::string> rejected;
-    Kitchen kitchen(
-        options, [&baked](const BakedOrder& order) { baked.push_back(order); },
-        [&rejected](std::string_view why) { rejected.emplace_back(why); });
-    co_await kitchen.run();
-    EXPECT_EQ(baked.size(), 1U);
-    EXPECT_EQ(baked.at(0).pizzas, 4);
-    EXPECT_EQ(kitchen.rejected(), 2U);
+    const OneOrderBaked outcome = co_await bake_one_order(redis, 4);
+    EXPECT_EQ(outcome.baked.size(), 1U);
+    EXPECT_EQ(outcome.baked.at(0).pizzas, 4);
+    EXPECT_EQ(outcome.rejected, 2U);
     const std::vector<std::string> expected{
         "entry " + huge +
             " orders 2147483647 pizzas, more than this kitchen bakes (--max-order 4): "
@@ -333,7 +340,7 @@ TEST(Kitchen, AcknowledgesAndSkipsAnOrderLargerThanItsMaxOrder) {
         "entry " + over +
             " orders 5 pizzas, more than this kitchen bakes (--max-order 4): acknowledged and "
             "skipped"};
-    EXPECT_EQ(rejected, expected);
+    EXPECT_EQ(outcome.log, expected);
     EXPECT_EQ(co_await pending(writer), 0);
   }());
 }
