@@ -14,6 +14,7 @@
 #include "pizzeria/coro/mutex.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
+#include "pizzeria/net/redis_reply_too_large_error.hpp"
 
 namespace pz {
 
@@ -73,33 +74,54 @@ void append_command(std::string& out, const std::vector<std::string>& arguments)
   }
 }
 
-// The most bytes one reply may take (see next_reply). A kitchen's replies
-// are a few hundred bytes. The bound is on bytes, and hiredis makes an
-// object of up to ~100 bytes for an element of 3 ("+\r\n"), so a reply
-// at the limit may cost a few hundred MB at worst: bounded, not small.
-constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
+// What the reply being parsed has taken so far, against the limits
+// (RedisConnection::kMaxReplyBytes, kMaxReplyElements). The reader's
+// privdata points here, and hiredis hands it to every object function.
+struct ReplyBudget {
+  std::size_t bytes = 0;     // read towards the reply being parsed
+  std::size_t elements = 0;  // hiredis objects made for it
+  bool refused = false;      // an object function refused: see next_reply
+};
 
-// An array can have no more elements than fit in kMaxReplyBytes ("+\r\n"
-// is the shortest). hiredis allocates an array's element pointers when it
-// reads the count, before any element came, and frees the array by walking
-// all of them: "*2147483647\r\n" alone cost 16 GB of address space, and
-// its free blocked the loop for seconds of page faults (every connection
-// of the shard stood still).
-constexpr std::size_t kMaxArrayElements = kMaxReplyBytes / 3;
-
-// Set by create_bounded_array when it refuses an array; read right after
-// redisReaderGetReply, on the same thread, to tell that refusal from
-// hiredis's "Out of memory".
-thread_local bool array_refused = false;
-
-void* create_bounded_array(const redisReadTask* task, int elements);
-
-// hiredis's own reply functions, with createArray bounded. The defaults
-// are not exported, so they are taken from a reader made for the purpose.
+// hiredis's own object functions, and the same counting elements. The
+// defaults are not exported, so they are taken from a reader made for the
+// purpose.
 struct ReplyFunctions {
   redisReplyObjectFunctions defaults{};
   redisReplyObjectFunctions bounded{};
 };
+
+ReplyFunctions& reply_functions();
+
+// One more element for the reply, or false (and the reply refused) when it
+// would pass the limit; `announced` more are on their way (an array's
+// count). Checked before hiredis allocates: an array's element pointers are
+// allocated when its count is read, before any element came, and freed by
+// walking all of them, so "*2147483647" alone cost 16 GB of address space,
+// and freeing it blocked the loop for seconds of page faults.
+bool admit(const redisReadTask* task, std::size_t announced = 0) {
+  auto& budget = *static_cast<ReplyBudget*>(task->privdata);
+  if (budget.elements + 1 + announced > RedisConnection::kMaxReplyElements) {
+    budget.refused = true;
+    return false;  // a null object: hiredis then fails the reply
+  }
+  ++budget.elements;
+  return true;
+}
+
+void* bounded_string(const redisReadTask* task, char* text, std::size_t length) {
+  return admit(task) ? reply_functions().defaults.createString(task, text, length) : nullptr;
+}
+void* bounded_array(const redisReadTask* task, int elements) {
+  const std::size_t announced = elements > 0 ? static_cast<std::size_t>(elements) : 0;
+  return admit(task, announced) ? reply_functions().defaults.createArray(task, elements) : nullptr;
+}
+void* bounded_integer(const redisReadTask* task, long long value) {
+  return admit(task) ? reply_functions().defaults.createInteger(task, value) : nullptr;
+}
+void* bounded_nil(const redisReadTask* task) {
+  return admit(task) ? reply_functions().defaults.createNil(task) : nullptr;
+}
 
 ReplyFunctions& reply_functions() {
   static ReplyFunctions functions = [] {
@@ -108,18 +130,13 @@ ReplyFunctions& reply_functions() {
       throw std::bad_alloc();
     }
     ReplyFunctions made{*probe->fn, *probe->fn};
-    made.bounded.createArray = &create_bounded_array;
+    made.bounded.createString = &bounded_string;
+    made.bounded.createArray = &bounded_array;
+    made.bounded.createInteger = &bounded_integer;
+    made.bounded.createNil = &bounded_nil;
     return made;
   }();
   return functions;
-}
-
-void* create_bounded_array(const redisReadTask* task, int elements) {
-  if (elements > 0 && static_cast<std::size_t>(elements) > kMaxArrayElements) {
-    array_refused = true;
-    return nullptr;  // hiredis then fails the reply
-  }
-  return reply_functions().defaults.createArray(task, elements);
 }
 
 constexpr std::string_view kUnsolicited =
@@ -132,6 +149,9 @@ struct Batch {
   explicit Batch(std::size_t count) : expected(count) { replies.reserve(count); }
   std::size_t expected;
   std::vector<RedisReply> replies;
+  // Its next reply was refused for its size: this batch raises
+  // RedisReplyTooLargeError, the others the connection's failure.
+  std::string too_large;
 };
 
 }  // namespace
@@ -143,6 +163,7 @@ struct RedisConnection::State {
     if (!reader) {
       throw std::bad_alloc();
     }
+    reader->privdata = &budget;  // for the object functions (ReplyBudget)
     try {
       name = "Redis connection to " + stream.peer_address().to_string();
     } catch (const std::exception&) {
@@ -154,20 +175,18 @@ struct RedisConnection::State {
   [[nodiscard]] std::size_t unparsed() const noexcept { return reader->len - reader->pos; }
 
   // Reads until hiredis has one whole reply. A reply may take at most
-  // kMaxReplyBytes: hiredis keeps a reply's bytes (and its parsed
-  // elements) until the reply is whole, so a peer that is not Redis, or a
-  // hostile one, sending an endless bulk string ("$9999999999") or an
-  // endless array would otherwise take all the memory of the process.
+  // kMaxReplyBytes and kMaxReplyElements: hiredis keeps a reply's bytes and
+  // its parsed elements until the reply is whole, so a peer that is not
+  // Redis, or a hostile one, sending an endless bulk string ("$9999999999")
+  // or an endless array would otherwise take all the memory of the process.
   Task<RedisReply> next_reply() {
     for (;;) {
       void* raw = nullptr;
-      array_refused = false;
       if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
-        if (array_refused) {
-          throw std::runtime_error("the server sent an array of more than " +
-                                   std::to_string(kMaxArrayElements) +
-                                   " elements, more than a reply of at most " +
-                                   std::to_string(kMaxReplyBytes) + " bytes holds (is it Redis?)");
+        if (budget.refused) {
+          throw RedisReplyTooLargeError("the server sent a reply of more than " +
+                                        std::to_string(RedisConnection::kMaxReplyElements) +
+                                        " elements, more than this client takes");
         }
         throw std::runtime_error(std::string("the server sent a reply that is not RESP: ") +
                                  reader->errstr);
@@ -175,18 +194,19 @@ struct RedisConnection::State {
       if (raw != nullptr) {
         const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
         // What the reader still holds is the start of the next replies.
-        reply_bytes = unparsed();
+        budget.bytes = unparsed();
+        budget.elements = 0;
         co_return to_value(*reply);
       }
       const std::string data = co_await stream.read_some();
       if (data.empty()) {
         throw std::runtime_error("the server closed the connection");
       }
-      reply_bytes += data.size();
-      if (reply_bytes > kMaxReplyBytes) {
-        throw std::runtime_error("the server sent a reply of more than " +
-                                 std::to_string(kMaxReplyBytes) +
-                                 " bytes, more than this client takes (is it Redis?)");
+      budget.bytes += data.size();
+      if (budget.bytes > RedisConnection::kMaxReplyBytes) {
+        throw RedisReplyTooLargeError("the server sent a reply of more than " +
+                                      std::to_string(RedisConnection::kMaxReplyBytes) +
+                                      " bytes, more than this client takes");
       }
       if (redisReaderFeed(reader.get(), data.data(), data.size()) != REDIS_OK) {
         throw std::runtime_error(reader->errstr);
@@ -253,6 +273,15 @@ struct RedisConnection::State {
     outgoing.clear();
   }
 
+  // What broke the connection, as `batch` raises it: its own reply's size,
+  // or the failure every other command raises.
+  [[noreturn]] void raise_failure(const Batch& batch) const {
+    if (!batch.too_large.empty()) {
+      throw RedisReplyTooLargeError(batch.too_large);
+    }
+    std::rethrow_exception(failure);
+  }
+
   // Breaks the connection for good: every waiting and later command raises
   // this, naming the connection and `why`.
   void fail(std::string_view why) noexcept {
@@ -275,7 +304,7 @@ struct RedisConnection::State {
   std::exception_ptr failure;                  // what broke the connection, once it did
   std::string name;                            // "Redis connection to HOST:PORT", for errors
   std::string outgoing;                        // requests not yet written (see send)
-  std::size_t reply_bytes = 0;                 // bytes read towards the reply being parsed
+  ReplyBudget budget;                          // what the reply being parsed has taken
   bool flush_scheduled = false;
   std::weak_ptr<State> self;  // for the flush callback
 };
@@ -348,13 +377,17 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
       break;
     }
     if (state->failure) {
-      std::rethrow_exception(state->failure);
+      state->raise_failure(*batch);
     }
     RedisReply reply;
     try {
       reply = co_await state->next_reply();
     } catch (const CancelledError&) {
       throw;  // no bytes were lost: the stream and the reader keep them
+    } catch (const RedisReplyTooLargeError& error) {
+      state->waiting.front()->too_large = state->name + ": " + error.what();
+      state->fail(error.what());
+      state->raise_failure(*batch);
     } catch (const std::exception& error) {
       state->fail(error.what());
       std::rethrow_exception(state->failure);

@@ -17,6 +17,7 @@
 #include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
+#include "pizzeria/net/redis_reply_too_large_error.hpp"
 
 namespace pz::pizza {
 
@@ -89,6 +90,13 @@ std::string describe(const Entry& entry) {
   return "entry " + entry.id + " is not an order (" +
          (fields.empty() ? std::string("no fields") : fields) +
          "; an order has a field pizzas of 1 or more): acknowledged and skipped";
+}
+
+std::string unreadable(const std::string& id) {
+  return "entry " + id + " is larger than this kitchen reads (" +
+         std::to_string(RedisConnection::kMaxReplyBytes) + " bytes, " +
+         std::to_string(RedisConnection::kMaxReplyElements) +
+         " elements): acknowledged and deleted unread";
 }
 
 std::string too_large(const Entry& entry, int pizzas, int max_pizzas) {
@@ -317,6 +325,7 @@ Task<void> Kitchen::cook(int number) {
   }
   bool outage = false;
   while (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders)) {
+    bool pause = false;
     try {
       if (!redis.is_open()) {
         redis = co_await connect();
@@ -336,6 +345,23 @@ Task<void> Kitchen::cook(int number) {
       // problem that waiting will not fix. Transient refusals (LOADING...)
       // are not RedisErrors: see ask().
       throw;
+    } catch (const RedisReplyTooLargeError& error) {
+      // Not an outage: Redis answered, too much. An entry fetched by id
+      // (cook.unreadable) is deleted at once on a new connection; one that
+      // came new has no id yet, stays pending, and is named (and deleted)
+      // when a reclaim takes it, after reclaim_after.
+      redis.close();
+      if (log_) {
+        log_("cook " + std::to_string(number) + ": " + error.what() +
+             (cook.unreadable.empty()
+                  ? "; an entry too large to read stays pending until a reclaim names it "
+                    "(after " +
+                        milliseconds(options_.reclaim_after) + " ms), and is then deleted unread"
+                  : "; entry " + cook.unreadable + " is deleted unread"));
+      }
+      // Spaced like reconnects when no id is known, so a server answering
+      // every read so cannot make a busy loop of it.
+      pause = cook.unreadable.empty();
     } catch (const std::exception& error) {
       // The connection broke (or could not be made). An order in this
       // cook's oven stays pending; after reclaim_after any cook takes it.
@@ -346,7 +372,7 @@ Task<void> Kitchen::cook(int number) {
       outage = true;
       redis.close();
     }
-    if (outage && !closing_) {
+    if ((outage || pause) && !closing_) {
       co_await sleep(std::chrono::duration_cast<Duration>(std::chrono::seconds(1)));
     }
   }
@@ -370,6 +396,18 @@ Task<void> Kitchen::cook(int number) {
 Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   const int number = cook.number;
   const std::string& consumer = cook.consumer;
+  if (!cook.unreadable.empty()) {
+    // It cannot be baked, or even read, by any cook of any kitchen: left
+    // pending it would break a cook's connection at every reclaim.
+    const std::string id = cook.unreadable;
+    co_await finish(redis, id);
+    cook.unreadable.clear();
+    ++rejected_;
+    if (log_) {
+      log_(unreadable(id));
+    }
+    co_return;
+  }
   // Counted before the wait, so two cooks waiting at once cannot both take
   // the last order of max_orders; given back unless an order is baked.
   struct Reservation {
@@ -384,7 +422,9 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   ++taken_;
   Reservation reservation{taken_};
   std::optional<Entry> entry;
-  // First an order that a dead cook left in its oven...
+  // First an order that a dead cook left in its oven, claimed by id and
+  // then fetched: an entry too large to read then has a name (see the
+  // RedisReplyTooLargeError in cook()).
   std::vector<std::string> reclaim{"XAUTOCLAIM",
                                    options_.stream,
                                    options_.group,
@@ -392,28 +432,47 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
                                    milliseconds(options_.reclaim_after),
                                    cook.cursor,
                                    "COUNT",
-                                   "1"};
+                                   "1",
+                                   "JUSTID"};
   RedisReply claimed = co_await ask(redis, std::move(reclaim));
   if (co_await group_lost(redis, claimed)) {
     co_return;
   }
   check(claimed, "XAUTOCLAIM");
-  // [next cursor, [entries], [deleted ids]]: the scan goes on from the
-  // cursor next time (Redis looks at a bounded number of pending entries
-  // per call), and starts over from 0-0 when it wraps.
+  // [next cursor, [ids], [deleted ids]]: the scan goes on from the cursor
+  // next time (Redis looks at a bounded number of pending entries per
+  // call), and starts over from 0-0 when it wraps.
   if (!is_array(claimed) || claimed.elements.size() < 2 ||
       claimed.elements[0].kind != RedisReply::Kind::bulk || !is_array(claimed.elements[1])) {
-    misshapen(claimed, "XAUTOCLAIM", "[cursor, [entries], ...]");
+    misshapen(claimed, "XAUTOCLAIM", "[cursor, [ids], ...]");
   }
   cook.cursor = claimed.elements[0].text.empty() ? "0-0" : claimed.elements[0].text;
   if (!claimed.elements[1].elements.empty()) {
-    RedisReply& first = claimed.elements[1].elements.front();
-    entry = as_entry(first);
+    const RedisReply& claimed_id = claimed.elements[1].elements.front();
+    if (claimed_id.kind != RedisReply::Kind::bulk) {
+      misshapen(claimed_id, "XAUTOCLAIM", "an entry id");
+    }
+    std::vector<std::string> fetch{"XRANGE", options_.stream, claimed_id.text, claimed_id.text};
+    RedisReply fetched;
+    try {
+      fetched = co_await ask(redis, std::move(fetch));
+    } catch (const RedisReplyTooLargeError&) {
+      cook.unreadable = claimed_id.text;
+      throw;
+    }
+    check(fetched, "XRANGE");
+    if (!is_array(fetched) || fetched.elements.size() > 1) {
+      misshapen(fetched, "XRANGE", "[] or [entry]");
+    }
+    if (fetched.elements.empty()) {
+      // Deleted while pending (XDEL by hand): nothing to bake, and the
+      // acknowledgement takes it out of the group's pending list.
+      co_await finish(redis, claimed_id.text);
+      co_return;
+    }
+    entry = as_entry(fetched.elements.front());
     if (!entry) {
-      if (first.is_nil()) {
-        co_return;  // a deleted entry (Redis 6.2 lists it as nil): next turn
-      }
-      misshapen(first, "XAUTOCLAIM", "an entry [id, [field, value, ...]]");
+      misshapen(fetched.elements.front(), "XRANGE", "an entry [id, [field, value, ...]]");
     }
   } else {
     // ...else a new one, waiting at most `poll` so close() is noticed.

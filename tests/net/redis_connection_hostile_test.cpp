@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "pizzeria/coro/gather.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/net/redis_connection.hpp"
+#include "pizzeria/net/redis_reply_too_large_error.hpp"
 #include "support/fake_redis.hpp"
 
 namespace pz {
@@ -45,7 +47,12 @@ TEST(RedisConnectionAgainstABadServer, RefusesAReplyThatNeverEndsInsteadOfBuffer
     });
     why = run([&]() -> Task<std::string> {
       RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
-      std::string failed = co_await failure_of(redis.command(words("GET", "k")));
+      std::string failed;
+      try {
+        (void)co_await redis.command(words("GET", "k"));
+      } catch (const RedisReplyTooLargeError& error) {
+        failed = error.what();  // this type: the caller knows the reply was refused
+      }
       EXPECT_FALSE(redis.is_open());
       co_return failed;
     }());
@@ -71,8 +78,50 @@ TEST(RedisConnectionAgainstABadServer, RefusesAnArrayLongerThanAReplyCanHold) {
     co_return co_await failure_of(redis.command(words("LRANGE", "k", "0", "-1")));
   }());
   EXPECT_EQ(why, "Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
-                     ": the server sent an array of more than 1398101 elements, more than a "
-                     "reply of at most 4194304 bytes holds (is it Redis?)");
+                     ": the server sent a reply of more than 65536 elements, more than this "
+                     "client takes");
+}
+
+TEST(RedisConnectionAgainstABadServer, RefusesAReplyOfTooManySmallElements) {
+  // 300 arrays of 300 integers: 361 KB, well under the byte limit, but
+  // 90,301 elements, each a hiredis object and a RedisReply (at 4 MiB such
+  // a reply cost ~200 MB). Only the GET's reply is refused for its size;
+  // the PING queued behind it fails as any command on a broken connection.
+  std::string nested = "*300\r\n";
+  for (int i = 0; i < 300; ++i) {
+    nested += "*300\r\n";
+    for (int j = 0; j < 300; ++j) {
+      nested += ":1\r\n";
+    }
+  }
+  test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
+    if (!peer.read_command().empty()) {
+      peer.send(nested + "+PONG\r\n");
+    }
+    (void)peer.read_command();  // until the client hangs up
+  });
+  run([&]() -> Task<void> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    // Each command's outcome: its reply, or which type it raised and why.
+    auto outcome = [&](Arguments command) -> Task<std::string> {
+      try {
+        co_return (co_await redis.command(std::move(command))).text;
+      } catch (const RedisReplyTooLargeError& error) {
+        co_return std::string("too large: ") + error.what();
+      } catch (const std::runtime_error& error) {
+        co_return std::string("broken: ") + error.what();
+      }
+    };
+    std::vector<Task<std::string>> both;
+    both.push_back(outcome(words("GET", "k")));
+    both.push_back(outcome(words("PING")));  // sent before the GET's reply came
+    const std::vector<std::string> outcomes = co_await gather(std::move(both));
+    const std::string why = "Redis connection to 127.0.0.1:" + std::to_string(fake.port()) +
+                            ": the server sent a reply of more than 65536 elements, more than "
+                            "this client takes";
+    EXPECT_EQ(outcomes, (std::vector<std::string>{"too large: " + why, "broken: " + why}));
+    EXPECT_FALSE(redis.is_open());
+  }());
 }
 
 TEST(RedisConnectionAgainstABadServer, BreaksTheConnectionOnMoreRepliesThanCommands) {

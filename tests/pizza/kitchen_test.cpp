@@ -345,6 +345,54 @@ TEST(Kitchen, AcknowledgesAndSkipsAnOrderLargerThanItsMaxOrder) {
   }());
 }
 
+TEST(Kitchen, DeletesUnreadAnEntryTooLargeToReadInsteadOfTrippingOverItForEver) {
+  // An entry over RedisConnection::kMaxReplyBytes breaks the connection of
+  // the cook that reads it. Left pending, every reclaim of it would break
+  // one again, for ever; once a reclaim names it, it is deleted unread.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    RedisConnection writer = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const std::string note(RedisConnection::kMaxReplyBytes + 1, 'x');
+    const std::string huge = (co_await writer.command(words("XADD", kDefaultOrderStream, "*",
+                                                            "pizzas", "1", "note", note)))
+                                 .or_throw("XADD")
+                                 .text;
+    (co_await writer.command(words("XADD", kDefaultOrderStream, "*", "pizzas", "3")))
+        .or_throw("XADD");
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.max_orders = 1;
+    options.reclaim_after = 1ms;
+    OneOrderBaked outcome;
+    Kitchen kitchen(
+        options, [&outcome](const BakedOrder& order) { outcome.baked.push_back(order); },
+        [&outcome](std::string_view why) { outcome.log.emplace_back(why); });
+    co_await kitchen.run();
+    EXPECT_EQ(outcome.baked.size(), 1U);
+    EXPECT_EQ(outcome.baked.at(0).pizzas, 3);
+    EXPECT_EQ(kitchen.rejected(), 1U);
+    const std::string too_large =
+        "cook 1: Redis connection to 127.0.0.1:" + std::to_string(redis.port()) +
+        ": the server sent a reply of more than 4194304 bytes, more "
+        "than this client takes";
+    const std::vector<std::string> expected{
+        // Read as a new entry: no id known yet.
+        too_large +
+            "; an entry too large to read stays pending until a reclaim names it (after 1 ms), "
+            "and is then deleted unread",
+        // Reclaimed by id, fetched, and too large again: now it has a name.
+        too_large + "; entry " + huge + " is deleted unread",
+        "entry " + huge +
+            " is larger than this kitchen reads (4194304 bytes, 65536 elements): acknowledged "
+            "and deleted unread"};
+    EXPECT_EQ(outcome.log, expected);
+    EXPECT_EQ(co_await pending(writer), 0);
+    const RedisReply length =
+        (co_await writer.command(words("XLEN", kDefaultOrderStream))).or_throw("XLEN");
+    EXPECT_EQ(length.integer, 0);  // both deleted: the baked order and the unreadable one
+  }());
+}
+
 // One cook bakes an order, Redis is killed and started again, and a second
 // order is placed once Redis takes orders again; the cook must bake it too.
 struct AcrossARestart {

@@ -19,12 +19,15 @@
 // that is not RESP), every command waiting on it and every later one raises
 // the error that broke it; is_open() turns false, and the caller opens a new
 // connection. The server is not trusted to be Redis: a reply of more than
-// 4 MiB breaks the connection (hiredis would buffer an endless one until
-// memory ran out), as does an array announcing more elements than that
-// holds, and so do bytes that no command asked for (replies
+// kMaxReplyBytes (hiredis would buffer an endless one until memory ran
+// out) or of more than kMaxReplyElements elements (each costs hiredis and
+// RedisReply objects of ~150 bytes: 4 MiB of 3-byte elements would take
+// ~200 MB) breaks the connection, and that command raises
+// RedisReplyTooLargeError; so do bytes that no command asked for (replies
 // before a command, or more replies than commands), which would otherwise
-// be taken for the next command's reply. Cancellation: a cancelled command's reply, when it comes,
-// is read and dropped, so the replies of the others stay matched.
+// be taken for the next command's reply. Cancellation: a cancelled
+// command's reply, when it comes, is read and dropped, so the replies of
+// the others stay matched.
 //
 // A handle: copies share one connection (a task that must finish its command
 // on the connection it started with, whatever its owner does meanwhile,
@@ -33,6 +36,7 @@
 // thread. Thread safety: loop thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +52,12 @@ namespace pz {
 
 class RedisConnection {
  public:
+  // The largest reply taken, in bytes and in elements (an array and each
+  // value in it count one). A kitchen's replies are a few hundred bytes and
+  // a few dozen elements.
+  static constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
+  static constexpr std::size_t kMaxReplyElements = std::size_t{1} << 16;
+
   // Not connected: commands raise logic_error.
   RedisConnection() noexcept = default;
   explicit RedisConnection(TcpStream stream);

@@ -21,9 +21,11 @@
 //
 // An entry that is not an order (no `pizzas` field of 1 or more) is
 // reported through `log`, acknowledged and skipped, so it cannot block the
-// queue. A cook that loses Redis says so through `log` and reconnects every
-// second (the first connection, at start, fails run() instead: a wrong
-// address should be heard of at once); the order in its oven stays pending
+// queue. So is an entry too large to read (more than
+// RedisConnection::kMaxReplyBytes or kMaxReplyElements): reading it breaks
+// the connection, so it is deleted unread, once a reclaim has named it. A cook that loses Redis
+// says so through `log` and reconnects every second (the first connection, at start, fails run()
+// instead: a wrong address should be heard of at once); the order in its oven stays pending
 // meanwhile, and another cook reclaims it after `reclaim_after`. Lost
 // includes: no answer within `answer_timeout`, a transient refusal
 // (LOADING while Redis reads its data after a restart, BUSY, READONLY,
@@ -108,6 +110,9 @@ class Kitchen {
     int number = 0;
     std::string consumer;        // its name in the group
     std::string cursor = "0-0";  // where its next XAUTOCLAIM scan starts
+    // An entry too large for RedisConnection to read (its fetch broke the
+    // connection): deleted unread on the cook's next turn.
+    std::string unreadable{};
   };
 
   Task<void> cook(int number);
