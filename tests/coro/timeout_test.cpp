@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 
 #include "pizzeria/core/manual_clock.hpp"
 #include "pizzeria/coro/event.hpp"
@@ -63,6 +64,22 @@ TEST(Timeout, CancellingTheCallerRaisesCancelledErrorNotTimeout) {
     co_await pz::timeout(1h, slow_value(2h, 1));
   };
   EXPECT_THROW(pz::run(body(), {.clock = &clock}, stop.token()), pz::CancelledError);
+}
+
+TEST(Timeout, BoundsASleepAndNamesTheDurationInItsLargestExactUnit) {
+  pz::ManualClock clock({.auto_advance = true});
+  auto timed_out_after = [](pz::Duration limit) -> pz::Task<std::string> {
+    try {
+      co_await pz::timeout(limit, pz::sleep(1h));
+    } catch (const pz::TimeoutError& error) {
+      co_return error.what();
+    }
+    co_return "no timeout";
+  };
+  EXPECT_EQ(pz::run(timed_out_after(20ms), {.clock = &clock}), "operation timed out after 20 ms");
+  EXPECT_EQ(pz::run(timed_out_after(1500us), {.clock = &clock}),
+            "operation timed out after 1500 us");
+  EXPECT_EQ(pz::run(timed_out_after(2s), {.clock = &clock}), "operation timed out after 2000 ms");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <coroutine>
+#include <utility>
 
 #include "pizzeria/core/clock.hpp"
 #include "pizzeria/core/event_loop.hpp"
@@ -16,6 +17,14 @@ class [[nodiscard]] SleepAwaiter : private detail::Waiter {
  public:
   explicit SleepAwaiter(Duration duration) noexcept
       : Waiter(&SleepAwaiter::undo), duration_(duration) {}
+  // Moved only before it is awaited (into pz::timeout, say), when no timer
+  // is armed yet. Declared because the destructor would otherwise suppress
+  // the move, leaving only the deleted copy: pz::timeout(d, pz::sleep(x))
+  // did not compile.
+  SleepAwaiter(SleepAwaiter&& other) noexcept
+      : Waiter(std::move(other)), duration_(other.duration_) {}
+  SleepAwaiter(const SleepAwaiter&) = delete;
+  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() { timer_.cancel(); }
 
   bool await_ready() const noexcept { return false; }

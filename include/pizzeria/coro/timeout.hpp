@@ -27,6 +27,21 @@
 
 namespace pz {
 
+namespace detail {
+// "20 ms", "1500 us", "3 ns": the largest unit that shows the duration
+// exactly, so a message never reads "after 20.000000 ms".
+inline std::string describe_duration(Duration duration) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+  if (ns % 1'000'000 == 0) {
+    return std::to_string(ns / 1'000'000) + " ms";
+  }
+  if (ns % 1'000 == 0) {
+    return std::to_string(ns / 1'000) + " us";
+  }
+  return std::to_string(ns) + " ns";
+}
+}  // namespace detail
+
 template <typename T>
 Task<T> timeout(Duration duration, Task<T> task) {
   const StopToken outer = co_await current_stop_token();
@@ -51,9 +66,7 @@ Task<T> timeout(Duration duration, Task<T> task) {
       throw;
     }
   }
-  throw TimeoutError("operation timed out after " +
-                     std::to_string(std::chrono::duration<double, std::milli>(duration).count()) +
-                     " ms");
+  throw TimeoutError("operation timed out after " + detail::describe_duration(duration));
 }
 
 namespace detail {

@@ -6,8 +6,11 @@
 //
 // The result hands every input back (they are consumed by the call) together
 // with the index of one that had completed; the others may still be pending
-// and can be waited on as usual. Failure of the winner is not a failure of
-// when_any: inspect futures[index]. An empty input is rejected.
+// and can be waited on with result() or wait(). They still carry when_any's
+// continuation, so another when_any, then() or co_await on them throws
+// std::logic_error: to take every future in completion order, use
+// pz::as_completed (as_completed.hpp). Failure of the winner is not a failure
+// of when_any: inspect futures[index]. An empty input is rejected.
 //
 // Thread safety: the inputs may complete on any threads concurrently.
 #pragma once

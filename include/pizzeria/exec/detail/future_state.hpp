@@ -85,7 +85,17 @@ class FutureStateBase {
 
   // Runs `callback` once the state is complete: now, on this thread, if it
   // already is; otherwise later on the completing thread.
+  // A state holds one callback. A second one would overwrite the first while
+  // the completing thread may be moving it out (a data race, and a callback
+  // run twice or never), so it is refused before callback_ is touched. Only
+  // the consumer side sets kCallback, so a relaxed load sees every earlier set.
   void set_callback(UniqueFunction<void()> callback) {
+    if ((state_.load(std::memory_order_relaxed) & kCallback) != 0) {
+      throw std::logic_error(
+          "pz::Future already has a continuation (from then, when_all, when_any, as_completed or "
+          "co_await) and can hold only one: wait for it with result() instead, or use "
+          "pz::as_completed to take futures in completion order");
+    }
     callback_ = std::move(callback);
     // acq_rel: release publishes callback_ to the completer; acquire makes
     // the stored value visible to the callback if we turn out to run it.
