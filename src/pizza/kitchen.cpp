@@ -105,25 +105,6 @@ std::string too_large(const Entry& entry, int pizzas, int max_pizzas) {
          "): acknowledged and skipped";
 }
 
-// A reply's kind, for messages about replies of the wrong shape.
-std::string shape_of(const RedisReply& reply) {
-  switch (reply.kind) {
-    case RedisReply::Kind::status:
-      return "a status reply";
-    case RedisReply::Kind::error:
-      return "an error reply";
-    case RedisReply::Kind::integer:
-      return "an integer";
-    case RedisReply::Kind::bulk:
-      return "a bulk string";
-    case RedisReply::Kind::nil:
-      return "nil";
-    case RedisReply::Kind::array:
-      return "an array of " + std::to_string(reply.elements.size());
-  }
-  return "an unknown reply";
-}
-
 bool is_array(const RedisReply& reply) {
   return reply.kind == RedisReply::Kind::array;
 }
@@ -238,7 +219,7 @@ void Kitchen::misshapen(const RedisReply& reply, std::string_view command,
   // connection is not to be trusted; dropping it also spaces the retries a
   // second apart instead of a busy loop of bad answers.
   throw std::runtime_error("Redis at " + address() + " answered " + std::string(command) +
-                           " with " + shape_of(reply) + ", not " + std::string(expected) +
+                           " with " + reply.describe() + ", not " + std::string(expected) +
                            " (is it Redis?)");
 }
 

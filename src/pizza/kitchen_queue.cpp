@@ -26,24 +26,6 @@ bool is_entry_id(const RedisReply& reply) {
          digits(std::string_view(id).substr(dash + 1));
 }
 
-std::string shape_of(const RedisReply& reply) {
-  switch (reply.kind) {
-    case RedisReply::Kind::status:
-      return "the status " + reply.text.substr(0, 100);
-    case RedisReply::Kind::error:
-      return "an error";
-    case RedisReply::Kind::integer:
-      return "the integer " + std::to_string(reply.integer);
-    case RedisReply::Kind::bulk:
-      return "the string " + reply.text.substr(0, 100);
-    case RedisReply::Kind::nil:
-      return "nil";
-    case RedisReply::Kind::array:
-      return "an array of " + std::to_string(reply.elements.size());
-  }
-  return "an unknown reply";
-}
-
 }  // namespace
 
 KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
@@ -161,7 +143,7 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
     }
     if (misshapen) {
       if (redis == redis_) {
-        lost("it answered XADD with " + shape_of(*misshapen) + ", not an entry id (is it Redis?)");
+        lost("it answered XADD with " + misshapen->describe() + ", not an entry id (is it Redis?)");
       }
       co_return placed;
     }

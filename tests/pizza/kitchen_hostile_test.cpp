@@ -150,7 +150,7 @@ TEST(KitchenAgainstABadServer, DropsAConnectionThatAnswersXreadgroupWronglyInste
   EXPECT_EQ(outcome.error, "");
   ASSERT_FALSE(outcome.log.empty());
   EXPECT_EQ(outcome.log[0], "cook 1 lost Redis (Redis at 127.0.0.1:" + std::to_string(fake.port()) +
-                                " answered XREADGROUP with an integer, not nil or [[stream, "
+                                " answered XREADGROUP with the integer 1, not nil or [[stream, "
                                 "[entry]]] (is it Redis?)); retrying every second");
   EXPECT_EQ(reads.load(), 1);
 }

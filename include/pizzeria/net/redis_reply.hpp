@@ -34,6 +34,11 @@ struct RedisReply {
   const RedisReply& or_throw(std::string_view what) const&;
   RedisReply&& or_throw(std::string_view what) &&;
 
+  // What this reply is, for messages about a reply of the wrong shape:
+  // "the integer 5", "the string 1-1", "an array of 3", "nil". Texts are cut
+  // to 100 bytes: the reply may come from a peer that is not Redis.
+  [[nodiscard]] std::string describe() const;
+
   friend bool operator==(const RedisReply&, const RedisReply&) = default;
 };
 
