@@ -16,6 +16,7 @@
 #include "pizzeria/coro/task_group.hpp"
 #include "pizzeria/coro/timeout.hpp"
 #include "pizzeria/net/open_connection.hpp"
+#include "pizzeria/net/serve_forever.hpp"
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/net/tcp_listener.hpp"
 #include "pizzeria/net/tcp_stream.hpp"
@@ -35,14 +36,6 @@ pz::Task<void> echo(pz::TcpStream stream) {
   co_await stream.flush();  // send what is queued before the stream closes
 }
 
-pz::Task<void> serve(pz::TcpListener& listener, int connections) {
-  pz::TaskGroup group;
-  for (int i = 0; i < connections; ++i) {
-    group.spawn(echo(co_await listener.accept()));
-  }
-  co_await group.join();
-}
-
 pz::Task<std::string> client(std::uint16_t port, std::string name) {
   pz::TcpStream stream = co_await pz::open_connection("127.0.0.1", port);
   stream.write("hello from " + name + "\n");
@@ -54,8 +47,9 @@ pz::Task<std::string> client(std::uint16_t port, std::string name) {
 
 pz::Task<void> main_task() {
   pz::TcpListener listener = pz::TcpListener::bind(pz::SocketAddress::parse("127.0.0.1", 0));
+  // asyncio.start_server + serve_forever: each client gets its own echo task.
   pz::TaskGroup server;
-  server.spawn(serve(listener, 2));
+  server.spawn(pz::serve_forever(listener, echo));
 
   // Every network wait is bounded: a stuck peer raises pz::TimeoutError.
   std::string alice = "alice";
@@ -63,6 +57,10 @@ pz::Task<void> main_task() {
   auto both = pz::gather(client(listener.port(), alice), client(listener.port(), bob));
   std::tuple<std::string, std::string> replies = co_await pz::timeout(10s, std::move(both));
   std::printf("%s%s", std::get<0>(replies).c_str(), std::get<1>(replies).c_str());
+
+  // server.close(): serve_forever stops accepting, ends its connections and
+  // returns, so join() finds nothing left running.
+  server.cancel();
   co_await server.join();
 }
 
