@@ -265,6 +265,12 @@ struct ProcessPool::Impl {
               std::to_string(options.start_timeout.count()) +
               " ms and was killed (does the program's main() begin with "
               "pz::run_process_worker_if_requested()?)";
+    } else if (!worker.ready) {
+      // Most often the program's own main() ran in the worker and died (it
+      // created a pool there, which throws) or exited: say what to check.
+      cause +=
+          " before reaching its worker loop (does the program's main() begin with "
+          "pz::run_process_worker_if_requested()?)";
     }
     const pid_t pid = worker.pid;
     worker.pid = -1;

@@ -373,6 +373,21 @@ TEST(ProcessPool, AProgramWithoutTheWorkerHookBreaksThePoolWithAHint) {
   EXPECT_TRUE(contains(message, "run_process_worker_if_requested")) << message;
 }
 
+// A main() without the hook usually runs to its own end in the worker (or
+// aborts creating a pool there) long before any start timeout: the broken
+// pool's message must still point at the hook.
+TEST(ProcessPool, AWorkerThatExitsBeforeItsWorkerLoopBreaksThePoolWithAHint) {
+  pz::ProcessPoolOptions options;
+  options.workers = 1;
+  options.executable = "/bin/false";  // exits at once with status 1
+  pz::ProcessPool pool(options);
+  auto future = pool.submit(kSquare, 2L);
+  const std::string message = error_of(future);
+  EXPECT_TRUE(contains(message, "keep dying before running any task")) << message;
+  EXPECT_TRUE(contains(message, "before reaching its worker loop")) << message;
+  EXPECT_TRUE(contains(message, "run_process_worker_if_requested")) << message;
+}
+
 TEST(ProcessPool, ShutdownWithCancelFailsQueuedTasksAndFinishesTheRunningOne) {
   pz::ProcessPool pool(1);
   Gate gate;
