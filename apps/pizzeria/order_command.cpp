@@ -113,6 +113,12 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
     if (received < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
       continue;
     }
+    // A busy server says so in its one line and closes (with a reset when
+    // the orders it did not read were still in its socket): that is the
+    // whole answer, already printed, and the exit status tells the rest.
+    if (received <= 0 && outcome.busy) {
+      return outcome;
+    }
     if (received < 0) {
       if (all_in) {
         return outcome;

@@ -123,6 +123,33 @@ TEST(OrderCommand, FailsWhenTheRepliesCannotBeWrittenToStandardOutput) {
             "device\n");
 }
 
+// The server's busy reply is its whole answer, however many orders were sent:
+// printed, exit status 1, and no second message about the close that follows.
+TEST(OrderCommand, PrintsTheBusyReplyAloneWhenTheServerClosesAfterIt) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.read_line();  // both orders read: the close is a FIN, not a reset
+    c.send("Server busy, please try again later\n");
+  });
+  const auto result = order(server, {"3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "Server busy, please try again later\n");
+  EXPECT_EQ(result.err, "");
+}
+
+// pizzeria serve at its --max-connections closes without reading the orders,
+// so the kernel ends the connection with a reset after the busy reply.
+TEST(OrderCommand, PrintsTheBusyReplyAloneWhenTheServerResetsAfterIt) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.send("Server busy, please try again later\n");
+    c.reset();
+  });
+  const auto result = order(server, {"3", "4"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_EQ(result.out, "Server busy, please try again later\n");
+  EXPECT_EQ(result.err, "");
+}
+
 // A connect the kernel would retry for about two minutes.
 TEST(OrderCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {
   const pz::test::FullBacklogListener hole;
