@@ -7,7 +7,6 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 // Minutes to bake `pizzas` pizzas; refuses nonsense, as a real task would.
 int bake(int pizzas) {
@@ -25,9 +24,9 @@ int main() {
   pz::Future<int> minutes = pool.submit(bake, 3);
   std::printf("3 pizzas take %d minutes\n", minutes.result());
 
-  // pool.map(bake, sizes): results in input order, whichever worker ends first.
-  std::vector<int> sizes = {1, 2, 3, 4, 5};
-  for (int taken : pool.map(bake, sizes)) {
+  // pool.map(bake, [1, 2, 3, 4, 5]): results in input order, whichever worker
+  // ends first. Any range works too (a std::vector, say).
+  for (int taken : pool.map(bake, {1, 2, 3, 4, 5})) {
     std::printf("%d ", taken);
   }
   std::printf("\n");

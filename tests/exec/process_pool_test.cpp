@@ -203,6 +203,12 @@ TEST(ProcessPool, MapReturnsResultsInInputOrderForAnyChunkSize) {
   EXPECT_TRUE(pool.map(kSquare, std::vector<long>{}).empty());
 }
 
+TEST(ProcessPool, MapTakesABracedListAsPythonTakesAListLiteral) {
+  pz::ProcessPool pool(1);
+  EXPECT_EQ(pool.map(kSquare, {3L, -2L, 0L}), (std::vector<long>{9, 4, 0}));
+  EXPECT_EQ(pool.map_async(kSquare, {5, 6}).result(), (std::vector<long>{25, 36}));
+}
+
 TEST(ProcessPool, ATaskThatThrowsFailsWithItsMessageAndThePoolKeepsServing) {
   pz::ProcessPool pool(1);
   auto failing = pool.submit(kFail, std::string("the oven is cold"));

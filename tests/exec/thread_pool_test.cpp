@@ -90,6 +90,14 @@ TEST(ThreadPool, MapReturnsResultsInInputOrderForAnyChunkSize) {
   EXPECT_TRUE(pool.map([](int x) { return x; }, std::vector<int>{}).empty());
 }
 
+TEST(ThreadPool, MapTakesABracedListAsPythonTakesAListLiteral) {
+  pz::ThreadPool pool(2);
+  EXPECT_EQ(pool.map([](int x) { return x * 10; }, {3, 1, 2}), (std::vector<int>{30, 10, 20}));
+  EXPECT_EQ(
+      pool.map([](const std::string& s) { return s.size(); }, {std::string("ab"), std::string()}),
+      (std::vector<std::size_t>{2, 0}));
+}
+
 TEST(ThreadPool, MapRethrowsTheFirstFailureInInputOrder) {
   pz::ThreadPool pool(2);
   std::vector<int> inputs(100);

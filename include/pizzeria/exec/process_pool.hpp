@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -222,6 +223,18 @@ class ProcessPool {
   std::vector<R> map(const RemoteFunction<R(Param)>& function, Range&& inputs,
                      std::size_t chunksize = 0) {
     return map_async(function, std::forward<Range>(inputs), chunksize).result();
+  }
+  // pool.map(task, {1, 2, 3}) and map_async with a braced list, which cannot
+  // bind to `Range&&` (it has no type of its own).
+  template <typename R, typename Param, typename T>
+  Future<std::vector<R>> map_async(const RemoteFunction<R(Param)>& function,
+                                   std::initializer_list<T> inputs, std::size_t chunksize = 0) {
+    return map_async(function, std::vector<T>(inputs), chunksize);
+  }
+  template <typename R, typename Param, typename T>
+  std::vector<R> map(const RemoteFunction<R(Param)>& function, std::initializer_list<T> inputs,
+                     std::size_t chunksize = 0) {
+    return map_async(function, std::vector<T>(inputs), chunksize).result();
   }
 
   // Results in completion order, pulled one by one with next(); at most

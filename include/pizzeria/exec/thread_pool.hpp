@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -138,6 +139,12 @@ class ThreadPool {
   // Pool.map. Must not be called from one of this pool's tasks.
   template <typename F, typename Range>
   auto map(F&& fn, Range&& inputs, std::size_t chunksize = 0);
+  // pool.map(fn, {1, 2, 3}), as Python's pool.map(fn, [1, 2, 3]): a braced
+  // list has no type of its own, so it cannot bind to `Range&&` above.
+  template <typename F, typename T>
+  auto map(F&& fn, std::initializer_list<T> inputs, std::size_t chunksize = 0) {
+    return map(std::forward<F>(fn), std::vector<T>(inputs), chunksize);
+  }
 
   // Blocks until the queue is empty and no task runs. The calling thread helps
   // by running queued tasks itself, so this is also the fast way to wait for a
