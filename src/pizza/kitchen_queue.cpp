@@ -29,7 +29,11 @@ bool is_entry_id(const RedisReply& reply) {
 }  // namespace
 
 KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
-    : options_(std::move(options)), log_(std::move(log)) {}
+    : options_(std::move(options)), log_(std::move(log)) {
+  if (!options_.outage) {
+    options_.outage = std::make_shared<SharedOutage>();
+  }
+}
 
 std::string KitchenQueue::address() const {
   return options_.host + ":" + std::to_string(options_.port);
@@ -38,12 +42,10 @@ std::string KitchenQueue::address() const {
 void KitchenQueue::lost(std::string_view why) {
   redis_.close();
   retry_at_ = std::chrono::steady_clock::now() + options_.retry_interval;
-  if (!down_) {
-    down_ = true;
-    if (log_) {
-      log_("kitchen at " + address() + " unreachable (" + std::string(why) +
-           "): orders are refused until it is back");
-    }
+  down_ = true;
+  if (options_.outage->begin() && log_) {
+    log_("kitchen at " + address() + " unreachable (" + std::string(why) +
+         "): orders are refused until it is back");
   }
 }
 
@@ -152,9 +154,11 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
     }
     // Back only once Redis answered, not when a connection opened: a Redis
     // that accepts connections but does not answer is still down.
-    if (down_ && !replies.empty()) {
+    // Any shard's answer ends the outage for the log; the other shards'
+    // queues find Redis again at their next order.
+    if (!replies.empty()) {
       down_ = false;
-      if (log_) {
+      if (options_.outage->end() && log_) {
         log_("kitchen at " + address() + " reachable again");
       }
     }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <set>
 #include <string>
 #include <system_error>
@@ -126,6 +127,32 @@ TEST(KitchenQueue, RefusesOrdersWhileRedisIsDownAndTakesThemWhenItIsBack) {
     EXPECT_EQ(in_stream.at(0).second, "8");
   }());
   ASSERT_EQ(log.size(), 2U);  // one line per outage, one when it is back
+  EXPECT_NE(log[0].find("unreachable"), std::string::npos) << log[0];
+  EXPECT_NE(log[1].find("reachable again"), std::string::npos) << log[1];
+}
+
+// The queues of a server's shards share one outage: one "unreachable" line
+// and one "reachable again" line for the server, whichever shard sees each,
+// not an "unreachable" left as the last word by a shard that took no order
+// after Redis came back.
+TEST(KitchenQueue, QueuesSharingAnOutageLogItOnceAndItsEndOnce) {
+  test::RedisServer redis;
+  redis.crash();
+  std::vector<std::string> log;
+  run([&]() -> Task<void> {
+    KitchenQueue::Options options = queue_options(redis);
+    options.retry_interval = 1ms;
+    options.outage = std::make_shared<KitchenQueue::SharedOutage>();
+    const auto note = [&log](std::string_view line) { log.emplace_back(line); };
+    KitchenQueue first(options, note);
+    KitchenQueue second(options, note);
+    EXPECT_EQ(co_await first.place(pizzas(1)), refused(1));
+    EXPECT_EQ(co_await second.place(pizzas(2)), refused(1));
+    redis.start();
+    EXPECT_TRUE(co_await place_until_taken(second, 3));
+    EXPECT_TRUE(co_await place_until_taken(first, 4));
+  }());
+  ASSERT_EQ(log.size(), 2U);
   EXPECT_NE(log[0].find("unreachable"), std::string::npos) << log[0];
   EXPECT_NE(log[1].find("reachable again"), std::string::npos) << log[1];
 }

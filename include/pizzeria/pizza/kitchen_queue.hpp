@@ -24,9 +24,11 @@
 // Thread safety: loop thread only (one queue per loop).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,28 @@ namespace pz::pizza {
 
 class KitchenQueue {
  public:
+  // Whether the kitchen is down, as far as the log has said: shared by the
+  // queues of one server's shards, so that an outage makes one
+  // "unreachable" line and one "reachable again" line for the whole server
+  // rather than one pair per shard (a shard that saw the outage and then
+  // took no order would otherwise leave "unreachable" as the last word).
+  // Thread safety: any thread.
+  class SharedOutage {
+   public:
+    // True for the caller that turned "up" into "down": it logs the outage.
+    bool begin() noexcept { return !down_.exchange(true, std::memory_order_relaxed); }
+    // True for the caller that turned "down" into "up": it logs the end.
+    bool end() noexcept {
+      return down_.load(std::memory_order_relaxed) &&
+             down_.exchange(false, std::memory_order_relaxed);
+    }
+
+   private:
+    // Relaxed: the flag publishes no other data; the exchange alone makes
+    // exactly one caller see each change, which is all the log needs.
+    std::atomic<bool> down_{false};
+  };
+
   struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -49,9 +73,12 @@ class KitchenQueue {
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // for Redis's answer
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(1)};
     std::chrono::milliseconds retry_interval{std::chrono::seconds(1)};
+    // Shared with the other shards' queues; null: this queue's own.
+    std::shared_ptr<SharedOutage> outage{};
   };
   // `log` gets one line per outage ("kitchen unreachable: ...") and one when
-  // the kitchen is back; refusals (error replies to XADD) at most a line a
+  // the kitchen is back (per `Options::outage`: once for all the queues that
+  // share it); refusals (error replies to XADD) at most a line a
   // second. A reply to XADD that is neither an entry id nor an error drops
   // the connection as an outage: the peer is not Redis, or out of step.
   explicit KitchenQueue(Options options, std::function<void(std::string_view)> log = {});
@@ -72,7 +99,7 @@ class KitchenQueue {
   RedisConnection redis_;
   Mutex connecting_;  // one connection attempt at a time
   std::chrono::steady_clock::time_point retry_at_{};
-  bool down_ = false;  // an outage was logged and has not ended
+  bool down_ = false;  // this queue failed to reach Redis and has not since
   std::chrono::steady_clock::time_point next_refusal_log_{};
   std::size_t unlogged_refusals_ = 0;  // refused orders not yet counted in a line
 };

@@ -97,6 +97,8 @@ struct CoroShard {
   bool stopping = false;
   OpenConnections open;
   KitchenQueue* kitchen = nullptr;  // with --kitchen
+  // Every shard's queue logs the kitchen's outages through this one.
+  std::shared_ptr<KitchenQueue::SharedOutage> kitchen_outage;
 };
 
 // Small buffers: an idle connection should cost little, and the protocol's
@@ -294,7 +296,8 @@ Task<void> serve_shard(CoroShard& shard) {
     kitchen.emplace(KitchenQueue::Options{.host = options.kitchen_host,
                                           .port = options.kitchen_port,
                                           .credentials = options.kitchen_credentials,
-                                          .stream = options.kitchen_stream},
+                                          .stream = options.kitchen_stream,
+                                          .outage = shard.kitchen_outage},
                     [&context = shard.context](std::string_view line) { context.log(line); });
     shard.kitchen = &*kitchen;
   }
@@ -327,8 +330,13 @@ Task<void> serve_shard(CoroShard& shard) {
 }
 
 void run_coro(ServerContext& context) {
-  detail::run_sharded(context, [](ServerContext& shard_context, int listener) {
-    CoroShard shard{.context = shard_context, .listener = listener, .stopping = false, .open = {}};
+  const auto kitchen_outage = std::make_shared<KitchenQueue::SharedOutage>();
+  detail::run_sharded(context, [&kitchen_outage](ServerContext& shard_context, int listener) {
+    CoroShard shard{.context = shard_context,
+                    .listener = listener,
+                    .stopping = false,
+                    .open = {},
+                    .kitchen_outage = kitchen_outage};
     pz::run(serve_shard(shard));
   });
 }
