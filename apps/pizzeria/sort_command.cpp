@@ -204,6 +204,7 @@ class SortServer {
         // there, and its client with it, until the backlog overflows.
         ::close(fd);
         ++refused_unlogged_;
+        open_at_last_refusal_ = connections_.size();
         last_refused_ =
             SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
         continue;
@@ -236,7 +237,7 @@ class SortServer {
     std::fprintf(stderr,
                  "sort-server: %zu connections open (--max-connections %zu): closed %zu new "
                  "connection(s) at once, the last from %s\n",
-                 connections_.size(), max_connections_, refused_unlogged_,
+                 open_at_last_refusal_, max_connections_, refused_unlogged_,
                  last_refused_.to_string().c_str());
     refused_unlogged_ = 0;
   }
@@ -481,6 +482,10 @@ class SortServer {
   bool stopped_ = false;
   std::size_t refused_unlogged_ = 0;  // over --max-connections, not yet logged
   SocketAddress last_refused_;
+  // The open connections that made the last refusal: a line that waited
+  // for its second (or for the stop) would otherwise show the count at the
+  // time of writing, which may be below the limit ("0 connections open").
+  std::size_t open_at_last_refusal_ = 0;
   TimePoint last_refusal_log_{};
   TimerHandle refusal_log_timer_;
 };

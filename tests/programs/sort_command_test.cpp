@@ -393,6 +393,45 @@ TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne)
   EXPECT_TRUE(WIFEXITED(server.wait()));
 }
 
+// A refusal whose line waits (for its second, or here for the stop) is
+// logged with the connections open when it happened, not with those open
+// when the line is written, which may be below the limit.
+TEST(SortServerCommand, ALaterLineCountsTheConnectionsOpenAtTheRefusal) {
+  test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
+                             "--idle-timeout", "0", "--max-connections", "1"});
+  const std::string first = server.read_line();
+  const auto colon = first.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << first;
+  const int port = std::atoi(first.c_str() + colon + 1);
+  UniqueFd held = connect_loopback(port);
+  send_all(held.get(), std::string(3, '\0'));
+  {
+    UniqueFd refused = connect_loopback(port);
+    EXPECT_EQ(receive_until_closed(refused.get()), "");
+  }
+  // Logged at once; the next refusal, within the second, waits for its line.
+  EXPECT_NE(wait_for_line(server, "): closed "), "");
+  {
+    UniqueFd refused = connect_loopback(port);
+    EXPECT_EQ(receive_until_closed(refused.get()), "");
+  }
+  held.reset();
+  EXPECT_NE(wait_for_line(server, "client closed the connection"), "");
+  server.signal(SIGINT);
+  std::vector<std::string> refusals;
+  for (std::string line = server.read_line(); line != "Server stopped." && !line.empty();
+       line = server.read_line()) {
+    if (line.find("): closed ") != std::string::npos) {
+      refusals.push_back(line);
+    }
+  }
+  ASSERT_FALSE(refusals.empty());
+  for (const std::string& line : refusals) {
+    EXPECT_NE(line.find("1 connections open (--max-connections 1)"), std::string::npos) << line;
+  }
+  EXPECT_TRUE(WIFEXITED(server.wait()));
+}
+
 TEST(SortServerCommand, RefusesAnIdleTimeoutTooLongToCount) {
   // Seconds beyond ~9.2e9 overflow the nanosecond clock: refused up front.
   const auto result = run_program({pizzeria_binary(), "sort-server", "--idle-timeout", "1e10"});
