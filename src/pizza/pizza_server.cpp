@@ -27,6 +27,12 @@ const ServerModel& checked_model(const ServerOptions& options) {
   if (options.idle_timeout.count() < 0 || options.shutdown_timeout.count() < 0) {
     throw std::invalid_argument("timeouts cannot be negative");
   }
+  if (options.workers > 1 && !model->reads_workers()) {
+    throw std::invalid_argument("--workers " + std::to_string(options.workers) + ": the " +
+                                options.model +
+                                " model runs on one thread; --workers counts the shards of "
+                                "reactor, coro and uring and the threads of pool");
+  }
   if (!options.kitchen_host.empty() && !model->supports_kitchen) {
     throw std::invalid_argument(
         "--kitchen needs a model that waits for the kitchen without blocking a thread per "

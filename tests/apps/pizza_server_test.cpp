@@ -209,7 +209,9 @@ class PizzaServer : public ::testing::TestWithParam<std::string> {
   [[nodiscard]] ServerOptions options() const {
     ServerOptions result;
     result.model = GetParam();
-    result.workers = 2;  // sharded models shard, the pool has 2 threads
+    // Sharded models shard, the pool has 2 threads; the others refuse more
+    // than one.
+    result.workers = find_server_model(result.model)->reads_workers() ? 2 : 1;
     result.shutdown_timeout = 10s;
     return result;
   }
@@ -576,7 +578,8 @@ class ServeProcess : public test::ChildProcess {
 };
 
 TEST_P(PizzaServer, TheServeCommandPrintsItsPortServesAndStopsOnSigint) {
-  ServeProcess process({"--port", "0", "--model", GetParam(), "--workers", "2"});
+  const std::string workers = find_server_model(GetParam())->reads_workers() ? "2" : "1";
+  ServeProcess process({"--port", "0", "--model", GetParam(), "--workers", workers});
   const std::string starting = process.read_line();
   const std::string prefix = "Starting up at: 127.0.0.1:";
   ASSERT_TRUE(starting.starts_with(prefix)) << starting;

@@ -38,7 +38,7 @@ std::vector<std::string> serve_command(const std::string& model) {
           "--model",
           model,
           "--workers",
-          "2",
+          find_server_model(model)->reads_workers() ? "2" : "1",
           "--idle-timeout",
           "0",
           "--shutdown-timeout",

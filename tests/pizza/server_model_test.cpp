@@ -59,5 +59,32 @@ TEST(ServerModel, RejectsOptionsThatCannotServeAnyOrder) {
   EXPECT_THROW((void)open_server_listener(options), std::invalid_argument);
 }
 
+// A model that runs on one thread would ignore --workers 4, and a user who
+// asked for four shards would measure one without being told.
+TEST(ServerModel, RefusesWorkersForAModelThatRunsOnOneThread) {
+  ServerOptions options;
+  options.port = 0;
+  options.workers = 4;
+  for (const char* single : {"threads", "polling", "select", "poll"}) {
+    options.model = single;
+    try {
+      (void)open_server_listener(options);
+      ADD_FAILURE() << "--workers 4 was accepted by " << single;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_EQ(std::string(error.what()),
+                "--workers 4: the " + std::string(single) +
+                    " model runs on one thread; --workers counts the shards of reactor, coro "
+                    "and uring and the threads of pool");
+    }
+  }
+  for (const char* counting : {"pool", "reactor", "coro"}) {
+    options.model = counting;
+    EXPECT_NO_THROW((void)open_server_listener(options)) << counting;
+  }
+  options.model = "poll";
+  options.workers = 1;  // what the lab and bench/server_bench.py pass to every model
+  EXPECT_NO_THROW((void)open_server_listener(options));
+}
+
 }  // namespace
 }  // namespace pz::pizza

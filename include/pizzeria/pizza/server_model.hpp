@@ -27,6 +27,14 @@ struct ServerModel {
   bool shards_with_reuseport = false;
   // True for models that honour --kitchen (ServerOptions::kitchen_host).
   bool supports_kitchen = false;
+  // True for a model that is not sharded but still reads --workers (pool:
+  // its thread count). The others run one thread and refuse --workers > 1
+  // rather than ignore it.
+  bool counts_workers = false;
+  // Whether --workers means anything to this model.
+  [[nodiscard]] constexpr bool reads_workers() const noexcept {
+    return shards_with_reuseport || counts_workers;
+  }
   // Serves until context.stopping(), then answers complete orders, closes
   // every connection by context.shutdown_deadline() and returns. Throws only
   // for failures of the server itself (not of a connection).

@@ -208,6 +208,7 @@ const ServerModel kPoolModel{
     .summary =
         "a fixed thread pool (--workers, default 4 per core) doing blocking I/O; one "
         "thread dispatches ready connections",
+    .counts_workers = true,
     .run = run_pool,
 };
 
