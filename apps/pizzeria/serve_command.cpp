@@ -80,7 +80,8 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   command->add_option("--model,-m", options.model, model_help)->capture_default_str();
   command
       ->add_option("--workers,-w", options.workers,
-                   "Shards (reactor, coro, uring) or threads (pool); 0 = the model's default. "
+                   "Shards (select, poll, reactor, coro, uring) or threads (pool); 0 = the model's "
+                   "default. "
                    "The other models run on one thread and refuse more than 1")
       ->capture_default_str();
   command->add_option("--max-order", options.max_order, "Largest valid order")

@@ -31,7 +31,7 @@ const ServerModel& checked_model(const ServerOptions& options) {
     throw std::invalid_argument("--workers " + std::to_string(options.workers) + ": the " +
                                 options.model +
                                 " model runs on one thread; --workers counts the shards of "
-                                "reactor, coro and uring and the threads of pool");
+                                "select, poll, reactor, coro and uring and the threads of pool");
   }
   if (!options.kitchen_host.empty() && !model->supports_kitchen) {
     throw std::invalid_argument(

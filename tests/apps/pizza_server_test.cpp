@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -624,6 +625,69 @@ TEST(PizzaServeCommand, TheUringModelWithoutIoUringSaysWhyAndNamesTheOtherModels
   const int status = process.wait();
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_NE(WEXITSTATUS(status), 0);
+}
+
+// The shard threads ("pz-shard-N") of a started `serve` process once at
+// least `at_least` run (bounded look; they start after its listening line).
+// By name: a sanitizer's runtime has threads of its own.
+std::size_t shard_threads_of(const ServeProcess& process, std::size_t at_least) {
+  const std::string tasks = "/proc/" + std::to_string(process.pid()) + "/task";
+  const auto count = [&tasks] {
+    std::size_t shards = 0;
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      if (std::getline(comm, name) && name.starts_with("pz-shard-")) {
+        ++shards;
+      }
+    }
+    return shards;
+  };
+  std::size_t shards = count();
+  for (int look = 0; look < 1000 && shards < at_least; ++look) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    shards = count();
+  }
+  return shards;
+}
+
+// A started server's port, read from its first line, and the second line.
+std::uint16_t started_port(ServeProcess& process) {
+  const std::string starting = process.read_line();
+  const std::string prefix = "Starting up at: 127.0.0.1:";
+  EXPECT_TRUE(starting.starts_with(prefix)) << starting;
+  EXPECT_EQ(process.read_line(), "Server listening for incoming connections");
+  return starting.starts_with(prefix)
+             ? static_cast<std::uint16_t>(std::stoi(starting.substr(prefix.size())))
+             : 0;
+}
+
+// --workers N runs N shards: N threads, each with its own SO_REUSEPORT
+// listener, all serving. (select and poll ran one thread whatever N was.)
+TEST_P(PizzaServer, RunsAThreadPerShardAndServesOnEvery) {
+  if (!find_server_model(GetParam())->shards_with_reuseport) {
+    GTEST_SKIP() << GetParam() << " is not sharded";
+  }
+  constexpr std::size_t kShards = 3;
+  ServeProcess process(
+      {"--port", "0", "--model", GetParam(), "--workers", std::to_string(kShards)});
+  const std::uint16_t port = started_port(process);
+  ASSERT_NE(port, 0);
+  // Shard 0 runs on the main thread; the others have threads of their own.
+  EXPECT_EQ(shard_threads_of(process, kShards - 1), kShards - 1);
+  // The kernel spreads connections over the listeners: whichever shard
+  // gets one must serve it.
+  const SocketAddress address = SocketAddress::parse("127.0.0.1", port);
+  for (int i = 1; i <= 4 * static_cast<int>(kShards); ++i) {
+    UniqueFd client = connect_client(address);
+    send_all(client.get(), std::to_string(i) + "\n");
+    shutdown(client.get(), SHUT_WR);
+    EXPECT_EQ(read_until_eof(client.get()), thanks(i));
+  }
+  process.signal(SIGINT);
+  EXPECT_EQ(process.read_line(), "Server stopped.");
+  const int status = process.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
 }
 
 TEST(PizzaOrderCommand, PipelinesTheOrdersAndPrintsEachReply) {

@@ -1,4 +1,4 @@
-// `poll`: one thread waiting in poll(2). Same shape as `select`, without
+// `poll`: a thread waiting in poll(2), per --workers shard. Same shape as `select`, without
 // FD_SETSIZE: the interest list is an array of any length. Still O(n) per
 // wakeup (the whole array crosses into the kernel and is scanned back), which
 // is what epoll (the reactor and coro models) removes.
@@ -10,13 +10,16 @@
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/pizza_connection.hpp"
+#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/system_error.hpp"
 
 namespace pz::pizza {
 
 namespace {
 
-void run_poll(ServerContext& context) {
+// One shard: `listener` is the context's own listener (`owns_listener`, the
+// shard that closes it at shutdown) or a shard listener of run_sharded.
+void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) {
   using Clock = PizzaConnection::Clock;
   // connections[i] is watched by fds[kFirstConnection + i].
   constexpr std::size_t kFirstConnection = 2;
@@ -27,7 +30,9 @@ void run_poll(ServerContext& context) {
     auto now = Clock::now();
     const bool stopping = context.stopping();
     if (stopping && accepting) {
-      context.close_listener();
+      if (owns_listener) {
+        context.close_listener();  // new clients are refused at once
+      }
       accepting = false;
     }
     if (stopping && connections.empty()) {
@@ -39,7 +44,7 @@ void run_poll(ServerContext& context) {
     const bool listening = accepting && now >= resume_at;
     fds.clear();
     // A negative fd makes poll skip the entry: the slots stay in place.
-    fds.push_back({listening ? context.listener() : -1, POLLIN, 0});
+    fds.push_back({listening ? listener : -1, POLLIN, 0});
     fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
     auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
     bool draining = false;
@@ -80,7 +85,7 @@ void run_poll(ServerContext& context) {
     }
     connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(kept), connections.end());
     if (listening && ready > 0 && (fds[0].revents & POLLIN) != 0) {
-      while (std::optional<AcceptedClient> client = context.accept()) {
+      while (std::optional<AcceptedClient> client = context.accept(listener)) {
         context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);
       }
@@ -88,11 +93,22 @@ void run_poll(ServerContext& context) {
   }
 }
 
+void run_poll(ServerContext& context) {
+  // Read here, on the thread that may later close it, before any shard runs.
+  const int own_listener = context.listener();
+  detail::run_sharded(context, [own_listener](ServerContext& shard_context, int listener) {
+    serve_poll_shard(shard_context, listener, listener == own_listener);
+  });
+}
+
 }  // namespace
 
 const ServerModel kPollModel{
     .name = "poll",
-    .summary = "one thread waiting in poll(2); no descriptor limit, O(n) per wakeup",
+    .summary =
+        "a thread waiting in poll(2) per --workers shard; no descriptor limit, O(n) per "
+        "wakeup",
+    .shards_with_reuseport = true,
     .run = run_poll,
 };
 

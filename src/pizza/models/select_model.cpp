@@ -1,5 +1,5 @@
-// `select`: one thread that lets the kernel do the waiting, with select(2)
-// (the seed's appendix: I/O multiplexing). No busy-wait any more; the costs
+// `select`: a thread that lets the kernel do the waiting, with select(2)
+// (the seed's appendix: I/O multiplexing), per --workers shard. No busy-wait any more; the costs
 // are an O(n) scan of every descriptor per wakeup, on both sides of the
 // syscall, and fd_set's fixed size: a descriptor >= FD_SETSIZE (1024) cannot
 // be watched at all. Such clients get the busy reply, and the first refusal
@@ -7,6 +7,7 @@
 #include <sys/select.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <list>
 #include <stdexcept>
@@ -14,15 +15,21 @@
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/pizza_connection.hpp"
+#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/system_error.hpp"
 
 namespace pz::pizza {
 
 namespace {
 
-void run_select(ServerContext& context) {
+// One shard: `listener` is the context's own listener (`owns_listener`, the
+// shard that closes it at shutdown) or a shard listener of run_sharded.
+// `refusal_logged` is shared by the shards: the FD_SETSIZE refusal is
+// logged once per server.
+void serve_select_shard(ServerContext& context, int listener, bool owns_listener,
+                        std::atomic<bool>& refusal_logged) {
   using Clock = PizzaConnection::Clock;
-  if (context.listener() >= FD_SETSIZE || context.shutdown_fd() >= FD_SETSIZE) {
+  if (listener >= FD_SETSIZE || context.shutdown_fd() >= FD_SETSIZE) {
     throw std::runtime_error(
         "select model: the listening socket or shutdown descriptor is >= "
         "FD_SETSIZE (" +
@@ -30,13 +37,12 @@ void run_select(ServerContext& context) {
   }
   std::list<PizzaConnection> connections;
   bool accepting = true;
-  bool refusal_logged = false;
   const auto fits_fd_set = [&](const AcceptedClient& client) {
     if (client.fd.get() < FD_SETSIZE) {
       return true;
     }
-    if (!refusal_logged) {
-      refusal_logged = true;
+    // relaxed: the flag guards only this log line; exchange lets one shard win.
+    if (!refusal_logged.exchange(true, std::memory_order_relaxed)) {
       context.log("select model: refusing clients whose descriptor is >= FD_SETSIZE (" +
                   std::to_string(FD_SETSIZE) +
                   ") with the busy reply; use --model poll or an event-driven model for more "
@@ -50,7 +56,9 @@ void run_select(ServerContext& context) {
     auto now = Clock::now();
     const bool stopping = context.stopping();
     if (stopping && accepting) {
-      context.close_listener();
+      if (owns_listener) {
+        context.close_listener();  // new clients are refused at once
+      }
       accepting = false;
     }
     FD_ZERO(&readable);
@@ -65,7 +73,7 @@ void run_select(ServerContext& context) {
     const auto resume_at = context.accept_paused_until();
     const bool listening = accepting && now >= resume_at;
     if (listening) {
-      watch(context.listener(), readable);
+      watch(listener, readable);
     }
     if (accepting) {
       watch(context.shutdown_fd(), readable);
@@ -111,9 +119,8 @@ void run_select(ServerContext& context) {
         ++it;
       }
     }
-    if (listening && ready > 0 && FD_ISSET(context.listener(), &readable)) {
-      while (std::optional<AcceptedClient> client =
-                 context.accept(context.listener(), fits_fd_set)) {
+    if (listening && ready > 0 && FD_ISSET(listener, &readable)) {
+      while (std::optional<AcceptedClient> client = context.accept(listener, fits_fd_set)) {
         context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);
       }
@@ -121,11 +128,24 @@ void run_select(ServerContext& context) {
   }
 }
 
+void run_select(ServerContext& context) {
+  // Read here, on the thread that may later close it, before any shard runs.
+  const int own_listener = context.listener();
+  std::atomic<bool> refusal_logged{false};
+  detail::run_sharded(
+      context, [own_listener, &refusal_logged](ServerContext& shard_context, int listener) {
+        serve_select_shard(shard_context, listener, listener == own_listener, refusal_logged);
+      });
+}
+
 }  // namespace
 
 const ServerModel kSelectModel{
     .name = "select",
-    .summary = "one thread waiting in select(2); refuses descriptors >= FD_SETSIZE (1024)",
+    .summary =
+        "a thread waiting in select(2) per --workers shard; refuses descriptors >= "
+        "FD_SETSIZE (1024)",
+    .shards_with_reuseport = true,
     .run = run_select,
 };
 

@@ -9,9 +9,12 @@
 // answered) and the first failure is rethrown once all have ended.
 #pragma once
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -47,8 +50,14 @@ void run_sharded(ServerContext& context, Serve serve) {
   };
   std::vector<std::thread> threads;
   threads.reserve(listeners.size());
-  for (auto& listener : listeners) {
-    threads.emplace_back(guarded, listener.get());
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    threads.emplace_back([&guarded, listener = listeners[i].get(), number = i + 1] {
+      // "pz-shard-1"...: top -H, ps -L and gdb then tell the shards from
+      // other threads (shard 0 is the main thread).
+      const std::string name = "pz-shard-" + std::to_string(number);
+      ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+      guarded(listener);
+    });
   }
   guarded(context.listener());
   for (auto& thread : threads) {
