@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "pizzeria/core/manual_clock.hpp"
+#include "pizzeria/coro/queue_shut_down_error.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
@@ -121,6 +123,99 @@ TEST(Queue, AnItemHandedToAGetterIsDeliveredEvenIfTheGetterIsCancelledBeforeItRe
   EXPECT_EQ(received, 5);
   EXPECT_TRUE(raised);
   EXPECT_TRUE(queue.empty());
+}
+
+}  // namespace
+
+namespace {
+
+// What a get gave ("item N") or raised (the error's text).
+pz::Task<std::string> outcome_of(pz::Queue<int>::GetAwaiter get) {
+  try {
+    co_return "item " + std::to_string(co_await std::move(get));
+  } catch (const pz::QueueShutDownError& error) {
+    co_return error.what();
+  }
+}
+
+// "put", or what the put raised.
+pz::Task<std::string> outcome_of(pz::Queue<int>::PutAwaiter put) {
+  try {
+    co_await std::move(put);
+    co_return "put";
+  } catch (const pz::QueueShutDownError& error) {
+    co_return error.what();
+  }
+}
+
+TEST(Queue, AfterShutdownGetsDrainTheItemsThenRaiseAndPutsRaiseAtOnce) {
+  // asyncio.Queue.shutdown(): consumers take what was queued, then learn
+  // that nothing more will come; a producer waiting for room is refused.
+  pz::Queue<int> queue(2);
+  std::vector<std::string> seen;
+  auto putter = [&]() -> pz::Task<void> { seen.push_back(co_await outcome_of(queue.put(3))); };
+  auto body = [&]() -> pz::Task<void> {
+    co_await queue.put(1);
+    co_await queue.put(2);
+    pz::TaskGroup group;
+    // Waits for room in the full queue when shutdown() comes.
+    group.spawn(putter());
+    co_await pz::sleep(0ms);  // the putter is waiting now
+    queue.shutdown();
+    EXPECT_TRUE(queue.is_shut_down());
+    co_await group.join();
+    seen.push_back(co_await outcome_of(queue.get()));
+    seen.push_back(co_await outcome_of(queue.get()));
+    seen.push_back(co_await outcome_of(queue.get()));
+    seen.push_back(co_await outcome_of(queue.put(4)));
+  };
+  pz::run(body());
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"pz::Queue::put: the queue was shut down", "item 1", "item 2",
+                                      "pz::Queue::get: the queue was shut down and is empty",
+                                      "pz::Queue::put: the queue was shut down"}));
+  EXPECT_THROW((void)queue.try_get(), pz::QueueShutDownError);
+  int five = 5;
+  EXPECT_THROW((void)queue.try_put(five), pz::QueueShutDownError);
+}
+
+TEST(Queue, ShutdownWakesEveryWaitingGetter) {
+  // Consumers blocked on an empty queue end instead of waiting for ever:
+  // the pattern that replaces a sentinel per consumer.
+  pz::Queue<int> queue;
+  std::vector<std::string> seen;
+  auto consumer = [&]() -> pz::Task<void> {
+    for (;;) {
+      const std::string got = co_await outcome_of(queue.get());
+      seen.push_back(got);
+      if (!got.starts_with("item")) {
+        co_return;
+      }
+    }
+  };
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(consumer());
+    group.spawn(consumer());
+    co_await queue.put(7);
+    co_await pz::sleep(0ms);  // both consumers take or wait
+    queue.shutdown();
+    co_await group.join();
+  };
+  pz::run(body());
+  const std::string ended = "pz::Queue::get: the queue was shut down and is empty";
+  EXPECT_EQ(seen, (std::vector<std::string>{"item 7", ended, ended}));
+}
+
+TEST(Queue, AnImmediateShutdownDropsTheQueuedItems) {
+  pz::Queue<int> queue;
+  EXPECT_TRUE(queue.try_put(1));
+  EXPECT_TRUE(queue.try_put(2));
+  queue.shutdown(/*immediate=*/true);
+  EXPECT_TRUE(queue.empty());
+  std::string got;
+  pz::run([&]() -> pz::Task<void> { got = co_await outcome_of(queue.get()); }());
+  EXPECT_EQ(got, "pz::Queue::get: the queue was shut down and is empty");
 }
 
 }  // namespace

@@ -7,6 +7,15 @@
 //
 // A capacity of 0 means unbounded (as asyncio's maxsize=0).
 //
+// Shutdown (asyncio.Queue.shutdown, Python 3.13): once shutdown() is called,
+// every put, waiting or new, raises QueueShutDownError; gets return the items
+// still queued and then raise it, so consumers can loop until it ends them:
+//
+//   try { for (;;) handle(co_await orders.get()); }
+//   catch (const pz::QueueShutDownError&) {}   // no more orders will come
+//
+// shutdown(true) also drops the queued items, so gets raise at once.
+//
 // Hand-off: an item put while a getter waits goes straight to that getter, and
 // a get from a full queue lets the first waiting putter in. Once a waiter has
 // been handed an item (or its item accepted), a cancellation arriving later
@@ -19,9 +28,13 @@
 #include <cstddef>
 #include <deque>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "pizzeria/coro/detail/waiter.hpp"
+#include "pizzeria/coro/queue_shut_down_error.hpp"
 
 namespace pz {
 
@@ -37,8 +50,31 @@ class Queue {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] bool full() const noexcept { return capacity_ != 0 && items_.size() >= capacity_; }
 
+  // Ends the queue: waiting and later puts raise QueueShutDownError, and so
+  // do gets once the queue is empty (at once with `immediate`, which drops
+  // the queued items). Waiters are resumed on the loop, not here.
+  void shutdown(bool immediate = false) {
+    shut_down_ = true;
+    if (immediate) {
+      items_.clear();
+    }
+    // Getters wait only while the queue is empty: none of them can get an
+    // item now. Putters' items are refused, not queued.
+    while (detail::Waiter* waiter = getters_.pop_front()) {
+      static_cast<GetAwaiter&>(*waiter).complete_soon();
+    }
+    while (detail::Waiter* waiter = putters_.pop_front()) {
+      static_cast<PutAwaiter&>(*waiter).complete_soon();
+    }
+  }
+  [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
+
   // Puts without suspending; false (and `value` untouched) when full.
+  // Raises QueueShutDownError once shut down.
   bool try_put(T& value) {
+    if (shut_down_) {
+      throw_shut_down("put");
+    }
     if (detail::Waiter* waiter = getters_.pop_front()) {
       auto& getter = static_cast<GetAwaiter&>(*waiter);
       getter.slot_.emplace(std::move(value));
@@ -53,19 +89,13 @@ class Queue {
   }
   bool try_put(T&& value) { return try_put(value); }
 
-  // Gets without suspending; nullopt when empty.
+  // Gets without suspending; nullopt when empty. Raises QueueShutDownError
+  // once shut down and empty.
   std::optional<T> try_get() {
-    if (items_.empty()) {
-      return std::nullopt;
+    if (shut_down_ && items_.empty()) {
+      throw_shut_down("get");
     }
-    std::optional<T> value(std::move(items_.front()));
-    items_.pop_front();
-    if (detail::Waiter* waiter = putters_.pop_front()) {
-      auto& putter = static_cast<PutAwaiter&>(*waiter);
-      items_.push_back(std::move(putter.value_));
-      putter.complete_soon();
-    }
-    return value;
+    return take();
   }
 
   class [[nodiscard]] PutAwaiter : private detail::Waiter {
@@ -77,7 +107,13 @@ class Queue {
     PutAwaiter(const PutAwaiter&) = delete;
     PutAwaiter& operator=(const PutAwaiter&) = delete;
 
-    bool await_ready() { return queue_->putters_.empty() && queue_->try_put(value_); }
+    bool await_ready() {
+      if (queue_->shut_down_) {
+        return true;  // await_resume raises
+      }
+      accepted_ = queue_->putters_.empty() && queue_->try_put(value_);
+      return accepted_;
+    }
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> handle) {
       if (!arm(handle, detail::current_loop("pz::Queue::put"))) {
@@ -86,7 +122,13 @@ class Queue {
       queue_->putters_.push_back(*this);
       return true;
     }
-    void await_resume() const { throw_if_cancelled(); }
+    void await_resume() const {
+      if (accepted_) {
+        return;
+      }
+      throw_if_cancelled();
+      queue_->throw_shut_down("put");  // the only other way to be resumed
+    }
 
    private:
     friend class Queue;
@@ -96,6 +138,7 @@ class Queue {
     }
     Queue* queue_;
     T value_;
+    bool accepted_ = false;  // the item is in the queue, or with a getter
   };
 
   class [[nodiscard]] GetAwaiter : private detail::Waiter {
@@ -108,9 +151,10 @@ class Queue {
 
     bool await_ready() {
       if (queue_->getters_.empty()) {
-        slot_ = queue_->try_get();
+        slot_ = queue_->take();
       }
-      return slot_.has_value();
+      // Shut down and empty: await_resume raises.
+      return slot_.has_value() || (queue_->shut_down_ && queue_->items_.empty());
     }
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> handle) {
@@ -125,6 +169,9 @@ class Queue {
         return std::move(*slot_);
       }
       throw_if_cancelled();
+      if (queue_->shut_down_) {
+        queue_->throw_shut_down("get");
+      }
       throw std::logic_error("pz::Queue::get resumed without an item");
     }
 
@@ -144,10 +191,32 @@ class Queue {
   GetAwaiter get() noexcept { return GetAwaiter(*this); }
 
  private:
+  // The front item, letting the first waiting putter in; nullopt when empty.
+  std::optional<T> take() {
+    if (items_.empty()) {
+      return std::nullopt;
+    }
+    std::optional<T> value(std::move(items_.front()));
+    items_.pop_front();
+    if (detail::Waiter* waiter = putters_.pop_front()) {
+      auto& putter = static_cast<PutAwaiter&>(*waiter);
+      items_.push_back(std::move(putter.value_));
+      putter.accepted_ = true;
+      putter.complete_soon();
+    }
+    return value;
+  }
+
+  [[noreturn]] void throw_shut_down(const char* operation) const {
+    throw QueueShutDownError(std::string("pz::Queue::") + operation + ": the queue was shut down" +
+                             (std::string_view(operation) == "get" ? " and is empty" : ""));
+  }
+
   std::deque<T> items_;
   detail::WaiterList getters_;
   detail::WaiterList putters_;
   std::size_t capacity_;
+  bool shut_down_ = false;
 };
 
 }  // namespace pz
