@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/exec/promise.hpp"
 #include "pizzeria/exec/when_all.hpp"
 #include "pizzeria/exec/when_any.hpp"
@@ -78,6 +79,26 @@ TEST(Future, WaitForReportsTimeoutThenCompletion) {
   promise.set_value(7);
   EXPECT_TRUE(future.wait_for(0ms));
   EXPECT_EQ(std::move(future).result(), 7);
+}
+
+TEST(Future, ResultForRaisesTimeoutErrorAndLeavesTheFutureToBeWaitedOnAgain) {
+  // concurrent.futures: future.result(timeout=...) raises TimeoutError.
+  pz::Promise<std::string> promise;
+  auto future = promise.get_future();
+  try {
+    (void)future.result_for(2ms);
+    ADD_FAILURE() << "result_for returned before the value was set";
+  } catch (const pz::TimeoutError& error) {
+    EXPECT_STREQ(error.what(), "pz::Future::result_for: not done within 2 ms");
+  }
+  promise.set_value("margherita");
+  EXPECT_EQ(future.result_for(0ms), "margherita");
+  EXPECT_EQ(std::move(future).result_for(1s), "margherita");
+
+  pz::Promise<void> failing;
+  auto failed = failing.get_future();
+  failing.set_exception(std::make_exception_ptr(std::runtime_error("burnt")));
+  EXPECT_THROW(failed.result_for(1s), std::runtime_error);  // the task's own error
 }
 
 TEST(Future, SettingTwiceOrGettingTheFutureTwiceIsALogicError) {

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "pizzeria/core/clock.hpp"
+#include "pizzeria/core/duration_text.hpp"
 #include "pizzeria/core/timer_handle.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/detail/waiter.hpp"
@@ -26,21 +27,6 @@
 #include "pizzeria/coro/timeout_error.hpp"
 
 namespace pz {
-
-namespace detail {
-// "20 ms", "1500 us", "3 ns": the largest unit that shows the duration
-// exactly, so a message never reads "after 20.000000 ms".
-inline std::string describe_duration(Duration duration) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
-  if (ns % 1'000'000 == 0) {
-    return std::to_string(ns / 1'000'000) + " ms";
-  }
-  if (ns % 1'000 == 0) {
-    return std::to_string(ns / 1'000) + " us";
-  }
-  return std::to_string(ns) + " ns";
-}
-}  // namespace detail
 
 template <typename T>
 Task<T> timeout(Duration duration, Task<T> task) {
@@ -66,7 +52,7 @@ Task<T> timeout(Duration duration, Task<T> task) {
       throw;
     }
   }
-  throw TimeoutError("operation timed out after " + detail::describe_duration(duration));
+  throw TimeoutError("operation timed out after " + duration_text(duration));
 }
 
 namespace detail {

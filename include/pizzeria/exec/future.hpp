@@ -23,9 +23,12 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
+#include "pizzeria/core/duration_text.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/exec/detail/future_state.hpp"
 #include "pizzeria/exec/future_error.hpp"
 
@@ -119,6 +122,20 @@ class Future {
     }
   }
 
+  // result() that waits at most `timeout` (Future.result(timeout=...)):
+  // raises pz::TimeoutError, the one timeout error of pizzeria, if the future
+  // is not done by then; the future is untouched and may be waited on again.
+  template <typename Rep, typename Period>
+  decltype(auto) result_for(const std::chrono::duration<Rep, Period>& timeout) & {
+    throw_unless_done_within(timeout);
+    return result();
+  }
+  template <typename Rep, typename Period>
+  T result_for(const std::chrono::duration<Rep, Period>& timeout) && {
+    throw_unless_done_within(timeout);
+    return std::move(*this).result();
+  }
+
   // Blocks until done; returns the stored exception, or null on success (like
   // concurrent.futures.Future.exception()).
   [[nodiscard]] std::exception_ptr exception() const {
@@ -156,6 +173,15 @@ class Future {
   using AddRvalue = std::conditional_t<std::is_void_v<T>, int, std::add_rvalue_reference_t<T>>;
 
   friend std::shared_ptr<detail::FutureState<T>>& detail::state_of<T>(Future<T>&) noexcept;
+
+  template <typename Rep, typename Period>
+  void throw_unless_done_within(const std::chrono::duration<Rep, Period>& timeout) const {
+    if (!wait_for(timeout)) {
+      throw TimeoutError(
+          "pz::Future::result_for: not done within " +
+          duration_text(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout)));
+    }
+  }
 
   detail::FutureState<T>& checked() const {
     if (!state_) {
