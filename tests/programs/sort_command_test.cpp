@@ -26,16 +26,21 @@ namespace {
 using test::pizzeria_binary;
 using test::run_program;
 
+// The port a sort-server printed in its first line, "... HOST:PORT"; 0 if
+// the line is not that.
+int port_from_first_line(test::ChildProcess& server) {
+  const std::string line = server.read_line();
+  const auto colon = line.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
+}
+
 // `pizzeria sort-server --port 0 --workers 2` plus `extra` arguments; the
 // port is read from its first line.
 class SortServerProcess {
  public:
   explicit SortServerProcess(const std::vector<std::string>& extra = {})
-      : process_(arguments(extra), test::ChildProcess::Output::stdout_only) {
-    const std::string line = process_.read_line();
-    const auto colon = line.rfind(':');
-    port_ = colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
-  }
+      : process_(arguments(extra), test::ChildProcess::Output::stdout_only),
+        port_(port_from_first_line(process_)) {}
 
   // SIGINT: the server must stop by itself and say so.
   int interrupt_and_wait(std::string& last_line) {
@@ -329,11 +334,8 @@ std::string wait_for_line(test::ChildProcess& server, const std::string& text) {
 TEST(SortServerCommand, BeyondMaxConnectionsANewClientIsClosedAtOnceAndLogged) {
   test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
                              "--idle-timeout", "0", "--max-connections", "2"});
-  const std::string first = server.read_line();
-  const auto colon = first.rfind(':');
-  ASSERT_NE(colon, std::string::npos) << first;
-  const int port = std::atoi(first.c_str() + colon + 1);
-  ASSERT_GT(port, 0) << first;
+  const int port = port_from_first_line(server);
+  ASSERT_GT(port, 0);
 
   const std::string frame = std::string(7, '\0') + '\5' + "[2,1]";
   UniqueFd held_a = connect_loopback(port);
@@ -365,10 +367,8 @@ TEST(SortServerCommand, BeyondMaxConnectionsANewClientIsClosedAtOnceAndLogged) {
 TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne) {
   test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
                              "--idle-timeout", "0", "--max-connections", "1"});
-  const std::string first = server.read_line();
-  const auto colon = first.rfind(':');
-  ASSERT_NE(colon, std::string::npos) << first;
-  const int port = std::atoi(first.c_str() + colon + 1);
+  const int port = port_from_first_line(server);
+  ASSERT_GT(port, 0);
   UniqueFd held = connect_loopback(port);
   send_all(held.get(), std::string(3, '\0'));
   // One at a time, each refused before the next connects: a burst per
@@ -399,10 +399,8 @@ TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne)
 TEST(SortServerCommand, ALaterLineCountsTheConnectionsOpenAtTheRefusal) {
   test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
                              "--idle-timeout", "0", "--max-connections", "1"});
-  const std::string first = server.read_line();
-  const auto colon = first.rfind(':');
-  ASSERT_NE(colon, std::string::npos) << first;
-  const int port = std::atoi(first.c_str() + colon + 1);
+  const int port = port_from_first_line(server);
+  ASSERT_GT(port, 0);
   UniqueFd held = connect_loopback(port);
   send_all(held.get(), std::string(3, '\0'));
   {
