@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pizzeria/core/unique_fd.hpp"
@@ -364,6 +365,24 @@ TEST(SortServerCommand, BeyondMaxConnectionsANewClientIsClosedAtOnceAndLogged) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// Where a refusal line ("... (--max-connections N): closed K new
+// connection(s) ...") gives its count.
+constexpr std::string_view kRefusal = "): closed ";
+
+// Stops `server` with SIGINT and returns its refusal lines up to
+// "Server stopped." (or the end of its output).
+std::vector<std::string> refusal_lines_to_the_stop(test::ChildProcess& server) {
+  server.signal(SIGINT);
+  std::vector<std::string> refusals;
+  for (std::string line = server.read_line(); line != "Server stopped." && !line.empty();
+       line = server.read_line()) {
+    if (line.find(kRefusal) != std::string::npos) {
+      refusals.push_back(line);
+    }
+  }
+  return refusals;
+}
+
 TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne) {
   test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
                              "--idle-timeout", "0", "--max-connections", "1"});
@@ -377,19 +396,14 @@ TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne)
     UniqueFd refused = connect_loopback(port);
     EXPECT_EQ(receive_until_closed(refused.get()), "");
   }
-  server.signal(SIGINT);  // the last word on refusals comes at the stop
-  int lines = 0;
+  // The last word on refusals comes at the stop.
+  const std::vector<std::string> refusals = refusal_lines_to_the_stop(server);
   int counted = 0;
-  for (std::string line = server.read_line(); line != "Server stopped." && !line.empty();
-       line = server.read_line()) {
-    const auto at = line.find("): closed ");
-    if (at != std::string::npos) {
-      ++lines;
-      counted += std::atoi(line.c_str() + at + 10);
-    }
+  for (const std::string& line : refusals) {
+    counted += std::atoi(line.c_str() + line.find(kRefusal) + kRefusal.size());
   }
   EXPECT_EQ(counted, 20);
-  EXPECT_LT(lines, 20);  // a line a second; the 20 clients take far less than 19 s
+  EXPECT_LT(refusals.size(), 20U);  // a line a second; the 20 clients take far less than 19 s
   EXPECT_TRUE(WIFEXITED(server.wait()));
 }
 
@@ -408,21 +422,14 @@ TEST(SortServerCommand, ALaterLineCountsTheConnectionsOpenAtTheRefusal) {
     EXPECT_EQ(receive_until_closed(refused.get()), "");
   }
   // Logged at once; the next refusal, within the second, waits for its line.
-  EXPECT_NE(wait_for_line(server, "): closed "), "");
+  EXPECT_NE(wait_for_line(server, std::string(kRefusal)), "");
   {
     UniqueFd refused = connect_loopback(port);
     EXPECT_EQ(receive_until_closed(refused.get()), "");
   }
   held.reset();
   EXPECT_NE(wait_for_line(server, "client closed the connection"), "");
-  server.signal(SIGINT);
-  std::vector<std::string> refusals;
-  for (std::string line = server.read_line(); line != "Server stopped." && !line.empty();
-       line = server.read_line()) {
-    if (line.find("): closed ") != std::string::npos) {
-      refusals.push_back(line);
-    }
-  }
+  const std::vector<std::string> refusals = refusal_lines_to_the_stop(server);
   ASSERT_FALSE(refusals.empty());
   for (const std::string& line : refusals) {
     EXPECT_NE(line.find("1 connections open (--max-connections 1)"), std::string::npos) << line;
