@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "programs/program_runner.hpp"
+#include "support/client_against.hpp"
 #include "support/scripted_server.hpp"
 
 namespace {
@@ -17,15 +18,9 @@ namespace {
 using pz::test::ScriptedConnection;
 using pz::test::ScriptedServer;
 
-pz::test::ProgramResult echo_client(const ScriptedServer& server, std::vector<std::string> extra) {
-  std::vector<std::string> argv{"timeout",     "30",     pz::test::pizzeria_binary(),
-                                "echo-client", "--port", server.port_text()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return pz::test::run_program(argv);
-}
-
-std::string peer(const ScriptedServer& server) {
-  return "127.0.0.1:" + server.port_text();
+pz::test::ProgramResult echo_client(const ScriptedServer& server,
+                                    const std::vector<std::string>& extra) {
+  return pz::test::run_client_against(server, "echo-client", extra);
 }
 
 // Echoes line by line until the client ends its stream.
@@ -48,7 +43,8 @@ TEST(EchoClientCommand, ReportsTheClientWhoseConnectionWasResetAndRunsTheOthersT
   const auto result = echo_client(server, {"--clients", "3", "--lines", "5"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "1 of 3 clients failed (stderr says why)\n");
-  EXPECT_NE(result.err.find("the echo of line 0 from " + peer(server) + ": "), std::string::npos)
+  EXPECT_NE(result.err.find("the echo of line 0 from " + server.address_text() + ": "),
+            std::string::npos)
       << result.err;
   EXPECT_NE(result.err.find("Connection reset by peer\n"), std::string::npos) << result.err;
   EXPECT_EQ(server.accepted(), 3);
@@ -62,7 +58,7 @@ TEST(EchoClientCommand, GivesUpOnAServerThatNeverClosesAfterTheLastEcho) {
   const auto result = echo_client(server, {"--clients", "1", "--lines", "2", "--timeout", "0.2"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "1 of 1 clients failed (stderr says why)\n");
-  EXPECT_EQ(result.err, "echo-client: client 0: the end of stream from " + peer(server) +
+  EXPECT_EQ(result.err, "echo-client: client 0: the end of stream from " + server.address_text() +
                             ": nothing for 0.2 s (--timeout)\n");
 }
 
@@ -75,7 +71,7 @@ TEST(EchoClientCommand, StopsReadingAnEchoLongerThanTheLineItSent) {
   const auto result = echo_client(server, {"--clients", "1", "--lines", "1"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "1 of 1 clients failed (stderr says why)\n");
-  EXPECT_EQ(result.err, "echo-client: client 0: the echo of line 0 from " + peer(server) +
+  EXPECT_EQ(result.err, "echo-client: client 0: the echo of line 0 from " + server.address_text() +
                             ": no end of line within 33 bytes, longer than the line sent\n");
 }
 

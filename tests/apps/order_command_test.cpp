@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "programs/program_runner.hpp"
+#include "support/client_against.hpp"
 #include "support/scripted_server.hpp"
 
 namespace {
@@ -16,15 +17,8 @@ namespace {
 using pz::test::ScriptedConnection;
 using pz::test::ScriptedServer;
 
-pz::test::ProgramResult order(const ScriptedServer& server, std::vector<std::string> extra) {
-  std::vector<std::string> argv{"timeout", "30",     pz::test::pizzeria_binary(),
-                                "order",   "--port", server.port_text()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return pz::test::run_program(argv);
-}
-
-std::string peer(const ScriptedServer& server) {
-  return "127.0.0.1:" + server.port_text();
+pz::test::ProgramResult order(const ScriptedServer& server, const std::vector<std::string>& extra) {
+  return pz::test::run_client_against(server, "order", extra);
 }
 
 TEST(OrderCommand, GivesUpOnAServerSilentForTheTimeoutAndKeepsTheRepliesItGot) {
@@ -36,7 +30,7 @@ TEST(OrderCommand, GivesUpOnAServerSilentForTheTimeoutAndKeepsTheRepliesItGot) {
   const auto result = order(server, {"--timeout", "0.2", "3", "4"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
-  EXPECT_EQ(result.err, "pizzeria order: no reply from " + peer(server) +
+  EXPECT_EQ(result.err, "pizzeria order: no reply from " + server.address_text() +
                             " for 200 ms (--timeout) after 1 of 2 replies\n");
 }
 
@@ -49,7 +43,7 @@ TEST(OrderCommand, StopsAtALineTooLongToBeAReplyInsteadOfBufferingItAll) {
   const auto result = order(server, {"3"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+  EXPECT_EQ(result.err, "pizzeria order: " + server.address_text() +
                             " sent 4096 bytes without a newline after 0 of 1 replies: not a "
                             "pizza reply\n");
 }
@@ -63,7 +57,7 @@ TEST(OrderCommand, PrintsOnlyTheRepliesItOwedWhenTheServerSendsMore) {
   const auto result = order(server, {"3", "4"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "one\ntwo\n");
-  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+  EXPECT_EQ(result.err, "pizzeria order: " + server.address_text() +
                             " sent more than the 2 replies it owed; the rest is not printed\n");
 }
 
@@ -76,7 +70,7 @@ TEST(OrderCommand, NamesTheServerThatResetTheConnectionAfterPrintingTheRepliesBe
   const auto result = order(server, {"3", "4"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
-  EXPECT_EQ(result.err, "pizzeria order: reading the replies from " + peer(server) +
+  EXPECT_EQ(result.err, "pizzeria order: reading the replies from " + server.address_text() +
                             " failed after 1 of 2 replies: Connection reset by peer\n");
 }
 
@@ -90,7 +84,7 @@ TEST(OrderCommand, CountsTheUnfinishedReplyOfAServerThatClosedInItsMiddle) {
   const auto result = order(server, {"3", "4"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
-  EXPECT_EQ(result.err, "pizzeria order: " + peer(server) +
+  EXPECT_EQ(result.err, "pizzeria order: " + server.address_text() +
                             " closed the connection after 1 of 2 replies and 9 bytes of the "
                             "next\n");
 }

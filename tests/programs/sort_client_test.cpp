@@ -12,6 +12,7 @@
 
 #include "pizzeria/programs/json_number_sort.hpp"
 #include "program_runner.hpp"
+#include "support/client_against.hpp"
 #include "support/scripted_server.hpp"
 
 namespace pz::programs {
@@ -33,15 +34,9 @@ std::string read_frame(ScriptedConnection& c) {
   return c.read_exactly(static_cast<std::size_t>(length));
 }
 
-test::ProgramResult sort_client(const ScriptedServer& server, std::vector<std::string> extra) {
-  std::vector<std::string> argv{"timeout",     "30",     test::pizzeria_binary(),
-                                "sort-client", "--port", server.port_text()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return test::run_program(argv);
-}
-
-std::string peer(const ScriptedServer& server) {
-  return "127.0.0.1:" + server.port_text();
+test::ProgramResult sort_client(const ScriptedServer& server,
+                                const std::vector<std::string>& extra) {
+  return test::run_client_against(server, "sort-client", extra);
 }
 
 TEST(SortClientCommand, FailsNamingTheServerWhenTheReplyIsNotTheListSorted) {
@@ -51,7 +46,7 @@ TEST(SortClientCommand, FailsNamingTheServerWhenTheReplyIsNotTheListSorted) {
   const auto result = sort_client(server, {"--count", "50"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_NE(result.out.find("Received data\n["), std::string::npos) << result.out;
-  EXPECT_NE(result.err.find("sort-client: the reply from " + peer(server) +
+  EXPECT_NE(result.err.find("sort-client: the reply from " + server.address_text() +
                             " is not the list sent, sorted: they differ from byte "),
             std::string::npos)
       << result.err;
@@ -64,7 +59,7 @@ TEST(SortClientCommand, GivesUpOnASilentServerAfterTheTimeout) {
   });
   const auto result = sort_client(server, {"--count", "10", "--timeout", "0.2"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
-  EXPECT_EQ(result.err, "sort-client: waiting for the sorted list from " + peer(server) +
+  EXPECT_EQ(result.err, "sort-client: waiting for the sorted list from " + server.address_text() +
                             ": nothing within 0.2 s (--timeout)\n");
 }
 
@@ -75,9 +70,10 @@ TEST(SortClientCommand, SaysHowMuchOfTheReplyCameBeforeTheServerClosed) {
   });
   const auto result = sort_client(server, {"--count", "10"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
-  EXPECT_NE(result.err.find("sort-client: waiting for the sorted list from " + peer(server) +
-                            ": the server closed the connection after 10 of "),
-            std::string::npos)
+  EXPECT_NE(
+      result.err.find("sort-client: waiting for the sorted list from " + server.address_text() +
+                      ": the server closed the connection after 10 of "),
+      std::string::npos)
       << result.err;
 }
 
@@ -112,8 +108,8 @@ TEST(SortClientCommand, LoadModeEndsAtTheTimeoutWhenTheServerNeverAnswers) {
       server, {"--count", "10", "--connections", "2", "--duration", "0.05", "--timeout", "0.2"});
   EXPECT_EQ(result.exit_status, 1) << result.err;
   EXPECT_EQ(result.out, "0\n");
-  EXPECT_EQ(result.err, "sort-client: 2 requests failed; the last: no reply from " + peer(server) +
-                            " within 0.2 s (--timeout)\n");
+  EXPECT_EQ(result.err, "sort-client: 2 requests failed; the last: no reply from " +
+                            server.address_text() + " within 0.2 s (--timeout)\n");
 }
 
 TEST(SortClientCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {

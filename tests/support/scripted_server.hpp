@@ -70,6 +70,8 @@ class ScriptedServer {
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string port_text() const { return std::to_string(port_); }
+  // "127.0.0.1:PORT", as the clients name the server in their messages.
+  [[nodiscard]] std::string address_text() const { return "127.0.0.1:" + port_text(); }
   // Connections accepted so far.
   [[nodiscard]] int accepted() const;
 
