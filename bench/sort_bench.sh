@@ -6,6 +6,9 @@
 # CLIENTS concurrent connections in each of LOADERS client processes, each
 # connection sending one list of COUNT numbers below 10,000 and reading the
 # sorted reply, repeatedly, for SECONDS_PER_RUN. Replies are checked.
+# COUNT defaults to the seed client's 10,000 numbers (`remote_sort` sends
+# `[random.randrange(10000) for r in range(10000)]`); COUNT=1000 makes each
+# request mostly connection set-up, which the loader's core then limits.
 #
 # The servers alternate for ROUNDS rounds (the machine is shared, so one
 # round says little) and the medians are reported. Besides requests/s, the
@@ -26,7 +29,7 @@ set -euo pipefail
 pizzeria=${1:-build/release/pizzeria}
 clients=${CLIENTS:-50}
 loaders=${LOADERS:-2}
-count=${COUNT:-1000}
+count=${COUNT:-10000}
 seconds=${SECONDS_PER_RUN:-4}
 rounds=${ROUNDS:-3}
 server_cpu=()

@@ -81,6 +81,53 @@ TEST(SortJsonNumbers, SortsRandomIntegersOfEveryMagnitudeAsAStableSortWould) {
   }
 }
 
+// The seed's shape (10,000 numbers below 10,000) takes a counting sort;
+// wider spans take the radix sort. Both must be stable (-0 and 0 share a key
+// but not a text) and keep every separator, however it is written, in place.
+TEST(SortJsonNumbers, SortsNarrowAndWideSpansStablyWithAnySeparators) {
+  std::mt19937_64 random(13);
+  const std::vector<std::string> separators{", ", ",", " , ", ",\n  ", "\t,"};
+  for (const std::int64_t span : {std::int64_t{3}, std::int64_t{10000}, std::int64_t{70000},
+                                  std::int64_t{1} << 40}) {
+    for (const std::size_t count : {std::size_t{40}, std::size_t{10000}}) {
+      std::vector<std::pair<std::int64_t, std::string>> numbers;
+      std::vector<std::string> gaps{random() % 2 == 0 ? "" : " "};
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::int64_t value =
+            static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(span)) - span / 3;
+        numbers.emplace_back(value, value == 0 && random() % 2 == 0 ? "-0" : std::to_string(value));
+        gaps.push_back(i + 1 == count ? (random() % 2 == 0 ? "" : "\n")
+                                      : separators[random() % separators.size()]);
+      }
+      std::string json = "[";
+      for (std::size_t i = 0; i < count; ++i) {
+        json += gaps[i] + numbers[i].second;
+      }
+      json += gaps.back() + "]";
+      std::stable_sort(numbers.begin(), numbers.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::string expected = "[";
+      for (std::size_t i = 0; i < count; ++i) {
+        expected += gaps[i] + numbers[i].second;
+      }
+      expected += gaps.back() + "]";
+      EXPECT_EQ(sort_json_numbers(json), expected) << count << " numbers spanning " << span;
+    }
+  }
+}
+
+// Numbers of every length from 1 to 20 digits, each also as the array's last
+// number, where fewer than 8 bytes follow it.
+TEST(SortJsonNumbers, ReadsNumbersOfEveryLengthAnywhereInTheArray) {
+  std::string digits;
+  for (int length = 1; length <= 20; ++length) {
+    digits += static_cast<char>('0' + length % 9 + 1);
+    EXPECT_EQ(sort_json_numbers("[" + digits + ", 0]"), "[0, " + digits + "]") << digits;
+    EXPECT_EQ(sort_json_numbers("[0, -" + digits + "]"), "[-" + digits + ", 0]") << digits;
+    EXPECT_EQ(sort_json_numbers("[" + digits + "]"), "[" + digits + "]") << digits;
+  }
+}
+
 TEST(SortJsonNumbers, MixesNineteenDigitIntegersWithShortOnesExactly) {
   EXPECT_EQ(sort_json_numbers("[1000000000000000000, -999999999999999999, 999999999999999999, 3]"),
             "[-999999999999999999, 3, 999999999999999999, 1000000000000000000]");
@@ -150,7 +197,8 @@ TEST(SortJsonNumbers, SortsMixedIntegersAndFloatsWhereDoublesAreCoarse) {
 TEST(SortJsonNumbers, RejectsWhatIsNotAnArrayOfJsonNumbers) {
   for (const char* bad :
        {"", "5", "[5, 3", "[5,, 3]", "[5, \"3\"]", "[01]", "[1.]", "[1e]", "[+1]", "[1] ", "[NaN]",
-        "[1, 2,]", "[,]", "[1]]", "[-]", "[1 2]", "[-01]", "[]]"}) {
+        "[1, 2,]", "[,]", "[1]]", "[-]", "[1 2]", "[-01]", "[]]", "[00]", "[5, 0123456789]",
+        "[0123456789012, 1]", "[1, -]", "[1,2 ,, 3]", "[1, 2.]", "[12345678e]"}) {
     EXPECT_THROW((void)sort_json_numbers(bad), std::invalid_argument) << bad;
   }
 }
