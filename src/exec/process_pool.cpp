@@ -319,7 +319,7 @@ struct ProcessPool::Impl {
     publish_pids();
   }
 
-  void handle_message(Worker& worker, const std::string& frame) {
+  void handle_message(Worker& worker, std::string_view frame) {
     WireReader reader(frame);
     const std::uint8_t kind = reader.get_u8();
     if (kind == process_protocol::kInitFailed) {
@@ -351,11 +351,14 @@ struct ProcessPool::Impl {
     worker.answered = true;
     ++worker.messages_done;
     startup_failures = 0;
-    finish(job, &reader, nullptr);
     {
+      // Counted before the futures complete, so whoever sees a result also
+      // sees it counted (the other order made a test that read counters()
+      // after result() fail now and then).
       std::lock_guard lock(mutex);
       counters.tasks_completed += count;
     }
+    finish(job, &reader, nullptr);
     if (options.max_tasks_per_child != 0 && worker.messages_done >= options.max_tasks_per_child) {
       // Retire: end of stream makes it exit; then it is reaped and replaced.
       worker.socket.reset();
@@ -374,46 +377,69 @@ struct ProcessPool::Impl {
       return false;
     }
     worker.input.append(buffer, static_cast<std::size_t>(got));
-    while (worker.input.size() >= 4) {
-      WireReader header(std::string_view(worker.input).substr(0, 4));
+    // The frames are handled where they lie, not copied out first (a batch
+    // of results can be megabytes). handle_message may retire the worker
+    // and put a fresh one in its place, input buffer and all, so the bytes
+    // are taken out of `worker` while they are read.
+    std::string input = std::move(worker.input);
+    worker.input.clear();
+    const pid_t pid = worker.pid;
+    std::size_t at = 0;
+    while (input.size() - at >= 4) {
+      WireReader header(std::string_view(input).substr(at, 4));
       const std::uint32_t size = header.get_u32();
       if (size > process_protocol::kMaxFrame) {
         throw WireError("a worker sent a frame of " + std::to_string(size) + " bytes");
       }
-      if (worker.input.size() < 4 + static_cast<std::size_t>(size)) {
+      if (input.size() - at - 4 < size) {
         break;
       }
-      const std::string frame = worker.input.substr(4, size);
-      worker.input.erase(0, 4 + static_cast<std::size_t>(size));
+      const std::string_view frame = std::string_view(input).substr(at + 4, size);
+      at += 4 + static_cast<std::size_t>(size);
       handle_message(worker, frame);
-      if (!worker.socket) {
-        break;  // retired (and replaced) inside handle_message
+      if (!worker.socket || worker.pid != pid) {
+        return true;  // retired (and replaced) inside handle_message: the rest was its
       }
     }
+    input.erase(0, at);
+    worker.input = std::move(input);
     return true;
   }
 
   void dispatch(Worker& worker) {
     detail::ProcessJob job;
-    {
-      std::lock_guard lock(mutex);
-      if (pending.empty() || !broken.empty()) {
-        return;
-      }
-      job = std::move(pending.front());
-      pending.pop_front();
-    }
     WireWriter message;
-    message.put_u8(process_protocol::kTask);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (pending.empty() || !broken.empty()) {
+          return;
+        }
+        job = std::move(pending.front());
+        pending.pop_front();
+      }
+      message.clear();
+      message.put_u8(process_protocol::kTask);
+      message.put_u64(next_job_id);
+      wire_encode<std::string>(message, job.name);
+      message.put_u32(job.count);
+      if (message.size() + job.items.size() <= process_protocol::kMaxFrame) {
+        break;
+      }
+      // Too large for one frame: the worker would refuse it as corrupt.
+      finish(job, nullptr,
+             std::make_exception_ptr(WireError(
+                 "a task message of " + std::to_string(message.size() + job.items.size()) +
+                 " bytes exceeds the process pool's 1 GiB frame limit (submit fewer or smaller "
+                 "items per call)")));
+    }
     worker.job_id = next_job_id++;
     worker.job_started = false;
-    message.put_u64(worker.job_id);
-    wire_encode<std::string>(message, job.name);
-    message.put_u32(job.count);
-    message.put_bytes(job.items);
     worker.job = std::move(job);
     try {
-      process_protocol::write_frame(worker.socket.get(), message.data());
+      // The items follow the header in the same frame without being copied
+      // into it.
+      process_protocol::write_frame(worker.socket.get(), message.data(), worker.job->items);
     } catch (const std::system_error&) {
       // EPIPE/ECONNRESET: it died between tasks; the task counts as in flight
       // and fails with the cause, like Python's BrokenProcessPool but without

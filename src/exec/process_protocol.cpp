@@ -37,23 +37,34 @@ std::size_t read_all(int fd, char* data, std::size_t size) {
 }  // namespace
 
 void write_frame(int fd, const std::string& payload) {
+  write_frame(fd, payload, std::string_view());
+}
+
+void write_frame(int fd, std::string_view head, std::string_view tail) {
+  const std::size_t size = head.size() + tail.size();
+  if (size > kMaxFrame) {
+    throw WireError("a message of " + std::to_string(size) +
+                    " bytes exceeds the process pool's 1 GiB frame limit");
+  }
   WireWriter header;
-  header.put_u32(static_cast<std::uint32_t>(payload.size()));
+  header.put_u32(static_cast<std::uint32_t>(size));
   // One sendmsg for header and payload: a frame costs one system call and
   // wakes the reader once, without copying a large payload to join them.
-  iovec parts[2] = {
+  constexpr std::size_t kParts = 3;
+  iovec parts[kParts] = {
       {const_cast<char*>(header.data().data()), header.data().size()},
-      {const_cast<char*>(payload.data()), payload.size()},
+      {const_cast<char*>(head.data()), head.size()},
+      {const_cast<char*>(tail.data()), tail.size()},
   };
   std::size_t first = 0;
-  while (first < 2) {
+  while (first < kParts) {
     if (parts[first].iov_len == 0) {
       ++first;
       continue;
     }
     msghdr message{};
     message.msg_iov = parts + first;
-    message.msg_iovlen = 2 - first;
+    message.msg_iovlen = kParts - first;
     // MSG_NOSIGNAL: a dead peer must give EPIPE, not kill us with SIGPIPE.
     ssize_t written = ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (written < 0) {
@@ -62,11 +73,11 @@ void write_frame(int fd, const std::string& payload) {
       }
       throw_errno("process pool: writing to a worker connection failed");
     }
-    while (first < 2 && static_cast<std::size_t>(written) >= parts[first].iov_len) {
+    while (first < kParts && static_cast<std::size_t>(written) >= parts[first].iov_len) {
       written -= static_cast<ssize_t>(parts[first].iov_len);
       ++first;
     }
-    if (first < 2) {
+    if (first < kParts) {
       parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + written;
       parts[first].iov_len -= static_cast<std::size_t>(written);
     }

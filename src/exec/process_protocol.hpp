@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace pz::process_protocol {
 
@@ -38,6 +39,10 @@ inline constexpr std::uint32_t kMaxFrame = 1U << 30;
 // false on a clean end of stream before any byte of a frame. Both throw
 // std::system_error on I/O errors, pz::WireError on a corrupt length.
 void write_frame(int fd, const std::string& payload);
+// One frame whose payload is `head` followed by `tail`, sent without joining
+// them: a batch's items (megabytes for the sort server) are not copied into
+// the message that carries them.
+void write_frame(int fd, std::string_view head, std::string_view tail);
 bool read_frame(int fd, std::string& payload);
 
 }  // namespace pz::process_protocol

@@ -111,10 +111,11 @@ struct ProcessJob {
 
 template <typename... Params, typename... Args>
 void append_item(WireWriter& items, Args&&... args) {
-  WireWriter item;
-  wire_encode(item, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...));
-  items.put_size(item.data().size());
-  items.put_bytes(item.data());
+  // Length-prefixed, the length written once the item is encoded in place.
+  const std::size_t length_at = items.size();
+  items.put_u32(0);
+  wire_encode_as_tuple<std::decay_t<Params>...>(items, args...);
+  items.put_size_at(length_at, items.size() - length_at - 4);
 }
 
 // One item's outcome as read from a kResults message.

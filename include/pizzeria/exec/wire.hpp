@@ -70,18 +70,43 @@ class WireWriter {
   void put_bytes(std::string_view bytes) { buffer_.append(bytes); }
   // A u32 length/count; refuses sizes the format cannot carry.
   void put_size(std::size_t size) {
+    check_size(size);
+    put_u32(static_cast<std::uint32_t>(size));
+  }
+  // Writes a u32 length over the 4 bytes at `position` (written earlier as a
+  // placeholder), for a length known only once what it measures is written:
+  // the value is then encoded in place instead of through a writer of its
+  // own and a copy.
+  void put_size_at(std::size_t position, std::size_t size) {
+    check_size(size);
+    if (position + 4 > buffer_.size()) {
+      throw WireError("a length placeholder lies past the end of the message");
+    }
+    for (int i = 0; i < 4; ++i) {
+      buffer_[position + static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xFF);
+    }
+  }
+
+  [[nodiscard]] const std::string& data() const noexcept { return buffer_; }
+  [[nodiscard]] std::size_t size() const noexcept { return buffer_.size(); }
+  std::string take() noexcept { return std::move(buffer_); }
+  // Keeps the capacity: a writer reused for every message grows once.
+  void clear() noexcept { buffer_.clear(); }
+  // Drops what was written after `size()` was `mark` (a value half written
+  // when its encoder threw).
+  void truncate(std::size_t mark) {
+    if (mark < buffer_.size()) {
+      buffer_.resize(mark);
+    }
+  }
+
+ private:
+  static void check_size(std::size_t size) {
     if (size > std::numeric_limits<std::uint32_t>::max()) {
       throw WireError("a string or container of " + std::to_string(size) +
                       " elements exceeds the 2^32-1 limit of the format");
     }
-    put_u32(static_cast<std::uint32_t>(size));
   }
-
-  [[nodiscard]] const std::string& data() const noexcept { return buffer_; }
-  std::string take() noexcept { return std::move(buffer_); }
-  void clear() noexcept { buffer_.clear(); }
-
- private:
   void put_le(std::uint64_t value, int bytes) {
     for (int i = 0; i < bytes; ++i) {
       buffer_.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
@@ -299,12 +324,35 @@ template <typename K, typename V, typename H, typename E, typename A>
 struct Codec<std::unordered_map<K, V, H, E, A>>
     : detail::MapCodec<std::unordered_map<K, V, H, E, A>> {};
 
+// Writes what encoding a std::tuple<Ts...> of `values` writes, without
+// building the tuple (which would copy each value: a task's 60 KB string
+// argument, say).
+namespace detail {
+// A value of another type is converted as the tuple's constructor would
+// (explicitly: a std::string_view for a std::string); one of the element
+// type is encoded where it is.
+template <typename T, typename V>
+decltype(auto) as_tuple_element(const V& value) {
+  if constexpr (std::is_same_v<T, V>) {
+    return (value);
+  } else {
+    return T(value);
+  }
+}
+}  // namespace detail
+
+template <typename... Ts, typename... Values>
+void wire_encode_as_tuple(WireWriter& w, const Values&... values) {
+  static_assert(sizeof...(Ts) == sizeof...(Values));
+  w.put_u8(wire_tag::kTuple);
+  w.put_u32(sizeof...(Ts));
+  (wire_encode<Ts>(w, detail::as_tuple_element<Ts>(values)), ...);
+}
+
 template <typename... Ts>
 struct Codec<std::tuple<Ts...>> {
   static void encode(WireWriter& w, const std::tuple<Ts...>& v) {
-    w.put_u8(wire_tag::kTuple);
-    w.put_u32(sizeof...(Ts));
-    std::apply([&](const Ts&... items) { (wire_encode<Ts>(w, items), ...); }, v);
+    std::apply([&](const Ts&... items) { wire_encode_as_tuple<Ts...>(w, items...); }, v);
   }
   static std::tuple<Ts...> decode(WireReader& r) {
     r.expect_tag(wire_tag::kTuple, "a tuple");
