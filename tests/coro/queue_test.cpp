@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,100 @@ TEST(Queue, AnImmediateShutdownDropsTheQueuedItems) {
   std::string got;
   pz::run([&]() -> pz::Task<void> { got = co_await outcome_of(queue.get()); }());
   EXPECT_EQ(got, "pz::Queue::get: the queue was shut down and is empty");
+}
+
+// asyncio's worker pattern: the producer's join() completes only after the
+// workers have called task_done() for every item, including items handed
+// straight to a waiting worker and items a full queue made the producer wait
+// to put.
+TEST(Queue, JoinCompletesOnlyAfterEveryItemIsMarkedDone) {
+  pz::ManualClock clock({.auto_advance = true});
+  pz::Queue<int> queue(2);
+  std::vector<std::string> log;
+  auto worker = [&](std::string name) -> pz::Task<void> {
+    try {
+      for (;;) {
+        const int item = co_await queue.get();
+        co_await pz::sleep(std::chrono::milliseconds(1 + item % 3));  // the work
+        log.push_back(name + " done " + std::to_string(item));
+        queue.task_done();
+      }
+    } catch (const pz::QueueShutDownError&) {
+    }
+  };
+  auto producer = [&]() -> pz::Task<void> {
+    for (int i = 0; i < 6; ++i) {
+      co_await queue.put(i);
+    }
+    co_await queue.join();
+    log.push_back("joined with " + std::to_string(queue.unfinished()) + " unfinished");
+    queue.shutdown();
+  };
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(worker("a"));
+    group.spawn(worker("b"));
+    group.spawn(producer());
+    co_await group.join();
+  };
+  pz::run(body(), {.clock = &clock});
+  ASSERT_EQ(log.size(), 7U);
+  EXPECT_EQ(log.back(), "joined with 0 unfinished");
+  for (std::size_t i = 0; i + 1 < log.size(); ++i) {
+    EXPECT_NE(log[i].find(" done "), std::string::npos) << log[i];
+  }
+}
+
+TEST(Queue, JoinOnAQueueWithNothingUnfinishedCompletesAtOnce) {
+  pz::Queue<int> queue;
+  bool joined = false;
+  pz::run([&]() -> pz::Task<void> {
+    co_await queue.join();
+    EXPECT_TRUE(queue.try_put(1));
+    EXPECT_EQ(queue.try_get(), 1);
+    queue.task_done();
+    co_await queue.join();
+    joined = true;
+  }());
+  EXPECT_TRUE(joined);
+}
+
+TEST(Queue, TaskDoneMoreTimesThanItemsWerePutIsAnError) {
+  pz::Queue<int> queue;
+  EXPECT_TRUE(queue.try_put(1));
+  EXPECT_EQ(queue.unfinished(), 1U);
+  queue.task_done();
+  EXPECT_THROW(queue.task_done(), std::logic_error);
+  EXPECT_EQ(queue.unfinished(), 0U);
+}
+
+TEST(Queue, AnImmediateShutdownCountsTheDroppedItemsAsDone) {
+  pz::Queue<int> queue;
+  EXPECT_TRUE(queue.try_put(1));
+  EXPECT_TRUE(queue.try_put(2));
+  EXPECT_TRUE(queue.try_put(3));
+  EXPECT_EQ(queue.try_get(), 1);  // taken, still being worked on
+  queue.shutdown(/*immediate=*/true);
+  EXPECT_EQ(queue.unfinished(), 1U);
+  std::vector<std::string> log;
+  auto joiner = [&]() -> pz::Task<void> {
+    co_await queue.join();
+    log.push_back("joined");
+  };
+  auto worker = [&]() -> pz::Task<void> {
+    co_await pz::sleep(1ms);
+    log.push_back("item 1 done");
+    queue.task_done();
+  };
+  auto body = [&]() -> pz::Task<void> {
+    pz::TaskGroup group;
+    group.spawn(joiner());
+    group.spawn(worker());
+    co_await group.join();
+  };
+  pz::ManualClock clock({.auto_advance = true});
+  pz::run(body(), {.clock = &clock});
+  EXPECT_EQ(log, (std::vector<std::string>{"item 1 done", "joined"}));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <stdexcept>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -122,6 +124,53 @@ TEST(BlockingQueue, TryOperationsNeverBlockAndMoveOnlyOnSuccess) {
   EXPECT_FALSE(queue.closed());
   EXPECT_EQ(queue.capacity(), 1U);
   EXPECT_THROW(pz::BlockingQueue<int>(0), std::invalid_argument);
+}
+
+// queue.Queue's join(): the producer waits for the work, not just for the
+// items to leave the queue. The consumer holds the last item (taken, not
+// done) until the test lets it go, so join_for must report unfinished work
+// however long it waits, and join() must then return with everything done.
+TEST(BlockingQueue, JoinWaitsUntilEveryPushedItemIsMarkedDone) {
+  pz::BlockingQueue<int> queue(4);
+  std::promise<void> finish_last;
+  std::shared_future<void> last_may_finish = finish_last.get_future().share();
+  std::atomic<int> processed{0};
+  std::thread consumer([&] {
+    while (auto item = queue.pop()) {
+      if (*item == 3) {
+        last_may_finish.wait();
+      }
+      processed.fetch_add(1);
+      queue.task_done();
+    }
+  });
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(queue.push(i));
+  }
+  EXPECT_FALSE(queue.join_for(20ms));  // item 3 is taken but not done
+  EXPECT_GE(queue.unfinished(), 1U);
+  finish_last.set_value();
+  queue.join();
+  EXPECT_EQ(processed.load(), 3);
+  EXPECT_EQ(queue.unfinished(), 0U);
+  EXPECT_TRUE(queue.join_for(0ms));
+  queue.close();
+  consumer.join();
+}
+
+TEST(BlockingQueue, JoinOnAQueueThatNeverHadItemsReturnsAtOnce) {
+  pz::BlockingQueue<int> queue(1);
+  queue.join();
+  EXPECT_TRUE(queue.join_for(0ms));
+}
+
+TEST(BlockingQueue, TaskDoneMoreTimesThanItemsWerePushedIsAnError) {
+  pz::BlockingQueue<int> queue(2);
+  ASSERT_TRUE(queue.push(1));
+  (void)queue.pop();
+  queue.task_done();
+  EXPECT_THROW(queue.task_done(), std::logic_error);
+  EXPECT_EQ(queue.unfinished(), 0U);
 }
 
 }  // namespace

@@ -16,6 +16,16 @@
 //
 // shutdown(true) also drops the queued items, so gets raise at once.
 //
+// task_done() and join(), as asyncio.Queue's: every item put counts as
+// unfinished until a consumer calls task_done() for it, and join() completes
+// when none is, so a producer can wait for the work itself to be done:
+//
+//   worker:   for (;;) { auto order = co_await orders.get(); co_await bake(order);
+//                        orders.task_done(); }
+//   producer: ... co_await orders.put(o); ...  co_await orders.join();
+//
+// shutdown(true) counts the items it drops as done, as asyncio's does.
+//
 // Hand-off: an item put while a getter waits goes straight to that getter, and
 // a get from a full queue lets the first waiting putter in. Once a waiter has
 // been handed an item (or its item accepted), a cancellation arriving later
@@ -34,6 +44,7 @@
 #include <utility>
 
 #include "pizzeria/coro/detail/waiter.hpp"
+#include "pizzeria/coro/event.hpp"
 #include "pizzeria/coro/queue_shut_down_error.hpp"
 
 namespace pz {
@@ -41,7 +52,7 @@ namespace pz {
 template <typename T>
 class Queue {
  public:
-  explicit Queue(std::size_t capacity = 0) : capacity_(capacity) {}
+  explicit Queue(std::size_t capacity = 0) : capacity_(capacity) { all_done_.set(); }
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
 
@@ -56,7 +67,13 @@ class Queue {
   void shutdown(bool immediate = false) {
     shut_down_ = true;
     if (immediate) {
+      // Dropped items will never be processed: counted as done, so join()
+      // does not wait for them for ever.
+      unfinished_ -= items_.size();
       items_.clear();
+      if (unfinished_ == 0) {
+        all_done_.set();
+      }
     }
     // Getters wait only while the queue is empty: none of them can get an
     // item now. Putters' items are refused, not queued.
@@ -69,6 +86,23 @@ class Queue {
   }
   [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
 
+  // Marks one item taken earlier as processed. Throws std::logic_error when
+  // called more times than items were put (asyncio's ValueError), which
+  // would otherwise let join() complete before the work is done.
+  void task_done() {
+    if (unfinished_ == 0) {
+      throw std::logic_error("pz::Queue::task_done: called more times than items were put");
+    }
+    if (--unfinished_ == 0) {
+      all_done_.set();
+    }
+  }
+  // Completes once every item put so far has had its task_done() (at once
+  // if none is unfinished); raises CancelledError if cancelled first.
+  Event::Awaiter join() noexcept { return all_done_.wait(); }
+  // Items put and not yet marked task_done().
+  [[nodiscard]] std::size_t unfinished() const noexcept { return unfinished_; }
+
   // Puts without suspending; false (and `value` untouched) when full.
   // Raises QueueShutDownError once shut down.
   bool try_put(T& value) {
@@ -79,12 +113,14 @@ class Queue {
       auto& getter = static_cast<GetAwaiter&>(*waiter);
       getter.slot_.emplace(std::move(value));
       getter.complete_soon();
+      count_put();
       return true;
     }
     if (full()) {
       return false;
     }
     items_.push_back(std::move(value));
+    count_put();
     return true;
   }
   bool try_put(T&& value) { return try_put(value); }
@@ -203,8 +239,14 @@ class Queue {
       items_.push_back(std::move(putter.value_));
       putter.accepted_ = true;
       putter.complete_soon();
+      count_put();
     }
     return value;
+  }
+
+  void count_put() {
+    ++unfinished_;
+    all_done_.clear();
   }
 
   [[noreturn]] void throw_shut_down(const char* operation) const {
@@ -217,6 +259,8 @@ class Queue {
   detail::WaiterList putters_;
   std::size_t capacity_;
   bool shut_down_ = false;
+  std::size_t unfinished_ = 0;  // put, not yet task_done()
+  Event all_done_;              // set while unfinished_ is 0
 };
 
 }  // namespace pz

@@ -10,6 +10,14 @@
 // keeps returning the queued items, then std::nullopt. That "drain, then
 // end" rule lets consumers finish in-flight work without a sentinel value.
 //
+// task_done() and join(), as queue.Queue's: every item pushed counts as
+// unfinished until a consumer calls task_done() for it, and join() blocks
+// until none is, so a producer can wait for the work itself to be done, not
+// only taken off the queue:
+//
+//   consumer: while (auto job = jobs.pop()) { run(*job); jobs.task_done(); }
+//   producer: for (...) jobs.push(job);  jobs.join();   // every job has run
+//
 // Why a mutex and two condition variables rather than a lock-free ring: the
 // queue is meant for blocking hand-off between threads, where the cost is the
 // sleep/wake-up, not the critical section; the mutex keeps close() trivially
@@ -51,6 +59,7 @@ class BlockingQueue {
       return false;
     }
     items_.push_back(std::move(value));
+    ++unfinished_;
     wake_consumer(lock);
     return true;
   }
@@ -62,6 +71,7 @@ class BlockingQueue {
       return false;
     }
     items_.push_back(std::move(value));
+    ++unfinished_;
     wake_consumer(lock);
     return true;
   }
@@ -89,6 +99,39 @@ class BlockingQueue {
   std::optional<T> try_pop() {
     std::unique_lock lock(mutex_);
     return take(lock);
+  }
+
+  // Marks one item taken earlier as processed. Throws std::logic_error when
+  // called more times than items were pushed (Python's ValueError), which
+  // would otherwise let join() return before the work is done.
+  void task_done() {
+    std::lock_guard lock(mutex_);
+    if (unfinished_ == 0) {
+      throw std::logic_error("pz::BlockingQueue::task_done: called more times than items were pushed");
+    }
+    if (--unfinished_ == 0) {
+      all_done_.notify_all();
+    }
+  }
+
+  // Blocks until every item pushed so far has had its task_done(). Closing
+  // the queue does not end the wait: the items already in it still count.
+  void join() {
+    std::unique_lock lock(mutex_);
+    all_done_.wait(lock, [this] { return unfinished_ == 0; });
+  }
+
+  // Like join, but gives up after `timeout`; true if every item was done.
+  template <typename Rep, typename Period>
+  bool join_for(const std::chrono::duration<Rep, Period>& timeout) {
+    std::unique_lock lock(mutex_);
+    return all_done_.wait_for(lock, timeout, [this] { return unfinished_ == 0; });
+  }
+
+  // Items pushed and not yet marked task_done().
+  [[nodiscard]] std::size_t unfinished() const {
+    std::lock_guard lock(mutex_);
+    return unfinished_;
   }
 
   // Idempotent. Wakes every blocked push (which then fails) and pop (which
@@ -135,7 +178,9 @@ class BlockingQueue {
   mutable std::mutex mutex_;
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
+  std::condition_variable all_done_;
   std::deque<T> items_;
+  std::size_t unfinished_ = 0;  // pushed, not yet task_done()
   std::size_t waiting_producers_ = 0;
   std::size_t waiting_consumers_ = 0;
   bool closed_ = false;
