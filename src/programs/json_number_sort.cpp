@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -171,7 +172,10 @@ struct Entry {
 // 10,000-number sort's time was the kernel's (337 us a sort, 0.35 s of
 // 0.64 s in system time).
 struct SortBuffers {
-  std::vector<Entry> entries;  // in input order: where the separators are
+  // In input order: where the separators are. Sized for the worst case
+  // and never initialised: memory is only touched as entries are written.
+  std::unique_ptr<Entry[]> entries;
+  std::size_t entries_capacity = 0;
   std::vector<Entry> sorted;
   std::vector<Entry> scratch;
   std::vector<std::uint32_t> counts;
@@ -184,7 +188,7 @@ struct SortBuffers {
     ReleaseIfHuge(const ReleaseIfHuge&) = delete;
     ReleaseIfHuge& operator=(const ReleaseIfHuge&) = delete;
     ~ReleaseIfHuge() {
-      const std::size_t kept = (buffers.entries.capacity() + buffers.sorted.capacity() +
+      const std::size_t kept = (buffers.entries_capacity + buffers.sorted.capacity() +
                                 buffers.scratch.capacity()) *
                                    sizeof(Entry) +
                                buffers.counts.capacity() * sizeof(std::uint32_t);
@@ -326,12 +330,12 @@ bool sort_small_integers(std::string_view json, std::string& out) {
   // In input order; the separators are what lies between two entries. Each
   // number takes at least two bytes with its separator (the last one with
   // the ']'), so this many entries never run out and the loop writes them
-  // without a capacity check. The vector only grows: resizing it down and
-  // up again would fill the entries with zeros on every sort.
-  if (buffers.entries.size() < n / 2 + 1) {
-    buffers.entries.resize(n / 2 + 1);
+  // without a capacity check.
+  if (buffers.entries_capacity < n / 2 + 1) {
+    buffers.entries = std::make_unique_for_overwrite<Entry[]>(n / 2 + 1);
+    buffers.entries_capacity = n / 2 + 1;
   }
-  Entry* next = buffers.entries.data();
+  Entry* next = buffers.entries.get();
   constexpr std::uint64_t kBias = std::uint64_t{1} << 63;  // -0 lands on 0's key
   std::uint64_t min_key = UINT64_MAX;
   std::uint64_t max_key = 0;
@@ -394,8 +398,8 @@ bool sort_small_integers(std::string_view json, std::string& out) {
     }
     return false;
   }
-  const std::span<const Entry> entries(buffers.entries.data(),
-                                       static_cast<std::size_t>(next - buffers.entries.data()));
+  const std::span<const Entry> entries(buffers.entries.get(),
+                                       static_cast<std::size_t>(next - buffers.entries.get()));
   stable_sort_entries(entries, min_key, max_key, buffers);
   const std::vector<Entry>& sorted = buffers.sorted;
   // Room for copies of 8 bytes at a time that may run past their end (the
