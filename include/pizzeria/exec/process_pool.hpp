@@ -36,8 +36,8 @@
 //
 // Callbacks (futures' continuations) run on the pool's manager thread.
 //
-// Thread safety: submit, map, imap_unordered, shutdown and the counters are
-// safe from any thread. An ImapUnordered object is for one thread.
+// Thread safety: submit, map, imap, imap_unordered, shutdown and the counters
+// are safe from any thread. An Imap or ImapUnordered object is for one thread.
 #pragma once
 
 #include <sys/types.h>
@@ -46,6 +46,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <initializer_list>
 #include <memory>
@@ -252,6 +253,23 @@ class ProcessPool {
                                                 Range&& inputs, std::size_t max_in_flight = 0) {
     return ImapUnordered<R, Param, Range>(*this, function, std::forward<Range>(inputs),
                                           max_in_flight == 0 ? 2 * worker_count() : max_in_flight);
+  }
+
+  // Results in input order, pulled one by one with next(), as
+  // multiprocessing.Pool.imap. At most `max_in_flight` items (0: 2 * workers)
+  // are submitted and not yet returned by next(), counting those that finished
+  // but wait for an earlier item: a slow early item holds back the input
+  // instead of letting later results pile up. Inputs are read from the range
+  // only as results are taken, so an endless range works. Ranges are taken as
+  // imap_unordered takes them.
+  template <typename R, typename Param, typename Range>
+  class Imap;
+
+  template <typename R, typename Param, typename Range>
+  Imap<R, Param, Range> imap(const RemoteFunction<R(Param)>& function, Range&& inputs,
+                             std::size_t max_in_flight = 0) {
+    return Imap<R, Param, Range>(*this, function, std::forward<Range>(inputs),
+                                 max_in_flight == 0 ? 2 * worker_count() : max_in_flight);
   }
 
   void shutdown(bool wait = true, bool cancel_pending = false);
@@ -481,6 +499,60 @@ class ProcessPool::ImapUnordered {
   std::size_t max_in_flight_;
   std::size_t in_flight_ = 0;
   std::shared_ptr<BlockingQueue<Outcome>> outcomes_;
+};
+
+template <typename R, typename Param, typename Range>
+class ProcessPool::Imap {
+  static_assert(!std::is_void_v<R>, "imap needs tasks that return a value");
+  // A reference for an lvalue range, the range itself for an rvalue.
+  using Stored =
+      std::conditional_t<std::is_lvalue_reference_v<Range>, Range, std::remove_cvref_t<Range>>;
+
+ public:
+  Imap(ProcessPool& pool, RemoteFunction<R(Param)> function, Range&& inputs,
+       std::size_t max_in_flight)
+      : pool_(&pool),
+        function_(std::move(function)),
+        inputs_(std::forward<Range>(inputs)),
+        next_input_(std::begin(inputs_)),
+        max_in_flight_(max_in_flight) {}
+  Imap(Imap&&) = delete;  // the iterator points into inputs_
+
+  // The result of the next item in input order, waiting for it; std::nullopt
+  // when the input is exhausted and all results were returned. A failed item
+  // (pz::RemoteTaskError when its task threw, pz::WorkerDied when its worker
+  // died) rethrows its error here, at its turn, as next() on Python's imap
+  // iterator raises it; calling next() again continues with the item after
+  // it, as Python's iterator does and as ImapUnordered::next does.
+  std::optional<R> next() {
+    // Refilled before waiting, not while: only handing a result out frees a
+    // slot, so the items held here never exceed the bound however the
+    // completions are ordered.
+    while (pending_.size() < max_in_flight_ && next_input_ != std::end(inputs_)) {
+      pending_.push_back(pool_->submit(function_, *next_input_));
+      ++next_input_;
+    }
+    if (pending_.empty()) {
+      return std::nullopt;
+    }
+    // Out of the queue before waiting, so an item that throws is consumed
+    // and the next call moves on to the one after it.
+    Future<R> oldest = std::move(pending_.front());
+    pending_.pop_front();
+    return std::move(oldest).result();
+  }
+
+  // Items submitted and not yet returned by next(), running or finished.
+  [[nodiscard]] std::size_t in_flight() const noexcept { return pending_.size(); }
+
+ private:
+  ProcessPool* pool_;
+  RemoteFunction<R(Param)> function_;
+  Stored inputs_;
+  decltype(std::begin(std::declval<Stored&>())) next_input_;
+  std::size_t max_in_flight_;
+  // In input order: the front is the next result to hand out.
+  std::deque<Future<R>> pending_;
 };
 
 }  // namespace pz

@@ -1,0 +1,239 @@
+// ProcessPool::imap: results in input order, streamed, with a bounded window.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pizzeria/exec/process_pool.hpp"
+
+namespace {
+
+// ---- tasks, registered in the parent and in every re-executed worker ----
+
+// Gives its input back; an input naming a FIFO (it starts with '/') first
+// opens it and reads until the parent closes its end, so a test can hold one
+// item until the items after it have finished, without sleeping.
+const auto kImapHeldEcho =
+    pz::register_task<std::string(std::string)>("test.imap.held_echo", [](std::string input) {
+      if (!input.empty() && input.front() == '/') {
+        const int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+          throw std::runtime_error("held_echo: cannot open " + input);
+        }
+        char byte = 0;
+        while (::read(fd, &byte, 1) > 0) {
+        }
+        ::close(fd);
+      }
+      return input;
+    });
+
+// Squares, except 3, which it refuses, and negative numbers, for which it
+// kills its own worker.
+const auto kImapSquare = pz::register_task<long(long)>("test.imap.square", [](long x) -> long {
+  if (x == 3) {
+    throw std::invalid_argument("no pizza has 3 toppings");
+  }
+  if (x < 0) {
+    ::kill(::getpid(), SIGKILL);
+  }
+  return x * x;
+});
+
+// ---- helpers ----
+
+// A FIFO in a fresh temporary directory, removed with it.
+class HoldFifo {
+ public:
+  HoldFifo() {
+    char templ[] = "/tmp/pz-imap-XXXXXX";
+    if (::mkdtemp(templ) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    dir_ = templ;
+    path_ = dir_ + "/fifo";
+    if (::mkfifo(path_.c_str(), 0600) != 0) {
+      throw std::runtime_error("mkfifo failed");
+    }
+  }
+  HoldFifo(const HoldFifo&) = delete;
+  HoldFifo& operator=(const HoldFifo&) = delete;
+  ~HoldFifo() {
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// Waits until `count` items have completed in `pool`: for a count, not for
+// time; the cap only keeps a wrong implementation from hanging the test (its
+// assertions then fail).
+void wait_until_completed(const pz::ProcessPool& pool, std::uint64_t count) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (pool.counters().tasks_completed < count && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Holds the task reading `fifo` until `others` items have completed in
+// `pool`, then lets it finish. Runs on its own thread, for when the test's
+// thread is blocked in next() waiting for that very item.
+class Releaser {
+ public:
+  Releaser(const HoldFifo& fifo, pz::ProcessPool& pool, std::uint64_t others)
+      : thread_([&fifo, &pool, others] {
+          // Returns once the held task has opened its end: it is running.
+          const int fd = ::open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);
+          wait_until_completed(pool, others);
+          if (fd >= 0) {
+            ::close(fd);
+          }
+        }) {}
+  Releaser(const Releaser&) = delete;
+  Releaser& operator=(const Releaser&) = delete;
+  ~Releaser() { thread_.join(); }
+
+ private:
+  std::thread thread_;
+};
+
+// An endless input: the FIFO's path first, then "1", "2", ...; counts how
+// many inputs were read from it.
+struct HeldThenNumbers {
+  struct End {};
+  struct Iterator {
+    const std::string* first = nullptr;
+    std::size_t* pulled = nullptr;
+    long index = 0;
+    std::string operator*() const {
+      ++*pulled;
+      return index == 0 ? *first : std::to_string(index);
+    }
+    Iterator& operator++() {
+      ++index;
+      return *this;
+    }
+    bool operator!=(End) const { return true; }
+  };
+  const std::string* first;
+  std::size_t* pulled;
+  [[nodiscard]] Iterator begin() const { return {first, pulled, 0}; }
+  [[nodiscard]] End end() const { return {}; }
+};
+
+// The message of the Error that `action` throws; something else (or
+// nothing) gives a text saying so, which the callers' checks then reject.
+template <typename Error, typename Action>
+std::string message_of(Action action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  } catch (const std::exception& other) {
+    return std::string("(another exception: ") + other.what() + ")";
+  }
+  return "(no exception)";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// ---- tests ----
+
+TEST(ProcessPoolImap, ReturnsResultsInInputOrderWhenAnEarlyItemFinishesLast) {
+  pz::ProcessPool pool(2);
+  HoldFifo fifo;
+  const std::vector<std::string> inputs{"0", fifo.path(), "2", "3", "4", "5", "6", "7"};
+  auto results = pool.imap(kImapHeldEcho, inputs, inputs.size());
+  std::vector<std::string> got;
+  got.push_back(results.next().value_or("(nothing)"));  // sends all eight
+  // The second item is still held when the six after it have finished, so
+  // each of them is ready to be handed out before it.
+  const int hold = ::open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);  // it is running
+  ASSERT_GE(hold, 0);
+  wait_until_completed(pool, inputs.size() - 1);
+  EXPECT_EQ(results.in_flight(), inputs.size() - 1);
+  ::close(hold);
+  // Bounded, so an implementation that never ends fails instead of hanging.
+  for (std::size_t i = 1; i <= inputs.size(); ++i) {
+    auto value = results.next();
+    if (!value) {
+      break;
+    }
+    got.push_back(*value);
+  }
+  EXPECT_EQ(got, inputs);
+  EXPECT_EQ(results.in_flight(), 0U);
+}
+
+TEST(ProcessPoolImap, ReadsAnEndlessInputOnlyAsResultsAreTakenEvenBehindASlowItem) {
+  pz::ProcessPool pool(2);
+  HoldFifo fifo;
+  constexpr std::size_t kMaxInFlight = 4;
+  // The first item is held until the three others in the window finished:
+  // finished results waiting for it still count against the bound, so no
+  // further input may be read meanwhile.
+  Releaser releaser(fifo, pool, kMaxInFlight - 1);
+  std::size_t pulled = 0;
+  auto results = pool.imap(kImapHeldEcho, HeldThenNumbers{&fifo.path(), &pulled}, kMaxInFlight);
+  for (std::size_t taken = 1; taken <= 40; ++taken) {
+    auto value = results.next();
+    ASSERT_TRUE(value.has_value());
+    EXPECT_EQ(*value, taken == 1 ? fifo.path() : std::to_string(taken - 1));
+    EXPECT_LE(pulled, taken + kMaxInFlight) << "after " << taken << " results";
+    EXPECT_LE(results.in_flight(), kMaxInFlight);
+  }
+}
+
+TEST(ProcessPoolImap, AnItemThatThrowsFailsAtItsTurnAndTheLaterItemsStillCome) {
+  pz::ProcessPool pool(2);
+  auto results = pool.imap(kImapSquare, std::vector<long>{1, 2, 3, 4, 5}, 2);
+  EXPECT_EQ(results.next(), 1);
+  EXPECT_EQ(results.next(), 4);
+  const std::string message = message_of<pz::RemoteTaskError>([&] { results.next(); });
+  EXPECT_TRUE(contains(message, "no pizza has 3 toppings")) << message;
+  EXPECT_EQ(results.next(), 16);
+  EXPECT_EQ(results.next(), 25);
+  EXPECT_EQ(results.next(), std::nullopt);
+}
+
+TEST(ProcessPoolImap, AWorkerThatDiesMidItemFailsThatItemAndTheRestContinue) {
+  pz::ProcessPool pool(2);
+  const std::vector<long> inputs{1, -2, 4, 5, 6};
+  auto results = pool.imap(kImapSquare, inputs, 3);
+  EXPECT_EQ(results.next(), 1);
+  const std::string message = message_of<pz::WorkerDied>([&] { results.next(); });
+  EXPECT_TRUE(contains(message, "SIGKILL")) << message;
+  EXPECT_EQ(results.next(), 16);
+  EXPECT_EQ(results.next(), 25);
+  EXPECT_EQ(results.next(), 36);
+  EXPECT_EQ(results.next(), std::nullopt);
+  EXPECT_EQ(pool.counters().workers_died, 1U);
+}
+
+TEST(ProcessPoolImap, AnEmptyInputEndsAtOnceWithoutSubmittingAnything) {
+  pz::ProcessPool pool(2);
+  const std::vector<long> inputs;
+  auto results = pool.imap(kImapSquare, inputs);
+  EXPECT_EQ(results.next(), std::nullopt);
+  EXPECT_EQ(results.next(), std::nullopt);
+  EXPECT_EQ(results.in_flight(), 0U);
+  EXPECT_EQ(pool.counters().tasks_completed, 0U);
+}
+
+}  // namespace
