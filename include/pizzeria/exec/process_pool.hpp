@@ -10,6 +10,8 @@
 //     pz::ProcessPool pool(4);
 //     auto factors = pool.map(kPrimeFactor, numbers);           // ordered, chunked
 //     pz::Future<std::vector<long>> f = pool.submit(kPrimeFactor, 42L);
+//     auto stream = pool.imap(kPrimeFactor, endless_numbers);  // ordered, lazy
+//     while (auto next_factors = stream.next()) { ... }
 //   }
 //
 // Workers: started by re-executing the program (/proc/self/exe) through
