@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pizzeria/exec/process_pool.hpp"
+#include "support/fifo_gate.hpp"
 
 namespace {
 
@@ -52,33 +53,6 @@ const auto kImapSquare = pz::register_task<long(long)>("test.imap.square", [](lo
 
 // ---- helpers ----
 
-// A FIFO in a fresh temporary directory, removed with it.
-class HoldFifo {
- public:
-  HoldFifo() {
-    char templ[] = "/tmp/pz-imap-XXXXXX";
-    if (::mkdtemp(templ) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    dir_ = templ;
-    path_ = dir_ + "/fifo";
-    if (::mkfifo(path_.c_str(), 0600) != 0) {
-      throw std::runtime_error("mkfifo failed");
-    }
-  }
-  HoldFifo(const HoldFifo&) = delete;
-  HoldFifo& operator=(const HoldFifo&) = delete;
-  ~HoldFifo() {
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
-
 // Waits until `count` items have completed in `pool`: for a count, not for
 // time; the cap only keeps a wrong implementation from hanging the test (its
 // assertions then fail).
@@ -94,7 +68,7 @@ void wait_until_completed(const pz::ProcessPool& pool, std::uint64_t count) {
 // thread is blocked in next() waiting for that very item.
 class Releaser {
  public:
-  Releaser(const HoldFifo& fifo, pz::ProcessPool& pool, std::uint64_t others)
+  Releaser(const pz::test::FifoGate& fifo, pz::ProcessPool& pool, std::uint64_t others)
       : thread_([&fifo, &pool, others] {
           // Returns once the held task has opened its end: it is running.
           const int fd = ::open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);
@@ -157,7 +131,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST(ProcessPoolImap, ReturnsResultsInInputOrderWhenAnEarlyItemFinishesLast) {
   pz::ProcessPool pool(2);
-  HoldFifo fifo;
+  pz::test::FifoGate fifo;
   const std::vector<std::string> inputs{"0", fifo.path(), "2", "3", "4", "5", "6", "7"};
   auto results = pool.imap(kImapHeldEcho, inputs, inputs.size());
   std::vector<std::string> got;
@@ -183,7 +157,7 @@ TEST(ProcessPoolImap, ReturnsResultsInInputOrderWhenAnEarlyItemFinishesLast) {
 
 TEST(ProcessPoolImap, ReadsAnEndlessInputOnlyAsResultsAreTakenEvenBehindASlowItem) {
   pz::ProcessPool pool(2);
-  HoldFifo fifo;
+  pz::test::FifoGate fifo;
   constexpr std::size_t kMaxInFlight = 4;
   // The first item is held until the three others in the window finished:
   // finished results waiting for it still count against the bound, so no

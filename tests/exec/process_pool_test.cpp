@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "pizzeria/exec/future_error.hpp"
+#include "support/fifo_gate.hpp"
 
 namespace {
 
@@ -79,41 +80,6 @@ const auto kEcho = pz::register_task<std::map<std::string, std::vector<double>>(
     "test.echo", [](std::map<std::string, std::vector<double>> value) { return value; });
 
 // ---- helpers ----
-
-// A FIFO in a fresh temporary directory, removed with it.
-class Gate {
- public:
-  Gate() {
-    char templ[] = "/tmp/pz-gate-XXXXXX";
-    if (::mkdtemp(templ) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    dir_ = templ;
-    path_ = dir_ + "/fifo";
-    if (::mkfifo(path_.c_str(), 0600) != 0) {
-      throw std::runtime_error("mkfifo failed");
-    }
-  }
-  ~Gate() {
-    close();
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  // Blocks until the task has opened the FIFO, i.e. is running.
-  void wait_until_task_runs() { fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC); }
-  void close() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-  int fd_ = -1;
-};
 
 std::set<std::string> open_fds() {
   std::set<std::string> fds;
@@ -243,7 +209,7 @@ TEST(ProcessPool, AWorkerThatSegfaultsMidTaskFailsItWithTheSignalAndIsReplaced) 
 
 TEST(ProcessPool, AWorkerKilledWithSigkillMidTaskFailsItAndIsReplaced) {
   pz::ProcessPool pool(2);
-  Gate gate;
+  pz::test::FifoGate gate;
   auto held = pool.submit(kGate, gate.path());
   gate.wait_until_task_runs();
   // Which worker runs it is not known; kill both, the idle one must not
@@ -396,7 +362,7 @@ TEST(ProcessPool, AWorkerThatExitsBeforeItsWorkerLoopBreaksThePoolWithAHint) {
 
 TEST(ProcessPool, ShutdownWithCancelFailsQueuedTasksAndFinishesTheRunningOne) {
   pz::ProcessPool pool(1);
-  Gate gate;
+  pz::test::FifoGate gate;
   auto running = pool.submit(kGate, gate.path());
   gate.wait_until_task_runs();
   std::vector<pz::Future<long>> queued;
