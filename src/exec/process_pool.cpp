@@ -441,9 +441,9 @@ struct ProcessPool::Impl {
       // into it.
       process_protocol::write_frame(worker.socket.get(), message.data(), worker.job->items);
     } catch (const std::system_error&) {
-      // EPIPE/ECONNRESET: it died between tasks; the task counts as in flight
-      // and fails with the cause, like Python's BrokenProcessPool but without
-      // breaking the pool.
+      // EPIPE/ECONNRESET: it died between tasks. It never started this job
+      // (no kStarted came), so handle_death puts the job back at the head of
+      // the queue for the worker that replaces it.
       handle_death(worker, false);
     }
   }
