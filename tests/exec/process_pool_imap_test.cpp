@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -208,6 +209,36 @@ TEST(ProcessPoolImap, AnEmptyInputEndsAtOnceWithoutSubmittingAnything) {
   EXPECT_EQ(results.next(), std::nullopt);
   EXPECT_EQ(results.in_flight(), 0U);
   EXPECT_EQ(pool.counters().tasks_completed, 0U);
+}
+
+// The loop's iterator is a real input iterator, so ranges algorithms take it.
+struct CountDown {
+  int left = 3;
+  std::optional<int> next() { return left > 0 ? std::optional<int>(left--) : std::nullopt; }
+};
+static_assert(std::input_iterator<pz::detail::NextIterator<CountDown, int>>);
+static_assert(
+    std::sentinel_for<std::default_sentinel_t, pz::detail::NextIterator<CountDown, int>>);
+
+// Python's `for r in pool.imap(f, xs)`: a range-for over the stream, in
+// input order, ending with the input; a failed item ends the loop with its
+// error, as the exception ends Python's.
+TEST(ProcessPoolImap, ARangeForLoopTakesTheResultsInOrderAndAFailureEndsIt) {
+  pz::ProcessPool pool(2);
+  std::vector<long> squares;
+  for (long square : pool.imap(kImapSquare, std::vector<long>{5, 1, 4, 2})) {
+    squares.push_back(square);
+  }
+  EXPECT_EQ(squares, (std::vector<long>{25, 1, 16, 4}));
+
+  std::vector<long> before_failure;
+  const std::string message = message_of<pz::RemoteTaskError>([&] {
+    for (long square : pool.imap(kImapSquare, std::vector<long>{2, 1, 3, 4})) {
+      before_failure.push_back(square);
+    }
+  });
+  EXPECT_TRUE(contains(message, "no pizza has 3 toppings")) << message;
+  EXPECT_EQ(before_failure, (std::vector<long>{4, 1}));
 }
 
 }  // namespace

@@ -284,6 +284,15 @@ TEST(ProcessPool, ImapUnorderedEndsWithAFiniteInputAndReportsEachError) {
   EXPECT_EQ(failures.next(), std::nullopt);
 }
 
+TEST(ProcessPool, ImapUnorderedCanBeReadWithARangeForLoop) {
+  pz::ProcessPool pool(2);
+  std::multiset<long> got;
+  for (long square : pool.imap_unordered(kSquare, std::vector<long>{1, 2, 3, 4, 5})) {
+    got.insert(square);
+  }
+  EXPECT_EQ(got, (std::multiset<long>{1, 4, 9, 16, 25}));
+}
+
 TEST(ProcessPool, RunsTheInitializerInEveryWorkerIncludingReplacements) {
   pz::ProcessPoolOptions options;
   options.workers = 1;

@@ -12,6 +12,7 @@
 //     pz::Future<std::vector<long>> f = pool.submit(kPrimeFactor, 42L);
 //     auto stream = pool.imap(kPrimeFactor, endless_numbers);  // ordered, lazy
 //     while (auto next_factors = stream.next()) { ... }
+//     for (auto& factors : pool.imap(kPrimeFactor, numbers)) { ... }  // the same
 //   }
 //
 // Workers: started by re-executing the program (/proc/self/exe) through
@@ -51,6 +52,7 @@
 #include <deque>
 #include <exception>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +64,7 @@
 
 #include "pizzeria/core/unique_function.hpp"
 #include "pizzeria/exec/blocking_queue.hpp"
+#include "pizzeria/exec/detail/next_iterator.hpp"
 #include "pizzeria/exec/future.hpp"
 #include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/process_pool_error.hpp"
@@ -488,6 +491,13 @@ class ProcessPool::ImapUnordered {
 
   [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
 
+  // `for (R result : pool.imap_unordered(...))`: next() until it ends; a
+  // failed item throws out of the loop (detail/next_iterator.hpp).
+  detail::NextIterator<ImapUnordered, R> begin() {
+    return detail::NextIterator<ImapUnordered, R>(*this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
  private:
   struct Outcome {
     std::optional<R> value;
@@ -546,6 +556,12 @@ class ProcessPool::Imap {
 
   // Items submitted and not yet returned by next(), running or finished.
   [[nodiscard]] std::size_t in_flight() const noexcept { return pending_.size(); }
+
+  // `for (R result : pool.imap(...))`, as Python's `for r in pool.imap(...)`:
+  // next() until it ends; a failed item throws out of the loop
+  // (detail/next_iterator.hpp).
+  detail::NextIterator<Imap, R> begin() { return detail::NextIterator<Imap, R>(*this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
   ProcessPool* pool_;
