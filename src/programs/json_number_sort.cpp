@@ -188,10 +188,10 @@ struct SortBuffers {
     ReleaseIfHuge(const ReleaseIfHuge&) = delete;
     ReleaseIfHuge& operator=(const ReleaseIfHuge&) = delete;
     ~ReleaseIfHuge() {
-      const std::size_t kept = (buffers.entries_capacity + buffers.sorted.capacity() +
-                                buffers.scratch.capacity()) *
-                                   sizeof(Entry) +
-                               buffers.counts.capacity() * sizeof(std::uint32_t);
+      const std::size_t kept =
+          (buffers.entries_capacity + buffers.sorted.capacity() + buffers.scratch.capacity()) *
+              sizeof(Entry) +
+          buffers.counts.capacity() * sizeof(std::uint32_t);
       if (kept > kKeptBytes) {
         buffers = {};
       }

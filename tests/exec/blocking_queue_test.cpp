@@ -5,9 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <future>
-#include <stdexcept>
 #include <memory>
 #include <numeric>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 

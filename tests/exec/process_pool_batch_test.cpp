@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pizzeria/exec/process_pool.hpp"

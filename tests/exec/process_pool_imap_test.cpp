@@ -217,8 +217,7 @@ struct CountDown {
   std::optional<int> next() { return left > 0 ? std::optional<int>(left--) : std::nullopt; }
 };
 static_assert(std::input_iterator<pz::detail::NextIterator<CountDown, int>>);
-static_assert(
-    std::sentinel_for<std::default_sentinel_t, pz::detail::NextIterator<CountDown, int>>);
+static_assert(std::sentinel_for<std::default_sentinel_t, pz::detail::NextIterator<CountDown, int>>);
 
 // Python's `for r in pool.imap(f, xs)`: a range-for over the stream, in
 // input order, ending with the input; a failed item ends the loop with its

@@ -87,8 +87,8 @@ TEST(SortJsonNumbers, SortsRandomIntegersOfEveryMagnitudeAsAStableSortWould) {
 TEST(SortJsonNumbers, SortsNarrowAndWideSpansStablyWithAnySeparators) {
   std::mt19937_64 random(13);
   const std::vector<std::string> separators{", ", ",", " , ", ",\n  ", "\t,"};
-  for (const std::int64_t span : {std::int64_t{3}, std::int64_t{10000}, std::int64_t{70000},
-                                  std::int64_t{1} << 40}) {
+  for (const std::int64_t span :
+       {std::int64_t{3}, std::int64_t{10000}, std::int64_t{70000}, std::int64_t{1} << 40}) {
     for (const std::size_t count : {std::size_t{40}, std::size_t{10000}}) {
       std::vector<std::pair<std::int64_t, std::string>> numbers;
       std::vector<std::string> gaps{random() % 2 == 0 ? "" : " "};
@@ -195,10 +195,31 @@ TEST(SortJsonNumbers, SortsMixedIntegersAndFloatsWhereDoublesAreCoarse) {
 }
 
 TEST(SortJsonNumbers, RejectsWhatIsNotAnArrayOfJsonNumbers) {
-  for (const char* bad :
-       {"", "5", "[5, 3", "[5,, 3]", "[5, \"3\"]", "[01]", "[1.]", "[1e]", "[+1]", "[1] ", "[NaN]",
-        "[1, 2,]", "[,]", "[1]]", "[-]", "[1 2]", "[-01]", "[]]", "[00]", "[5, 0123456789]",
-        "[0123456789012, 1]", "[1, -]", "[1,2 ,, 3]", "[1, 2.]", "[12345678e]"}) {
+  for (const char* bad : {"",
+                          "5",
+                          "[5, 3",
+                          "[5,, 3]",
+                          "[5, \"3\"]",
+                          "[01]",
+                          "[1.]",
+                          "[1e]",
+                          "[+1]",
+                          "[1] ",
+                          "[NaN]",
+                          "[1, 2,]",
+                          "[,]",
+                          "[1]]",
+                          "[-]",
+                          "[1 2]",
+                          "[-01]",
+                          "[]]",
+                          "[00]",
+                          "[5, 0123456789]",
+                          "[0123456789012, 1]",
+                          "[1, -]",
+                          "[1,2 ,, 3]",
+                          "[1, 2.]",
+                          "[12345678e]"}) {
     EXPECT_THROW((void)sort_json_numbers(bad), std::invalid_argument) << bad;
   }
 }

@@ -107,7 +107,8 @@ class BlockingQueue {
   void task_done() {
     std::lock_guard lock(mutex_);
     if (unfinished_ == 0) {
-      throw std::logic_error("pz::BlockingQueue::task_done: called more times than items were pushed");
+      throw std::logic_error(
+          "pz::BlockingQueue::task_done: called more times than items were pushed");
     }
     if (--unfinished_ == 0) {
       all_done_.notify_all();
