@@ -1,8 +1,6 @@
 // ProcessPool::imap: results in input order, streamed, with a bounded window.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,14 +26,7 @@ namespace {
 const auto kImapHeldEcho =
     pz::register_task<std::string(std::string)>("test.imap.held_echo", [](std::string input) {
       if (!input.empty() && input.front() == '/') {
-        const int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-          throw std::runtime_error("held_echo: cannot open " + input);
-        }
-        char byte = 0;
-        while (::read(fd, &byte, 1) > 0) {
-        }
-        ::close(fd);
+        pz::test::FifoGate::hold_until_released(input);
       }
       return input;
     });
@@ -69,14 +60,11 @@ void wait_until_completed(const pz::ProcessPool& pool, std::uint64_t count) {
 // thread is blocked in next() waiting for that very item.
 class Releaser {
  public:
-  Releaser(const pz::test::FifoGate& fifo, pz::ProcessPool& pool, std::uint64_t others)
+  Releaser(pz::test::FifoGate& fifo, pz::ProcessPool& pool, std::uint64_t others)
       : thread_([&fifo, &pool, others] {
-          // Returns once the held task has opened its end: it is running.
-          const int fd = ::open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);
+          fifo.wait_until_task_runs();
           wait_until_completed(pool, others);
-          if (fd >= 0) {
-            ::close(fd);
-          }
+          fifo.close();
         }) {}
   Releaser(const Releaser&) = delete;
   Releaser& operator=(const Releaser&) = delete;
@@ -139,11 +127,10 @@ TEST(ProcessPoolImap, ReturnsResultsInInputOrderWhenAnEarlyItemFinishesLast) {
   got.push_back(results.next().value_or("(nothing)"));  // sends all eight
   // The second item is still held when the six after it have finished, so
   // each of them is ready to be handed out before it.
-  const int hold = ::open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);  // it is running
-  ASSERT_GE(hold, 0);
+  ASSERT_TRUE(fifo.wait_until_task_runs());
   wait_until_completed(pool, inputs.size() - 1);
   EXPECT_EQ(results.in_flight(), inputs.size() - 1);
-  ::close(hold);
+  fifo.close();
   // Bounded, so an implementation that never ends fails instead of hanging.
   for (std::size_t i = 1; i <= inputs.size(); ++i) {
     auto value = results.next();

@@ -1,10 +1,8 @@
 #include "pizzeria/exec/process_pool.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,14 +54,7 @@ const auto kPid = pz::register_task<long()>("test.pid", []() -> long { return ::
 // writing return: the task has started), then reads until the parent closes
 // its end. Lets a test hold a task mid-run without sleeping.
 const auto kGate = pz::register_task<long(std::string)>("test.gate", [](std::string path) -> long {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw std::runtime_error("gate: cannot open " + path);
-  }
-  char byte = 0;
-  while (::read(fd, &byte, 1) > 0) {
-  }
-  ::close(fd);
+  pz::test::FifoGate::hold_until_released(path);
   return ::getpid();
 });
 

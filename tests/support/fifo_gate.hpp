@@ -36,8 +36,12 @@ class FifoGate {
     ::rmdir(dir_.c_str());
   }
 
-  // Blocks until the task has opened the FIFO, i.e. is running.
-  void wait_until_task_runs() { fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC); }
+  // Blocks until the task has opened the FIFO, i.e. is running; false if
+  // the FIFO could not be opened.
+  bool wait_until_task_runs() {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    return fd_ >= 0;
+  }
   // Lets the task finish (it reads end of file).
   void close() {
     if (fd_ >= 0) {
@@ -46,6 +50,20 @@ class FifoGate {
     }
   }
   [[nodiscard]] const std::string& path() const { return path_; }
+
+  // The task's side, in the worker: opens the FIFO at `path` for reading
+  // (which lets the test's wait_until_task_runs() return) and reads until
+  // the test closes its end.
+  static void hold_until_released(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw std::runtime_error("FifoGate: cannot open " + path);
+    }
+    char byte = 0;
+    while (::read(fd, &byte, 1) > 0) {
+    }
+    ::close(fd);
+  }
 
  private:
   std::string dir_;
