@@ -15,8 +15,12 @@
 
 #include "pizzeria/exec/process_pool.hpp"
 #include "support/fifo_gate.hpp"
+#include "support/message_of.hpp"
 
 namespace {
+
+using pz::test::contains;
+using pz::test::message_of;
 
 // ---- tasks, registered in the parent and in every re-executed worker ----
 
@@ -97,24 +101,6 @@ struct HeldThenNumbers {
   [[nodiscard]] Iterator begin() const { return {first, pulled, 0}; }
   [[nodiscard]] End end() const { return {}; }
 };
-
-// The message of the Error that `action` throws; something else (or
-// nothing) gives a text saying so, which the callers' checks then reject.
-template <typename Error, typename Action>
-std::string message_of(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  } catch (const std::exception& other) {
-    return std::string("(another exception: ") + other.what() + ")";
-  }
-  return "(no exception)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // ---- tests ----
 

@@ -20,8 +20,11 @@
 
 #include "pizzeria/exec/future_error.hpp"
 #include "support/fifo_gate.hpp"
+#include "support/message_of.hpp"
 
 namespace {
+
+using pz::test::contains;
 
 // ---- tasks, registered in the parent and in every re-executed worker ----
 
@@ -99,16 +102,7 @@ void let_workers_die_by_sigsegv() {
 
 template <typename T>
 std::string error_of(pz::Future<T>& future) {
-  try {
-    future.result();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return pz::test::message_of<std::exception>([&] { (void)future.result(); });
 }
 
 // 1, 2, 3, ... without end.
