@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <string>
+#include <type_traits>
 
 namespace pz::test {
 
@@ -13,12 +14,17 @@ namespace pz::test {
 // none) gives a text saying so, which the callers' checks then reject.
 template <typename Error, typename Action>
 std::string message_of(Action action) {
+  static_assert(std::is_base_of_v<std::exception, Error>);
   try {
     action();
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {
+    // One handler, so that Error may be std::exception itself.
+    if constexpr (!std::is_same_v<Error, std::exception>) {
+      if (dynamic_cast<const Error*>(&error) == nullptr) {
+        return std::string("(another exception: ") + error.what() + ")";
+      }
+    }
     return error.what();
-  } catch (const std::exception& other) {
-    return std::string("(another exception: ") + other.what() + ")";
   }
   return "(no exception)";
 }
