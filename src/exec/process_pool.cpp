@@ -407,9 +407,8 @@ struct ProcessPool::Impl {
   }
 
   void dispatch(Worker& worker) {
-    detail::ProcessJob job;
-    WireWriter message;
     for (;;) {
+      detail::ProcessJob job;
       {
         std::lock_guard lock(mutex);
         if (pending.empty() || !broken.empty()) {
@@ -418,33 +417,33 @@ struct ProcessPool::Impl {
         job = std::move(pending.front());
         pending.pop_front();
       }
-      message.clear();
+      WireWriter message;
       message.put_u8(process_protocol::kTask);
-      message.put_u64(next_job_id);
+      worker.job_id = next_job_id++;
+      worker.job_started = false;
+      message.put_u64(worker.job_id);
       wire_encode<std::string>(message, job.name);
       message.put_u32(job.count);
-      if (message.size() + job.items.size() <= process_protocol::kMaxFrame) {
-        break;
+      worker.job = std::move(job);
+      try {
+        // The items follow the header in the same frame without being
+        // copied into it.
+        process_protocol::write_frame(worker.socket.get(), message.data(), worker.job->items);
+        return;
+      } catch (const WireError& error) {
+        // Over the frame limit, refused before a byte was sent: the job
+        // fails with the reason and the worker, still idle, takes the next.
+        finish(*worker.job, nullptr,
+               std::make_exception_ptr(WireError(std::string(error.what()) +
+                                                 " (submit fewer or smaller items per call)")));
+        worker.job.reset();
+      } catch (const std::system_error&) {
+        // EPIPE/ECONNRESET: it died between tasks. It never started this job
+        // (no kStarted came), so handle_death puts the job back at the head
+        // of the queue for the worker that replaces it.
+        handle_death(worker, false);
+        return;
       }
-      // Too large for one frame: the worker would refuse it as corrupt.
-      finish(job, nullptr,
-             std::make_exception_ptr(WireError(
-                 "a task message of " + std::to_string(message.size() + job.items.size()) +
-                 " bytes exceeds the process pool's 1 GiB frame limit (submit fewer or smaller "
-                 "items per call)")));
-    }
-    worker.job_id = next_job_id++;
-    worker.job_started = false;
-    worker.job = std::move(job);
-    try {
-      // The items follow the header in the same frame without being copied
-      // into it.
-      process_protocol::write_frame(worker.socket.get(), message.data(), worker.job->items);
-    } catch (const std::system_error&) {
-      // EPIPE/ECONNRESET: it died between tasks. It never started this job
-      // (no kStarted came), so handle_death puts the job back at the head of
-      // the queue for the worker that replaces it.
-      handle_death(worker, false);
     }
   }
 

@@ -37,7 +37,9 @@ inline constexpr std::uint32_t kMaxFrame = 1U << 30;
 
 // Blocking helpers. write_frame adds the length prefix; read_frame returns
 // false on a clean end of stream before any byte of a frame. Both throw
-// std::system_error on I/O errors, pz::WireError on a corrupt length.
+// std::system_error on I/O errors; write_frame throws pz::WireError, before
+// sending anything, for a payload over kMaxFrame, and read_frame for a
+// length over it.
 void write_frame(int fd, const std::string& payload);
 // One frame whose payload is `head` followed by `tail`, sent without joining
 // them: a batch's items (megabytes for the sort server) are not copied into
