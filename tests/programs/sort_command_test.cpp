@@ -383,13 +383,29 @@ std::vector<std::string> refusal_lines_to_the_stop(test::ChildProcess& server) {
   return refusals;
 }
 
+// A sort server that admits one connection, with that one held open by part
+// of a frame header, so that every later client is refused.
+struct SortServerAtItsLimit {
+  test::ChildProcess server{{pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
+                             "--idle-timeout", "0", "--max-connections", "1"}};
+  int port = port_from_first_line(server);
+  UniqueFd held = hold_a_connection(port);
+
+  static UniqueFd hold_a_connection(int port) {
+    if (port <= 0) {
+      return UniqueFd();  // the test's ASSERT on the port reports it
+    }
+    UniqueFd connection = connect_loopback(port);
+    send_all(connection.get(), std::string(3, '\0'));
+    return connection;
+  }
+};
+
 TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne) {
-  test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
-                             "--idle-timeout", "0", "--max-connections", "1"});
-  const int port = port_from_first_line(server);
+  SortServerAtItsLimit limit;
+  test::ChildProcess& server = limit.server;
+  const int port = limit.port;
   ASSERT_GT(port, 0);
-  UniqueFd held = connect_loopback(port);
-  send_all(held.get(), std::string(3, '\0'));
   // One at a time, each refused before the next connects: a burst per
   // client, which used to be a log line per client.
   for (int i = 0; i < 20; ++i) {
@@ -411,12 +427,11 @@ TEST(SortServerCommand, LogsRefusedClientsInAtMostALineASecondAndCountsEveryOne)
 // logged with the connections open when it happened, not with those open
 // when the line is written, which may be below the limit.
 TEST(SortServerCommand, ALaterLineCountsTheConnectionsOpenAtTheRefusal) {
-  test::ChildProcess server({pizzeria_binary(), "sort-server", "--port", "0", "--workers", "1",
-                             "--idle-timeout", "0", "--max-connections", "1"});
-  const int port = port_from_first_line(server);
+  SortServerAtItsLimit limit;
+  test::ChildProcess& server = limit.server;
+  const int port = limit.port;
   ASSERT_GT(port, 0);
-  UniqueFd held = connect_loopback(port);
-  send_all(held.get(), std::string(3, '\0'));
+  UniqueFd& held = limit.held;
   {
     UniqueFd refused = connect_loopback(port);
     EXPECT_EQ(receive_until_closed(refused.get()), "");
