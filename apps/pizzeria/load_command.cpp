@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "pizzeria/pizza/load_generator.hpp"
@@ -49,7 +50,8 @@ constexpr const char* kExitCodesHelp =
     "Examples:\n"
     "  pizzeria load 12345 --connections 100 --duration 10s\n"
     "  pizzeria load 127.0.0.1:6379 --request 'PING\\r\\n' --expect +PONG -c 50 -t 2\n"
-    "  pizzeria load 12345 --rate 20000 -c 200 -t 2 --duration 30s --json run.json";
+    "  pizzeria load 12345 --rate 20000 -c 200 -t 2 --duration 30s --json run.json\n"
+    "  pizzeria load 12345 --compare-with 12346 -c 50 -d 5s   (in 100 ms turns, 10 s)";
 
 // Only the handler touches it: stop() is async-signal-safe.
 LoadGenerator* interrupted_generator = nullptr;
@@ -176,7 +178,7 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
                            const std::string& target_text) {
   nlohmann::json out;
   out["target"] = target_text;
-  out["address"] = options.target.to_string();
+  out["address"] = result.target.to_string();
   out["mode"] = result.open_loop ? "open" : "closed";
   out["connections"] = options.connections;
   out["threads"] = options.threads;
@@ -189,6 +191,9 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
     out["duration_s"] = seconds(options.duration);
   }
   out["warmup_s"] = seconds(options.warmup);
+  if (!options.compare_with.empty()) {
+    out["turn_s"] = seconds(options.turn);
+  }
   out["timeout_s"] = seconds(options.timeout);
   out["request"] = options.request;
   out["expect"] = options.expect;
@@ -217,13 +222,19 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
   return out;
 }
 
-void print_report(const LoadOptions& options, const LoadResult& result) {
+std::string report_text(const LoadOptions& options, const LoadResult& result) {
   std::string text;
-  text += fmt::format("pizzeria load {}: {} loop{}, {} connection{} on {} thread{}, pipeline {}\n",
-                      options.target.to_string(), result.open_loop ? "open" : "closed",
+  text += fmt::format("pizzeria load {}: {} loop{}, {} connection{} on {} thread{}, pipeline {}",
+                      result.target.to_string(), result.open_loop ? "open" : "closed",
                       result.open_loop ? fmt::format(" at {:.0f} requests/s", options.rate) : "",
                       options.connections, options.connections == 1 ? "" : "s", options.threads,
                       options.threads == 1 ? "" : "s", options.pipeline);
+  if (!options.compare_with.empty()) {
+    text += fmt::format(", in {:g} ms turns with {} other target{}",
+                        std::chrono::duration<double, std::milli>(options.turn).count(),
+                        options.compare_with.size(), options.compare_with.size() == 1 ? "" : "s");
+  }
+  text += '\n';
   text += fmt::format("  replies     {} in {:.2f} s = {:.1f} per second\n", result.replies,
                       seconds(result.measured), result.replies_per_second());
   text +=
@@ -252,6 +263,33 @@ void print_report(const LoadOptions& options, const LoadResult& result) {
   if (!result.abort_reason.empty()) {
     text += fmt::format("  gave up: {}\n", result.abort_reason);
   }
+  return text;
+}
+
+// Each target's report; with --compare-with, then each other target's ratios
+// to the first (throughput: above 1 is faster; p99: below 1 is better).
+void print_report(const LoadOptions& options, const std::vector<LoadResult>& results) {
+  std::string text;
+  for (const auto& result : results) {
+    text += report_text(options, result);
+  }
+  if (results.size() > 1) {
+    const LoadResult& first = results.front();
+    text += fmt::format("compared with {} (turn by turn, in the same run):\n",
+                        first.target.to_string());
+    for (std::size_t i = 1; i < results.size(); ++i) {
+      const LoadResult& other = results[i];
+      const double rate = first.replies_per_second();
+      const auto p99 = first.latency.value_at_percentile(99.0);
+      text += fmt::format(
+          "  {:<22} replies/s {}, p99 {}\n", other.target.to_string(),
+          rate > 0.0 ? fmt::format("{:.3f}x", other.replies_per_second() / rate) : "n/a",
+          p99 > 0 ? fmt::format("{:.3f}x",
+                                static_cast<double>(other.latency.value_at_percentile(99.0)) /
+                                    static_cast<double>(p99))
+                  : "n/a");
+    }
+  }
   // The report is the run's result: a failed write (a full disk, a closed
   // pipe) must not end in an exit status that says all went well.
   if (std::fputs(text.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
@@ -274,6 +312,8 @@ struct Arguments {
   std::string connect_rate = "0";
   std::string timeout = "2s";
   std::string json_file;
+  std::vector<std::string> compare_with;
+  std::string turn = "100ms";
   bool progress = false;
 };
 
@@ -281,6 +321,9 @@ LoadOptions build_options(const Arguments& arguments) {
   LoadOptions options;
   try {
     options.target = resolve_load_target(arguments.target);
+    for (const auto& other : arguments.compare_with) {
+      options.compare_with.push_back(resolve_load_target(other));
+    }
     options.request = unescape_request(arguments.request);
     options.expect = unescape_request(arguments.expect);
   } catch (const std::invalid_argument& error) {
@@ -302,13 +345,15 @@ LoadOptions build_options(const Arguments& arguments) {
   options.timeout = parse_duration("--timeout", arguments.timeout);
   options.rate = parse_rate("--rate", arguments.rate);
   options.connect_rate = parse_rate("--connect-rate", arguments.connect_rate);
+  options.turn = parse_duration("--turn", arguments.turn);
   if (auto problem = check_load_options(options); !problem.empty()) {
     throw ArgumentError(problem);
   }
   // Each connection is a descriptor; leave room for the loops' own.
+  const auto targets = 1 + options.compare_with.size();
   if (auto shortage = open_file_shortage("--connections", options.connections,
-                                         static_cast<std::uint64_t>(options.connections) + 16 +
-                                             4 * static_cast<std::uint64_t>(options.threads));
+                                         targets * static_cast<std::uint64_t>(options.connections) +
+                                             16 + 4 * static_cast<std::uint64_t>(options.threads));
       !shortage.empty()) {
     throw ArgumentError(shortage);
   }
@@ -341,19 +386,28 @@ int run_load(const Arguments& arguments) {
   action.sa_flags = SA_RESETHAND;
   struct sigaction previous {};
   ::sigaction(SIGINT, &action, &previous);
-  const LoadResult result = generator.run();
+  const std::vector<LoadResult> results = generator.run_each();
   ::sigaction(SIGINT, &previous, nullptr);
   interrupted_generator = nullptr;
+  const LoadResult& result = results.front();
 
   try {
-    print_report(options, result);
+    print_report(options, results);
   } catch (const std::runtime_error& error) {
     std::fprintf(stderr, "pizzeria load: %s\n", error.what());
     return kExitOutputFailed;
   }
   if (!arguments.json_file.empty()) {
     std::ofstream file(arguments.json_file);
-    file << result_json(options, result, arguments.target).dump(2) << '\n';
+    auto json = result_json(options, result, arguments.target);
+    if (results.size() > 1) {
+      auto compared = nlohmann::json::array();
+      for (std::size_t i = 1; i < results.size(); ++i) {
+        compared.push_back(result_json(options, results[i], arguments.compare_with[i - 1]));
+      }
+      json["compared"] = std::move(compared);
+    }
+    file << json.dump(2) << '\n';
     file.close();
     if (!file) {
       std::fprintf(stderr, "pizzeria load: cannot write --json file '%s': %s\n",
@@ -365,7 +419,12 @@ int run_load(const Arguments& arguments) {
     std::fprintf(stderr, "pizzeria load: gave up: %s\n", result.abort_reason.c_str());
     return kExitGaveUp;
   }
-  return result.errors.total() == 0 ? kExitClean : kExitErrorsCounted;
+  for (const auto& each : results) {
+    if (each.errors.total() != 0) {
+      return kExitErrorsCounted;
+    }
+  }
+  return kExitClean;
 }
 
 }  // namespace
@@ -381,7 +440,9 @@ void register_load_command(CLI::App& app, int& exit_code) {
       ->add_option("target", arguments->target, "[HOST:]PORT to load (host 127.0.0.1 if omitted)")
       ->required()
       ->type_name("[HOST:]PORT");
-  command->add_option("-c,--connections", arguments->connections, "Connections kept open (10)")
+  command
+      ->add_option("-c,--connections", arguments->connections,
+                   "Connections kept open (to each target with --compare-with) (10)")
       ->type_name("N");
   command
       ->add_option("-t,--threads", arguments->threads,
@@ -427,6 +488,16 @@ void register_load_command(CLI::App& app, int& exit_code) {
       ->add_option("--json", arguments->json_file,
                    "Write the whole result, with the percentile spectrum, to this file")
       ->type_name("FILE");
+  command
+      ->add_option("--compare-with", arguments->compare_with,
+                   "Another [HOST:]PORT to load in turns with the target, each with its own "
+                   "connections (repeatable); each target gets --warmup and --duration of turns, "
+                   "and the report ends with each one's ratios to the first")
+      ->type_name("[HOST:]PORT");
+  command
+      ->add_option("--turn", arguments->turn,
+                   "With --compare-with: how long each target's turn lasts (100ms)")
+      ->type_name("DURATION");
   command->add_flag("--progress", arguments->progress,
                     "Print progress every second on stderr even when it is not a terminal");
   command->callback([arguments, &exit_code] { exit_code = run_load(*arguments); });

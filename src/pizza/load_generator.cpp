@@ -104,6 +104,33 @@ std::string check_load_options(const LoadOptions& options) {
   if (options.connect_rate < 0.0) {
     return "--connect-rate must not be negative";
   }
+  if (!options.compare_with.empty()) {
+    for (const auto& other : options.compare_with) {
+      if (other.port() == 0) {
+        return "a --compare-with port is 0: give the port that server listens on";
+      }
+    }
+    if (options.turn <= Duration::zero()) {
+      return "--turn must be positive (got " + seconds_text(options.turn) + ")";
+    }
+    if (options.requests > 0) {
+      return "--compare-with needs --duration, not --requests: the targets take turns of equal "
+             "time, so they cannot all stop at a number of requests";
+    }
+    if (options.rate > 0.0) {
+      return "--compare-with is closed loop only: an open-loop schedule would stall through the "
+             "other targets' turns";
+    }
+    // The connections of every target are bookkeeping too.
+    if ((1 + options.compare_with.size()) * static_cast<std::uint64_t>(options.pipeline) *
+            static_cast<std::uint64_t>(options.connections) >
+        kMaxRequestsInFlight) {
+      return "--pipeline " + std::to_string(options.pipeline) + " on " +
+             std::to_string(options.connections) + " connection(s) to each of " +
+             std::to_string(1 + options.compare_with.size()) + " targets would keep more than " +
+             std::to_string(kMaxRequestsInFlight) + " requests in flight; use a smaller window";
+    }
+  }
   return {};
 }
 
@@ -116,12 +143,20 @@ LoadGenerator::LoadGenerator(LoadOptions options) : options_(std::move(options))
 LoadGenerator::~LoadGenerator() = default;
 
 LoadResult LoadGenerator::run() {
+  return run_each().front();
+}
+
+std::vector<LoadResult> LoadGenerator::run_each() {
   const int threads = options_.threads;
+  const int targets = 1 + static_cast<int>(options_.compare_with.size());
   detail::LoadSchedule schedule{};
+  schedule.targets = targets;
+  schedule.turn = options_.turn;
   schedule.start = SteadyClock::instance().now();
-  schedule.measure_start = schedule.start + options_.warmup;
-  schedule.end =
-      options_.requests > 0 ? TimePoint::max() : schedule.measure_start + options_.duration;
+  // Each target gets the warm-up and the duration asked for, in turns.
+  schedule.measure_start = schedule.start + targets * options_.warmup;
+  schedule.end = options_.requests > 0 ? TimePoint::max()
+                                       : schedule.measure_start + targets * options_.duration;
 
   detail::LoadCompletion completion;
   std::vector<std::unique_ptr<detail::LoadWorker>> workers;
@@ -185,33 +220,45 @@ LoadResult LoadGenerator::run() {
     thread.join();
   }
 
-  LoadResult result;
-  result.open_loop = options_.rate > 0.0;
   TimePoint finished_at = schedule.measure_start;
+  std::string abort_reason;
   for (const auto& worker : workers) {
     const auto& snapshot = worker->final_snapshot();
-    result.requests_sent += snapshot.requests_sent;
-    result.replies += snapshot.replies;
-    result.unanswered += snapshot.unanswered;
-    result.in_flight_at_end += snapshot.in_flight_at_end;
-    result.connects += snapshot.connects;
-    result.bytes_sent += snapshot.bytes_sent;
-    result.bytes_received += snapshot.bytes_received;
-    result.errors += snapshot.errors;
-    result.latency.merge(snapshot.latency);
-    result.uncorrected_latency.merge(snapshot.uncorrected_latency);
     finished_at = std::max(finished_at, snapshot.finished_at);
-    if (result.abort_reason.empty()) {
-      result.abort_reason = snapshot.abort_reason;
-    }
-    if (result.last_error.empty()) {
-      result.last_error = snapshot.last_error;
+    if (abort_reason.empty()) {
+      abort_reason = snapshot.abort_reason;
     }
   }
-  // finished_at never precedes measure_start (it starts there), so a run that
-  // gave up during the warm-up measured nothing rather than a negative time.
-  result.measured = std::min(finished_at, schedule.end) - schedule.measure_start;
-  return result;
+  std::vector<LoadResult> results(static_cast<std::size_t>(targets));
+  for (int target = 0; target < targets; ++target) {
+    LoadResult& result = results[static_cast<std::size_t>(target)];
+    result.target =
+        target == 0 ? options_.target : options_.compare_with[static_cast<std::size_t>(target - 1)];
+    result.open_loop = options_.rate > 0.0;
+    result.abort_reason = abort_reason;
+    for (const auto& worker : workers) {
+      const auto& counters = worker->final_snapshot().targets[static_cast<std::size_t>(target)];
+      result.requests_sent += counters.requests_sent;
+      result.replies += counters.replies;
+      result.unanswered += counters.unanswered;
+      result.in_flight_at_end += counters.in_flight_at_end;
+      result.connects += counters.connects;
+      result.bytes_sent += counters.bytes_sent;
+      result.bytes_received += counters.bytes_received;
+      result.errors += counters.errors;
+      result.latency.merge(counters.latency);
+      result.uncorrected_latency.merge(counters.uncorrected_latency);
+      if (result.last_error.empty()) {
+        result.last_error = counters.last_error;
+      }
+    }
+    // finished_at never precedes measure_start (it starts there), so a run
+    // that gave up during the warm-up measured nothing rather than a
+    // negative time.
+    result.measured =
+        schedule.turn_time(target, schedule.measure_start, std::min(finished_at, schedule.end));
+  }
+  return results;
 }
 
 SocketAddress resolve_load_target(std::string_view text) {

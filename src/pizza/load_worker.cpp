@@ -46,6 +46,53 @@ std::string error_text(int error) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- turns
+
+int LoadSchedule::owner_at(TimePoint when) const noexcept {
+  if (targets == 1 || when < start) {
+    return 0;
+  }
+  return static_cast<int>(((when - start) / turn) % targets);
+}
+
+TimePoint LoadSchedule::next_turn_after(TimePoint when) const noexcept {
+  if (when < start) {
+    return start;
+  }
+  return start + ((when - start) / turn + 1) * turn;
+}
+
+Duration LoadSchedule::turn_time(int target, TimePoint from, TimePoint to) const noexcept {
+  if (to <= from) {
+    return Duration::zero();
+  }
+  if (targets == 1) {
+    return to - from;
+  }
+  // The target's share of [start, when): whole cycles of `targets` turns,
+  // plus its turn in the last, partial cycle if that reached it.
+  const auto owned_before = [this, target](TimePoint when) {
+    if (when <= start) {
+      return Duration::zero();
+    }
+    const auto elapsed = when - start;
+    const auto turns = elapsed / turn;
+    const auto into_turn = elapsed % turn;
+    const auto cycles = turns / targets;
+    const auto position = static_cast<int>(turns % targets);
+    Duration owned = cycles * turn;
+    if (target < position) {
+      owned += turn;
+    } else if (target == position) {
+      owned += into_turn;
+    }
+    return owned;
+  };
+  return owned_before(to) - owned_before(from);
+}
+
+// ---------------------------------------------------------------- the worker
+
 LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
                        int first_connection, int connection_count, std::uint64_t quota,
                        const std::atomic<bool>& stop_requested, LoadCompletion& completion)
@@ -61,14 +108,28 @@ LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
                          : Duration::zero()),
       stop_requested_(stop_requested),
       completion_(completion),
-      connections_(static_cast<std::size_t>(connection_count)),
-      read_buffer_(kReadBufferSize) {
-  for (int i = 0; i < connection_count; ++i) {
-    auto& connection = connections_[static_cast<std::size_t>(i)];
-    connection.index = first_connection + i;
+      connections_(static_cast<std::size_t>(connection_count) *
+                   static_cast<std::size_t>(schedule.targets)),
+      read_buffer_(kReadBufferSize),
+      any_connected_(static_cast<std::size_t>(schedule.targets), false),
+      first_attempts_failed_(static_cast<std::size_t>(schedule.targets), 0) {
+  live_.targets.resize(static_cast<std::size_t>(schedule.targets));
+  // Interleaved by target (connection i of target t at i * targets + t), so
+  // that a connect ramp, which follows this order, opens every target's
+  // connections at the same pace.
+  for (std::size_t slot = 0; slot < connections_.size(); ++slot) {
+    auto& connection = connections_[slot];
+    connection.target = static_cast<int>(slot % static_cast<std::size_t>(schedule.targets));
+    connection.index =
+        first_connection + static_cast<int>(slot / static_cast<std::size_t>(schedule.targets));
     connection.window.resize(static_cast<std::size_t>(options.pipeline));
     connection.reply_prefix.reserve(options.expect.size());
   }
+}
+
+const SocketAddress& LoadWorker::address_of(int target) const noexcept {
+  return target == 0 ? options_.target
+                     : options_.compare_with[static_cast<std::size_t>(target - 1)];
 }
 
 LoadWorker::~LoadWorker() = default;
@@ -103,6 +164,11 @@ void LoadWorker::run() noexcept {
           }
         };
         housekeeping_timer_ = loop.call_later(tick, Tick{this, tick});
+        if (schedule_.targets > 1) {
+          turn_owner_ = schedule_.owner_at(loop.time());
+          turn_timer_ =
+              loop.call_at(schedule_.next_turn_after(loop.time()), [this] { next_turn(); });
+        }
         if (options_.connect_rate > 0.0) {
           // Ramp-up: this worker's share of the rate, one connection at a time.
           const double per_worker =
@@ -132,6 +198,7 @@ void LoadWorker::run() noexcept {
     }
     housekeeping_timer_.cancel();
     end_timer_.cancel();
+    turn_timer_.cancel();
     loop_ = nullptr;
   } catch (const std::exception& error) {
     live_.abort_reason = std::string("load worker failed: ") + error.what();
@@ -150,7 +217,7 @@ void LoadWorker::start_connect(Connection& connection) {
   if (!sending_) {
     return;
   }
-  const auto& target = options_.target;
+  const auto& target = address_of(connection.target);
   const int fd = ::socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     // EMFILE/ENFILE most likely: a connection we cannot even try.
@@ -178,21 +245,23 @@ void LoadWorker::start_connect(Connection& connection) {
 void LoadWorker::on_connect_result(Connection& connection, int error) {
   if (error != 0) {
     last_connect_error_ = error_text(error);
+    const auto target = static_cast<std::size_t>(connection.target);
     if (!connection.ever_connected && !connection.first_attempt_failed) {
       connection.first_attempt_failed = true;
-      ++first_attempts_failed_;
+      ++first_attempts_failed_[target];
     }
     fail(connection, ErrorKind::connect_failed, error);
-    if (!any_connected_ && first_attempts_failed_ == connection_count_) {
-      abort("connect to " + options_.target.to_string() + " failed: " + last_connect_error_);
+    if (!any_connected_[target] && first_attempts_failed_[target] == connection_count_) {
+      abort("connect to " + address_of(connection.target).to_string() +
+            " failed: " + last_connect_error_);
     }
     return;
   }
   connection.state = State::open;
   connection.ever_connected = true;
-  any_connected_ = true;
-  ++live_.connects;
-  ++live_.open_connections;
+  any_connected_[static_cast<std::size_t>(connection.target)] = true;
+  ++counters(connection).connects;
+  ++counters(connection).open_connections;
   const TimePoint now = loop_->time();
   connection.state_since = now;
   if (!connection.watch) {
@@ -271,7 +340,7 @@ void LoadWorker::on_readable(Connection& connection, bool peer_finished) {
       fail(connection, ErrorKind::reset, errno);
       return;
     }
-    live_.bytes_received += static_cast<std::uint64_t>(got);
+    counters(connection).bytes_received += static_cast<std::uint64_t>(got);
     // One clock read per chunk: the replies in it arrived together.
     const TimePoint now = loop_->time();
     const char* position = read_buffer_.data();
@@ -307,28 +376,29 @@ void LoadWorker::on_readable(Connection& connection, bool peer_finished) {
 void LoadWorker::on_reply_line(Connection& connection, TimePoint now, bool expected) {
   last_reply_ = now;
   error_since_reply_ = false;
+  TargetCounters& counted = counters(connection);
   if (connection.in_flight == 0) {
     // A line nobody asked for (a greeting, a second line per request).
-    ++live_.errors.unexpected_reply;
+    ++counted.errors.unexpected_reply;
     return;
   }
   const Outstanding request = connection.window[connection.head];
   connection.head = (connection.head + 1) % connection.window.size();
   --connection.in_flight;
   if (!expected) {
-    ++live_.errors.unexpected_reply;
+    ++counted.errors.unexpected_reply;
   }
   if (request.measured) {
-    ++live_.replies;
+    ++counted.replies;
     ++quota_finished_;
-    live_.latency.record(nanoseconds(now - request.intended));
-    live_.uncorrected_latency.record(nanoseconds(now - request.sent));
+    counted.latency.record(nanoseconds(now - request.intended));
+    counted.uncorrected_latency.record(nanoseconds(now - request.sent));
     check_done();
   }
 }
 
-bool LoadWorker::may_send(TimePoint intended) const noexcept {
-  if (!sending_) {
+bool LoadWorker::may_send(const Connection& connection, TimePoint intended) const noexcept {
+  if (!sending_ || connection.target != turn_owner_) {
     return false;
   }
   if (requests_mode_) {
@@ -343,12 +413,12 @@ void LoadWorker::pump(Connection& connection, TimePoint now) {
   }
   const std::size_t window = connection.window.size();
   if (!open_loop_) {
-    while (connection.in_flight < window && may_send(now)) {
+    while (connection.in_flight < window && may_send(connection, now)) {
       enqueue(connection, now, now);
     }
   } else {
     while (connection.in_flight < window && connection.next_intended <= now &&
-           may_send(connection.next_intended)) {
+           may_send(connection, connection.next_intended)) {
       enqueue(connection, connection.next_intended, now);
       connection.next_intended += send_interval_;
     }
@@ -356,7 +426,7 @@ void LoadWorker::pump(Connection& connection, TimePoint now) {
     // (which calls pump again), and the requests it delays are sent late but
     // charged from their intended time.
     if (connection.in_flight < window && !connection.send_timer.pending() &&
-        may_send(connection.next_intended)) {
+        may_send(connection, connection.next_intended)) {
       connection.send_timer = loop_->call_at(
           connection.next_intended, [this, &connection] { pump(connection, loop_->time()); });
     }
@@ -371,7 +441,7 @@ void LoadWorker::enqueue(Connection& connection, TimePoint intended, TimePoint n
   ++connection.in_flight;
   connection.out.append(options_.request);
   if (measured) {
-    ++live_.requests_sent;
+    ++counters(connection).requests_sent;
     ++quota_sent_;
   }
 }
@@ -395,7 +465,7 @@ void LoadWorker::flush(Connection& connection) {
       return;
     }
     connection.out_offset += static_cast<std::size_t>(sent);
-    live_.bytes_sent += static_cast<std::uint64_t>(sent);
+    counters(connection).bytes_sent += static_cast<std::uint64_t>(sent);
   }
   connection.out.clear();
   connection.out_offset = 0;
@@ -406,25 +476,26 @@ void LoadWorker::flush(Connection& connection) {
 
 void LoadWorker::fail(Connection& connection, ErrorKind kind, int error) {
   const char* what = "";
+  TargetCounters& counted = counters(connection);
   switch (kind) {
     case ErrorKind::connect_failed:
-      ++live_.errors.connect_failed;
+      ++counted.errors.connect_failed;
       what = "connect failed";
       break;
     case ErrorKind::reset:
-      ++live_.errors.reset;
+      ++counted.errors.reset;
       what = "reset";
       break;
     case ErrorKind::closed:
-      ++live_.errors.closed;
+      ++counted.errors.closed;
       what = "closed";
       break;
     case ErrorKind::timeout:
-      ++live_.errors.timeout;
+      ++counted.errors.timeout;
       what = "timeout";
       break;
   }
-  live_.last_error =
+  counted.last_error =
       std::string(what) + ": " +
       (error != 0 ? error_text(error) : std::string("the server closed the connection"));
   error_since_reply_ = true;
@@ -433,7 +504,7 @@ void LoadWorker::fail(Connection& connection, ErrorKind kind, int error) {
   for (std::size_t i = 0; i < connection.in_flight; ++i) {
     const auto& request = connection.window[(connection.head + i) % connection.window.size()];
     if (request.measured) {
-      ++live_.unanswered;
+      ++counted.unanswered;
       ++quota_finished_;
     }
   }
@@ -447,7 +518,7 @@ void LoadWorker::fail(Connection& connection, ErrorKind kind, int error) {
 
 void LoadWorker::close(Connection& connection) noexcept {
   if (connection.state == State::open) {
-    --live_.open_connections;
+    --counters(connection).open_connections;
   }
   connection.state = State::idle;
   // The watch goes before the fd (see FdWatch).
@@ -491,7 +562,11 @@ void LoadWorker::housekeeping() {
     }
   }
   if (error_since_reply_ && now - last_reply_ > 2 * options_.timeout) {
-    abort("no reply from " + options_.target.to_string() + " for " +
+    std::string targets = options_.target.to_string();
+    for (const auto& other : options_.compare_with) {
+      targets += ", " + other.to_string();
+    }
+    abort("no reply from " + targets + " for " +
           std::to_string(
               std::chrono::duration_cast<std::chrono::milliseconds>(now - last_reply_).count()) +
           " ms while connections kept failing" +
@@ -502,6 +577,24 @@ void LoadWorker::housekeeping() {
   if (now - last_publish_ >= kPublishInterval) {
     last_publish_ = now;
     publish(false);
+  }
+}
+
+void LoadWorker::next_turn() {
+  if (finished_) {
+    return;
+  }
+  const TimePoint now = loop_->time();
+  turn_owner_ = schedule_.owner_at(now);
+  turn_timer_ = loop_->call_at(schedule_.next_turn_after(now), [this] { next_turn(); });
+  // Its connections are idle, their last replies in: fill their windows.
+  const auto targets = static_cast<std::size_t>(schedule_.targets);
+  for (std::size_t slot = static_cast<std::size_t>(turn_owner_); slot < connections_.size();
+       slot += targets) {
+    pump(connections_[slot], now);
+    if (finished_) {
+      return;
+    }
   }
 }
 
@@ -521,13 +614,14 @@ void LoadWorker::finish() {
   for (auto& connection : connections_) {
     for (std::size_t i = 0; i < connection.in_flight; ++i) {
       if (connection.window[(connection.head + i) % connection.window.size()].measured) {
-        ++live_.in_flight_at_end;
+        ++counters(connection).in_flight_at_end;
       }
     }
     close(connection);
   }
   housekeeping_timer_.cancel();
   end_timer_.cancel();
+  turn_timer_.cancel();
   if (loop_ != nullptr) {
     loop_->stop();
   }
@@ -548,11 +642,13 @@ void LoadWorker::publish(bool final) {
 
 void LoadWorker::add_progress(LoadProgress& out, LatencyHistogram* latency) const {
   std::lock_guard lock(publish_mutex_);
-  out.replies += published_.replies;
-  out.errors += published_.errors;
-  out.open_connections += published_.open_connections;
-  if (latency != nullptr) {
-    latency->merge(published_.latency);
+  for (const auto& target : published_.targets) {
+    out.replies += target.replies;
+    out.errors += target.errors;
+    out.open_connections += target.open_connections;
+    if (latency != nullptr) {
+      latency->merge(target.latency);
+    }
   }
 }
 

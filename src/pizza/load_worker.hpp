@@ -32,6 +32,16 @@ struct LoadSchedule {
   TimePoint start;
   TimePoint measure_start;  // start + warm-up
   TimePoint end;            // measure_start + duration; TimePoint::max() in requests mode
+  // Turns: turn k is [start + k * turn, start + (k + 1) * turn) and belongs
+  // to target k % targets. With one target every turn is its.
+  int targets = 1;
+  Duration turn{};
+
+  [[nodiscard]] int owner_at(TimePoint when) const noexcept;
+  // The start of the first turn after the one that holds `when`.
+  [[nodiscard]] TimePoint next_turn_after(TimePoint when) const noexcept;
+  // How much of [from, to) is `target`'s turns.
+  [[nodiscard]] Duration turn_time(int target, TimePoint from, TimePoint to) const noexcept;
 };
 
 // Workers count themselves finished here; run() waits on the condition.
@@ -41,9 +51,9 @@ struct LoadCompletion {
   int finished = 0;
 };
 
-// What a worker publishes: counters since the run began (measured ones for
+// A worker's counters for one target since the run began (measured ones for
 // requests, replies and latency; errors over the whole run).
-struct WorkerSnapshot {
+struct TargetCounters {
   std::uint64_t requests_sent = 0;
   std::uint64_t replies = 0;
   std::uint64_t unanswered = 0;
@@ -55,16 +65,22 @@ struct WorkerSnapshot {
   LoadErrors errors;
   LatencyHistogram latency;
   LatencyHistogram uncorrected_latency;
+  std::string last_error;  // "reset: Connection reset by peer", for the report
+};
+
+// What a worker publishes.
+struct WorkerSnapshot {
+  std::vector<TargetCounters> targets;  // LoadOptions::target, then compare_with
   bool finished = false;
   TimePoint finished_at{};
   std::string abort_reason;
-  std::string last_error;  // "reset: Connection reset by peer", for the report
 };
 
 class LoadWorker {
  public:
   // Connections [first_connection, first_connection + connection_count) of
-  // the run's global numbering (used to stagger open-loop schedules).
+  // the run's global numbering (used to stagger open-loop schedules), to
+  // each target.
   // `quota`: measured requests this worker sends in requests mode.
   LoadWorker(const LoadOptions& options, const LoadSchedule& schedule, int first_connection,
              int connection_count, std::uint64_t quota, const std::atomic<bool>& stop_requested,
@@ -94,7 +110,8 @@ class LoadWorker {
   enum class State { idle, connecting, open };
 
   struct Connection {
-    int index = 0;  // global connection number
+    int index = 0;   // global connection number, the same for each target
+    int target = 0;  // index into WorkerSnapshot::targets
     State state = State::idle;
     UniqueFd fd;
     FdWatch watch;
@@ -134,11 +151,17 @@ class LoadWorker {
   void close(Connection& connection) noexcept;
   void schedule_reconnect(Connection& connection, Duration delay);
   void housekeeping();
+  // The turn timer: the next target may send, starting now.
+  void next_turn();
   void check_done();
   void finish();
   void abort(std::string reason);
   void publish(bool final);
-  [[nodiscard]] bool may_send(TimePoint intended) const noexcept;
+  [[nodiscard]] bool may_send(const Connection& connection, TimePoint intended) const noexcept;
+  [[nodiscard]] TargetCounters& counters(const Connection& connection) noexcept {
+    return live_.targets[static_cast<std::size_t>(connection.target)];
+  }
+  [[nodiscard]] const SocketAddress& address_of(int target) const noexcept;
   [[nodiscard]] bool measuring(TimePoint intended) const noexcept {
     return intended >= schedule_.measure_start;
   }
@@ -158,12 +181,15 @@ class LoadWorker {
   std::vector<char> read_buffer_;
   TimerHandle housekeeping_timer_;
   TimerHandle end_timer_;
+  TimerHandle turn_timer_;
   TimePoint last_publish_{};
+  int turn_owner_ = 0;  // the target that may send now
 
   bool sending_ = true;  // false once the end was reached
   bool finished_ = false;
-  bool any_connected_ = false;
-  int first_attempts_failed_ = 0;
+  // Per target: a target none of whose connections ever connected ends the run.
+  std::vector<bool> any_connected_;
+  std::vector<int> first_attempts_failed_;
   std::string last_connect_error_;
   TimePoint last_reply_{};
   bool error_since_reply_ = false;

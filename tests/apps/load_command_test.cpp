@@ -111,6 +111,44 @@ TEST(LoadCommand, ReportsACleanRunAndWritesTheWholeResultAsJson) {
             json["latency"]["p99"].get<std::uint64_t>());
 }
 
+TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
+  PizzaServer first;
+  PizzaServer second;
+  const std::string json_path =
+      ::testing::TempDir() + "load_command_turns_" + std::to_string(::getpid()) + ".json";
+  const auto outcome = run_load(first.port() + " --compare-with " + second.port() +
+                                " -c 2 -d 200ms --turn 50ms --expect Thank --json " + json_path);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const std::string first_address = "127.0.0.1:" + first.port();
+  const std::string second_address = "127.0.0.1:" + second.port();
+  for (const auto& address : {first_address, second_address}) {
+    EXPECT_NE(outcome.output.find("pizzeria load " + address +
+                                  ": closed loop, 2 connections on 1 thread, pipeline 1, in 50 ms "
+                                  "turns with 1 other target\n"),
+              std::string::npos)
+        << outcome.output;
+  }
+  const auto compared = outcome.output.find(
+      "compared with " + first_address + " (turn by turn, in the same run):\n  " + second_address);
+  ASSERT_NE(compared, std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("replies/s ", compared), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("x, p99 ", compared), std::string::npos) << outcome.output;
+
+  std::ifstream file(json_path);
+  ASSERT_TRUE(file) << json_path;
+  const auto json = nlohmann::json::parse(file);
+  std::remove(json_path.c_str());
+  EXPECT_EQ(json["address"], first_address);
+  EXPECT_EQ(json["measured_s"], 0.2);
+  EXPECT_EQ(json["turn_s"], 0.05);
+  ASSERT_EQ(json["compared"].size(), 1U);
+  EXPECT_EQ(json["compared"][0]["address"], second_address);
+  EXPECT_EQ(json["compared"][0]["target"], second.port());
+  EXPECT_EQ(json["compared"][0]["measured_s"], 0.2);
+  EXPECT_GT(json["compared"][0]["replies"].get<std::uint64_t>(), 0U);
+  EXPECT_EQ(json["compared"][0]["errors"]["total"], 0);
+}
+
 TEST(LoadCommand, ExitsWithOneWhenRepliesAreUnexpected) {
   PizzaServer server;
   const auto outcome = run_load(server.port() + " -c 2 -n 50 --request '0\\n' --expect Thank");
@@ -128,7 +166,9 @@ TEST(LoadCommand, ExitsWithFourWhenTheJsonFileCannotBeWritten) {
 TEST(LoadCommand, ExitsWithTwoForBadArguments) {
   for (const char* arguments :
        {"70000", "127.0.0.1:0", "12345 -c 10 -R 5", "12345 -c abc", "12345 -d 1x",
-        "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'"}) {
+        "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'",
+        "12345 --compare-with 12346 -n 5", "12345 --compare-with 12346 --turn 0",
+        "12345 --compare-with 0"}) {
     const auto outcome = run_load(arguments);
     EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;

@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -490,6 +491,141 @@ TEST(LoadGenerator, DrivesThePizzaServerWithExactCounts) {
     EXPECT_EQ(wrong.replies, 100U);
     EXPECT_EQ(wrong.errors.unexpected_reply, 100U);
   }
+}
+
+// A bound, unlistened port: connecting to it is refused.
+class RefusingPort {
+ public:
+  RefusingPort() : holder_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    const auto any_port = SocketAddress::parse("127.0.0.1", 0);
+    if (!holder_.valid() || ::bind(holder_.get(), any_port.data(), any_port.size()) != 0) {
+      throw std::runtime_error("cannot bind a port on 127.0.0.1");
+    }
+  }
+  [[nodiscard]] SocketAddress address() const { return SocketAddress::local_of(holder_.get()); }
+
+ private:
+  UniqueFd holder_;
+};
+
+TEST(LoadGenerator, TurnsGiveEachTargetTheWarmupAndDurationAskedAndReportEachApart) {
+  LineServer first([](auto& o) { o.respond = thank_you; });
+  LineServer second;
+  auto options = options_for(first);
+  options.compare_with = {second.address()};
+  options.connections = 2;
+  options.pipeline = 2;
+  options.warmup = 100ms;
+  options.duration = 200ms;
+  options.turn = 50ms;
+  options.expect = "Thank";
+  const auto results = LoadGenerator(options).run_each();
+  ASSERT_EQ(results.size(), 2U);
+  EXPECT_EQ(results[0].target.to_string(), first.address().to_string());
+  EXPECT_EQ(results[1].target.to_string(), second.address().to_string());
+  for (const auto& result : results) {
+    // Four 50 ms turns each, out of the 400 ms measured: the boundaries fall
+    // on turn boundaries, so each target's share is exact.
+    EXPECT_EQ(result.measured, 200ms) << result.target.to_string();
+    EXPECT_GT(result.replies, 0U) << result.target.to_string();
+    EXPECT_EQ(result.replies + result.in_flight_at_end + result.unanswered, result.requests_sent);
+    EXPECT_EQ(result.connects, 2U);
+  }
+  // Each result counts its own server's replies: the second answers "ok",
+  // which is not the expected prefix, so only it has unexpected replies (its
+  // warm-up's among them: errors count over the whole run).
+  EXPECT_EQ(results[0].errors.total(), 0U);
+  EXPECT_GE(results[1].errors.unexpected_reply, results[1].replies);
+  EXPECT_EQ(results[1].errors.total(), results[1].errors.unexpected_reply);
+  EXPECT_LE(results[0].replies, first.lines());
+  EXPECT_LE(results[1].replies, second.lines());
+}
+
+TEST(LoadGenerator, TargetsInTurnsAreLoadedOneAtATimeNotTogether) {
+  // Both servers log which of them read each line, in the order read. Sent
+  // together, the two would alternate every few lines; in turns, the log
+  // switches server about once a turn (a few more at a boundary, where the
+  // last turn's requests may still be read while the next turn's start).
+  std::mutex log_mutex;
+  std::vector<int> log;
+  const auto logging = [&](int id) {
+    return [&, id](auto& o) {
+      o.on_line = [&, id](std::uint64_t) {
+        std::lock_guard lock(log_mutex);
+        log.push_back(id);
+      };
+    };
+  };
+  LineServer first(logging(0));
+  LineServer second(logging(1));
+  LineServer third(logging(2));
+  auto options = options_for(first);
+  options.compare_with = {second.address(), third.address()};
+  options.connections = 2;
+  options.pipeline = 4;
+  options.duration = 200ms;
+  options.turn = 40ms;
+  const auto results = LoadGenerator(options).run_each();
+  constexpr int kTurns = 3 * 200 / 40;
+  std::lock_guard lock(log_mutex);
+  int switches = 0;
+  for (std::size_t i = 1; i < log.size(); ++i) {
+    switches += log[i] != log[i - 1] ? 1 : 0;
+  }
+  for (const auto& result : results) {
+    EXPECT_GT(result.replies, 0U);
+  }
+  EXPECT_GT(log.size(), static_cast<std::size_t>(20 * kTurns));
+  EXPECT_GE(switches, 2);
+  // At most the eight requests in flight at each boundary can interleave.
+  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << log.size() << " lines";
+}
+
+TEST(LoadGenerator, GivesUpWhenOneTargetInTurnsRefusesEveryConnection) {
+  LineServer server;
+  RefusingPort refusing;
+  auto options = options_for(server);
+  options.compare_with = {refusing.address()};
+  options.connections = 2;
+  options.duration = 5s;
+  const auto results = LoadGenerator(options).run_each();
+  ASSERT_EQ(results.size(), 2U);
+  const std::string expected = "connect to " + refusing.address().to_string() + " failed";
+  EXPECT_NE(results[0].abort_reason.find(expected), std::string::npos) << results[0].abort_reason;
+  EXPECT_EQ(results[1].errors.connect_failed, 2U);
+  EXPECT_EQ(results[0].errors.connect_failed, 0U);
+}
+
+TEST(LoadGenerator, RejectsTurnsThatCannotWork) {
+  LoadOptions options;
+  options.target = SocketAddress::parse("127.0.0.1", 9);
+  options.compare_with = {SocketAddress::parse("127.0.0.1", 10)};
+  EXPECT_EQ(check_load_options(options), "");
+
+  auto no_port = options;
+  no_port.compare_with.push_back(SocketAddress::parse("127.0.0.1", 0));
+  EXPECT_NE(check_load_options(no_port).find("--compare-with port is 0"), std::string::npos);
+
+  auto no_turn = options;
+  no_turn.turn = 0ms;
+  EXPECT_NE(check_load_options(no_turn).find("--turn must be positive"), std::string::npos);
+
+  auto counted = options;
+  counted.requests = 100;
+  EXPECT_NE(check_load_options(counted).find("needs --duration"), std::string::npos);
+
+  auto open_loop = options;
+  open_loop.rate = 1000;
+  EXPECT_NE(check_load_options(open_loop).find("closed loop only"), std::string::npos);
+  EXPECT_THROW(LoadGenerator{open_loop}, std::invalid_argument);
+
+  auto too_many = options;
+  too_many.connections = 10'000;
+  too_many.pipeline = 600;  // 6 million per target: fine alone, not twice over
+  auto alone = too_many;
+  alone.compare_with.clear();
+  EXPECT_EQ(check_load_options(alone), "");
+  EXPECT_NE(check_load_options(too_many).find("to each of 2 targets"), std::string::npos);
 }
 
 TEST(LoadGenerator, RejectsOptionsThatCannotWork) {

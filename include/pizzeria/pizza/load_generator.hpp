@@ -27,11 +27,22 @@
 // once, for the one request that was waiting. `uncorrected_latency`
 // keeps the latency counted from the actual send, for comparison.
 //
+// Turns (`compare_with`): to compare servers on a machine whose speed drifts
+// from second to second, one run loads several targets in turns of `turn`
+// (100 ms): each target has `connections` connections of its own, and only
+// the target whose turn it is sends new requests (replies to requests sent
+// earlier still arrive and count). A slow spell of the machine then falls on
+// every target alike, which back-to-back runs cannot promise. Each target
+// gets `warmup` and `duration` of turns, so the run lasts that times the
+// number of targets; run_each() returns one result per target, each measured
+// over its own turns only. Closed loop and duration mode only.
+//
 // Errors are counted by kind and the run goes on: a connection that fails is
 // closed, its requests in flight are lost (`unanswered`), and it reconnects
 // after a short pause. The run gives up (LoadResult::abort_reason) only when a
-// worker's every connection failed to connect without any ever succeeding, or
-// no reply arrived for twice the timeout while errors kept happening.
+// worker's every connection to one target failed to connect without any ever
+// succeeding, or no reply arrived for twice the timeout while errors kept
+// happening.
 //
 // Thread safety: run() once, from any thread (it only waits; the workers
 // create their own loops). stop() from any thread, including a signal
@@ -44,6 +55,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pizzeria/core/clock.hpp"
 #include "pizzeria/core/latency_histogram.hpp"
@@ -87,12 +99,17 @@ struct LoadOptions {
   Duration warmup = Duration::zero();
   int pipeline = 1;  // requests in flight per connection
   std::string request = "3\n";
-  std::string expect;         // required reply prefix; empty: any line
-  double rate = 0.0;          // total requests per second; 0: closed loop
-  double connect_rate = 0.0;  // new connections per second at start; 0: all at once
+  std::string expect;  // required reply prefix; empty: any line
+  double rate = 0.0;   // total requests per second; 0: closed loop
+  // New connections per second at the start, to all targets together; 0: all at once.
+  double connect_rate = 0.0;
   // A request unanswered (or a connect unfinished) after this long counts as
   // a timeout and its connection is closed and reopened.
   Duration timeout = std::chrono::seconds(2);
+  // More servers to load in turns with `target` (see the top of this file);
+  // empty: `target` alone, all the time.
+  std::vector<SocketAddress> compare_with;
+  Duration turn = std::chrono::milliseconds(100);
   // Called on run()'s thread about once a second while the run lasts.
   std::function<void(const LoadProgress&)> on_progress;
 };
@@ -102,8 +119,9 @@ struct LoadOptions {
 [[nodiscard]] std::string check_load_options(const LoadOptions& options);
 
 struct LoadResult {
+  SocketAddress target;
   bool open_loop = false;
-  Duration measured{};                 // length of the measured phase
+  Duration measured{};                 // length of the measured phase (of this target's turns)
   std::uint64_t requests_sent = 0;     // measured requests written
   std::uint64_t replies = 0;           // measured replies (expected or not)
   std::uint64_t unanswered = 0;        // measured requests lost with their connection
@@ -130,8 +148,12 @@ class LoadGenerator {
   LoadGenerator& operator=(const LoadGenerator&) = delete;
   ~LoadGenerator();
 
-  // Runs the load to its end (or stop()) and returns the merged result.
+  // Runs the load to its end (or stop()) and returns the merged result for
+  // `target`.
   LoadResult run();
+  // The same, with one result per target: `target`, then `compare_with` in
+  // order. The run's end, abort reason and progress are shared.
+  std::vector<LoadResult> run_each();
 
   // Ends the run early, as if its time were up. Any thread; async-signal-safe.
   void stop() noexcept { stop_requested_.store(true, std::memory_order_relaxed); }
