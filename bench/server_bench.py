@@ -13,9 +13,24 @@ each event-driven server in RSS.
                           [--isolate] [--scenarios 10000x1,50x16] [--no-idle]
                           [--json FILE]
 
-The last column counts the rounds in which a server was at least as fast as
-asio in the same round. --json keeps every round, and
-bench/pool_server_runs.py pools the paired ratios of several runs.
+How the servers share the machine (--method):
+
+  turns (the default): every server of the scenario runs at once, and one
+      `pizzeria load --compare-with` loads them in 100 ms turns, each with
+      its own connections, and measures each over its own turns. This
+      machine's speed drifts between levels a few seconds long (the same
+      server does 100,000 req/s, then 150,000); in turns of 100 ms both
+      sides of a comparison see the same level, where back-to-back runs
+      drew different ones and swung a ratio by +-15%. The order of the
+      turns rotates from round to round.
+  back-to-back: one server at a time, each with a fresh load run, rounds
+      alternating the servers (asio, m1, m2, asio, ...): the method of the
+      earlier tables in docs/benchmarks.md.
+
+The ratio columns are medians over the rounds of each round's ratio to
+asio; the last column counts the rounds in which a server was at least as
+fast as asio. --json keeps every round, and bench/pool_server_runs.py pools
+the paired ratios of several runs.
 
 Servers and the load generator run on this machine's loopback only; every
 run is bounded by --duration.
@@ -121,11 +136,7 @@ def start_server(build, name):
 def run_load(build, server, connections, pipeline, duration):
     warmup = 3 if connections >= 5000 else 1
     with tempfile.NamedTemporaryFile(suffix=".json") as result_file:
-        argv = [str(build / "pizzeria"), "load", f"127.0.0.1:{server.port}", "-c", str(connections),
-                "-p", str(pipeline), "-d", f"{duration}s", "--warmup", f"{warmup}s", "--expect", "Thank",
-                "--timeout", "5s", "--json", result_file.name]
-        if connections >= 1000:
-            argv += ["--connect-rate", "5000"]
+        argv = load_argv(build, server.port, connections, pipeline, duration, warmup, result_file.name)
         cpu_before = server.cpu_seconds()
         peak_threads = [server.threads()]
         done = threading.Event()
@@ -148,6 +159,19 @@ def run_load(build, server, connections, pipeline, duration):
             result = json.load(open(result_file.name))
         except (OSError, ValueError):
             return {"failed": completed.stderr.strip().splitlines()[-1:] or ["no result"]}
+    return row_of(result, server, pipeline, cpu, peak_threads[0])
+
+
+def load_argv(build, port, connections, pipeline, duration, warmup, json_path):
+    argv = [str(build / "pizzeria"), "load", f"127.0.0.1:{port}", "-c", str(connections),
+            "-p", str(pipeline), "-d", f"{duration}s", "--warmup", f"{warmup}s", "--expect", "Thank",
+            "--timeout", "5s", "--json", json_path]
+    if connections >= 1000:
+        argv += ["--connect-rate", "5000"]
+    return argv
+
+
+def row_of(result, server, pipeline, cpu, threads):
     errors = result["errors"]
     return {
         "rps": result["replies_per_second"],
@@ -156,13 +180,37 @@ def run_load(build, server, connections, pipeline, duration):
         # Closed loop: every open connection has `pipeline` requests out, so
         # this is how many connections the server was really serving at the
         # end (a server that is slow to accept can have fewer, and then
-        # shorter queues: its latency is not comparable).
+        # shorter queues: its latency is not comparable). In turns, only the
+        # server whose turn ended the run has requests out.
         "busy": result["in_flight_at_end"] // pipeline,
         "errors": sum(v for v in errors.values() if isinstance(v, int)) + result.get("unanswered", 0),
         "rss_mib": server.rss_kib() / 1024,
-        "threads": peak_threads[0],
+        "threads": threads,
         "cpu_s": cpu,
     }
+
+
+def run_turns(build, servers, connections, pipeline, duration):
+    """One `pizzeria load --compare-with` over every server in `servers`
+    (already running), in 100 ms turns; a row per server name."""
+    warmup = 3 if connections >= 5000 else 1
+    first, others = servers[0], servers[1:]
+    with tempfile.NamedTemporaryFile(suffix=".json") as result_file:
+        argv = load_argv(build, first.port, connections, pipeline, duration, warmup, result_file.name)
+        for other in others:
+            argv += ["--compare-with", f"127.0.0.1:{other.port}"]
+        cpu_before = {server.name: server.cpu_seconds() for server in servers}
+        completed = subprocess.run(placed(argv, 1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True, timeout=len(servers) * (duration + warmup) + 60)
+        try:
+            result = json.load(open(result_file.name))
+        except (OSError, ValueError):
+            failed = {"failed": completed.stderr.strip().splitlines()[-1:] or ["no result"]}
+            return {server.name: failed for server in servers}
+    results = [result] + result.get("compared", [])
+    return {server.name: row_of(each, server, pipeline, server.cpu_seconds() - cpu_before[server.name],
+                                server.threads())
+            for server, each in zip(servers, results)}
 
 
 def idle_cost(server, count):
@@ -218,6 +266,9 @@ def main():
     parser.add_argument("--scenarios",
                         help="only these, as CONNECTIONSxPIPELINE,... (e.g. 10000x1,50x16); default: all")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-connection RSS measurement")
+    parser.add_argument("--method", choices=["turns", "back-to-back"], default="turns",
+                        help="load the servers in 100 ms turns within one run (default), or one "
+                             "after another")
     parser.add_argument("--json", help="also write every round's throughput, p50 and p99 to this file, "
                                        "so several runs can be pooled")
     args = parser.parse_args()
@@ -238,8 +289,10 @@ def main():
         except ValueError:
             parser.error(f"--scenarios: expected CONNECTIONSxPIPELINE,..., got {args.scenarios!r}")
 
+    method = ("in 100 ms turns within each round" if args.method == "turns"
+              else "one server after another")
     lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-             f"{duration:g} s per run, median of {args.repeat} alternating rounds, "
+             f"{duration:g} s per server and round, median of {args.repeat} rounds, {method}, "
              f"pizzeria load -t 1, servers with one worker"
              f"{', isolated (server CPU 0, load CPU 1, nice -20)' if args.isolate else ''}", ""]
     raw = []
@@ -248,7 +301,26 @@ def main():
         # a slow spell of this shared machine hits every server alike; each
         # row holds the medians over the rounds.
         runs = {name: [] for name in ["asio"] + models}
-        for _ in range(args.repeat):
+        for round_number in range(args.repeat):
+            if args.method == "turns":
+                # Every server at once; the turn order rotates each round, so
+                # no server always follows the same one.
+                names = list(runs)
+                shift = round_number % len(names)
+                names = names[shift:] + names[:shift]
+                servers = []
+                try:
+                    for name in names:
+                        servers.append(start_server(build, name))
+                    round_rows = run_turns(build, servers, connections, pipeline, duration)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+                    round_rows = {name: {"failed": [str(error)]} for name in names}
+                finally:
+                    for server in servers:
+                        server.stop()
+                for name in runs:
+                    runs[name].append(round_rows[name])
+                continue
             for name in runs:
                 try:
                     server = start_server(build, name)
@@ -280,7 +352,6 @@ def main():
                 row[key] = statistics.median(r[key] for r in good)
             row["errors"] = max(r["errors"] for r in good)
             rows[name] = row
-        peer = rows.get("asio", {})
         lines.append(f"### {connections} connections, pipeline {pipeline}")
         lines.append("")
         lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "
@@ -290,13 +361,16 @@ def main():
             if "failed" in row:
                 lines.append(f"| {name} | failed: {' '.join(row['failed'])} | | | | | | | | | | |")
                 continue
-            ratio = row["rps"] / peer["rps"] if peer.get("rps") else float("nan")
-            p99_ratio = row["p99_us"] / peer["p99_us"] if peer.get("p99_us") else float("nan")
-            # Paired by round: each round of a model ran right after the same
-            # round of asio, so a slow spell of the machine hits both.
-            pairs = [(mine["rps"], theirs["rps"]) for mine, theirs in zip(runs[name], runs["asio"])
-                     if "failed" not in mine and "failed" not in theirs]
-            ahead = f"{sum(1 for mine, theirs in pairs if mine >= theirs)}/{len(pairs)}"
+            # Paired by round: in turns, the same run measured both; back to
+            # back, each round of a model ran right after the same round of
+            # asio. The ratio is the median of the rounds' ratios.
+            pairs = [(mine, theirs) for mine, theirs in zip(runs[name], runs["asio"])
+                     if "failed" not in mine and "failed" not in theirs
+                     and theirs["rps"] > 0 and theirs["p99_us"] > 0]
+            ratio = statistics.median(m["rps"] / t["rps"] for m, t in pairs) if pairs else float("nan")
+            p99_ratio = (statistics.median(m["p99_us"] / t["p99_us"] for m, t in pairs)
+                         if pairs else float("nan"))
+            ahead = f"{sum(1 for mine, theirs in pairs if mine['rps'] >= theirs['rps'])}/{len(pairs)}"
             lines.append(f"| {name} | {row['rps']:,.0f} | {row['p50_us']:.0f} | {row['p99_us']:.0f} | "
                          f"{row['errors']} | {row['busy']:,} | {row['rss_mib']:.1f} | {row['threads']} | {row['cpu_s']:.2f} | "
                          f"{ratio:.2f}x | {p99_ratio:.2f}x | {ahead} |")
