@@ -16,13 +16,21 @@ each event-driven server in RSS.
 How the servers share the machine (--method):
 
   turns (the default): every server of the scenario runs at once, and one
-      `pizzeria load --compare-with` loads them in 100 ms turns, each with
-      its own connections, and measures each over its own turns. This
-      machine's speed drifts between levels a few seconds long (the same
-      server does 100,000 req/s, then 150,000); in turns of 100 ms both
-      sides of a comparison see the same level, where back-to-back runs
-      drew different ones and swung a ratio by +-15%. The order of the
-      turns rotates from round to round.
+      `pizzeria load --compare-with` loads them in turns, each with its own
+      connections, and measures each over its own turns. This machine's
+      speed drifts between levels a few seconds long (the same server does
+      100,000 req/s, then 150,000); in turns of 100 ms both sides of a
+      comparison see the same level, where back-to-back runs drew
+      different ones and swung a ratio by +-15%. The order of the turns
+      changes from round to round (rotated, and reversed every other round),
+      so that no server always follows the same one.
+      A turn must be long against the time a request waits in the server:
+      when a turn ends, its requests in flight are served during the next
+      one, and a new turn starts with every connection sending at once.
+      That wait is ~0.3 ms at 50 connections (100 ms turns), ~10 ms at 1,000
+      (1 s turns) and ~120 ms at 10,000, where turns long enough (10 s or
+      more) would no longer share the machine's levels: 10,000 connections
+      are measured back to back.
   back-to-back: one server at a time, each with a fresh load run, rounds
       alternating the servers (asio, m1, m2, asio, ...): the method of the
       earlier tables in docs/benchmarks.md.
@@ -47,6 +55,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -191,23 +200,54 @@ def row_of(result, server, pipeline, cpu, threads):
 
 
 def run_turns(build, servers, connections, pipeline, duration):
-    """One `pizzeria load --compare-with` over every server in `servers`
-    (already running), in 100 ms turns; a row per server name."""
+    """Every server in `servers` (already running) measured in 100 ms turns;
+    a row per server name. One `pizzeria load --compare-with` when it can
+    hold every server's connections; otherwise (10,000 connections to each
+    of several servers exceed this machine's 20,000 descriptors per process)
+    one `pizzeria load --turn-slot I/N` per server, which share the turns
+    through the clock."""
     warmup = 3 if connections >= 5000 else 1
-    first, others = servers[0], servers[1:]
-    with tempfile.NamedTemporaryFile(suffix=".json") as result_file:
-        argv = load_argv(build, first.port, connections, pipeline, duration, warmup, result_file.name)
-        for other in others:
+    # A turn must be long against a request's time in the queue (see the
+    # top of this file).
+    turn = "1s" if connections >= 1000 else "100ms"
+    count = len(servers)
+    files = [tempfile.NamedTemporaryFile(suffix=".json") for _ in servers]
+    one_process = count * connections + 100 <= resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if one_process:
+        argv = load_argv(build, servers[0].port, connections, pipeline, duration, warmup, files[0].name)
+        for other in servers[1:]:
             argv += ["--compare-with", f"127.0.0.1:{other.port}"]
-        cpu_before = {server.name: server.cpu_seconds() for server in servers}
-        completed = subprocess.run(placed(argv, 1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True, timeout=len(servers) * (duration + warmup) + 60)
+        commands = [argv + ["--turn", turn]]
+    else:
+        commands = []
+        for slot, server in enumerate(servers):
+            argv = load_argv(build, server.port, connections, pipeline, duration, warmup, files[slot].name)
+            argv += ["--turn-slot", f"{slot + 1}/{count}", "--turn", turn]
+            if "--connect-rate" in argv:
+                # The same 5,000 connects a second in all as in one process.
+                argv[argv.index("--connect-rate") + 1] = str(5000 // count)
+            commands.append(argv)
+    cpu_before = {server.name: server.cpu_seconds() for server in servers}
+    loaders = [subprocess.Popen(placed(argv, 1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for argv in commands]
+    stderr = []
+    for loader in loaders:
         try:
-            result = json.load(open(result_file.name))
-        except (OSError, ValueError):
-            failed = {"failed": completed.stderr.strip().splitlines()[-1:] or ["no result"]}
-            return {server.name: failed for server in servers}
-    results = [result] + result.get("compared", [])
+            stderr.append(loader.communicate(timeout=count * (duration + warmup) + 60)[1])
+        except subprocess.TimeoutExpired:
+            for each in loaders:
+                each.kill()
+            raise
+    try:
+        results = [json.load(open(f.name)) for f in files[:len(commands)]]
+        if one_process:
+            results += results[0].get("compared", [])
+    except (OSError, ValueError):
+        last = [line for text in stderr for line in text.strip().splitlines()][-1:]
+        return {server.name: {"failed": last or ["no result"]} for server in servers}
+    finally:
+        for f in files:
+            f.close()
     return {server.name: row_of(each, server, pipeline, server.cpu_seconds() - cpu_before[server.name],
                                 server.threads())
             for server, each in zip(servers, results)}
@@ -274,6 +314,19 @@ def main():
     args = parser.parse_args()
     global ISOLATE
     ISOLATE = args.isolate
+    # In turns, one load generator holds every server's connections where
+    # it can: 40,000 descriptors at 10,000 connections and four servers.
+    # Raising the hard limit needs CAP_SYS_RESOURCE (this machine's root
+    # lacks it); run_turns splits the load over processes when it cannot.
+    wanted = 10000 * (1 + len(args.models.split(","))) + 100
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        else:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     build = Path(args.build_dir)
     models = [m for m in args.models.split(",") if m]
     duration = 2 if args.quick else args.duration
@@ -289,7 +342,7 @@ def main():
         except ValueError:
             parser.error(f"--scenarios: expected CONNECTIONSxPIPELINE,..., got {args.scenarios!r}")
 
-    method = ("in 100 ms turns within each round" if args.method == "turns"
+    method = ("in turns within each round (back to back at 10,000 connections)" if args.method == "turns"
               else "one server after another")
     lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
              f"{duration:g} s per server and round, median of {args.repeat} rounds, {method}, "
@@ -301,13 +354,17 @@ def main():
         # a slow spell of this shared machine hits every server alike; each
         # row holds the medians over the rounds.
         runs = {name: [] for name in ["asio"] + models}
+        scenario_method = args.method if connections < 5000 else "back-to-back"
         for round_number in range(args.repeat):
-            if args.method == "turns":
-                # Every server at once; the turn order rotates each round, so
-                # no server always follows the same one.
+            if scenario_method == "turns":
+                # Every server at once; the turn order rotates each round and
+                # reverses every other one, so no server always follows the
+                # same one.
                 names = list(runs)
                 shift = round_number % len(names)
                 names = names[shift:] + names[:shift]
+                if round_number % 2 == 1:
+                    names.reverse()
                 servers = []
                 try:
                     for name in names:
@@ -333,7 +390,7 @@ def main():
                     runs[name].append({"failed": ["load timed out"]})
                 finally:
                     server.stop()
-        raw.append({"connections": connections, "pipeline": pipeline,
+        raw.append({"connections": connections, "pipeline": pipeline, "method": scenario_method,
                     "rounds": {name: [{k: r.get(k) for k in ("rps", "p50_us", "p99_us", "errors", "failed")}
                                       for r in results] for name, results in runs.items()}})
         rows = {}
@@ -352,7 +409,9 @@ def main():
                 row[key] = statistics.median(r[key] for r in good)
             row["errors"] = max(r["errors"] for r in good)
             rows[name] = row
-        lines.append(f"### {connections} connections, pipeline {pipeline}")
+        how = ("back to back" if scenario_method == "back-to-back"
+               else f"in {'1 s' if connections >= 1000 else '100 ms'} turns")
+        lines.append(f"### {connections} connections, pipeline {pipeline} ({how})")
         lines.append("")
         lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "
                      "| req/s vs asio | p99 vs asio | rounds at >= asio req/s |")

@@ -191,8 +191,11 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
     out["duration_s"] = seconds(options.duration);
   }
   out["warmup_s"] = seconds(options.warmup);
-  if (!options.compare_with.empty()) {
+  if (!options.compare_with.empty() || options.turn_slots > 0) {
     out["turn_s"] = seconds(options.turn);
+  }
+  if (options.turn_slots > 0) {
+    out["turn_slot"] = fmt::format("{}/{}", options.turn_slot + 1, options.turn_slots);
   }
   out["timeout_s"] = seconds(options.timeout);
   out["request"] = options.request;
@@ -229,10 +232,17 @@ std::string report_text(const LoadOptions& options, const LoadResult& result) {
                       result.open_loop ? fmt::format(" at {:.0f} requests/s", options.rate) : "",
                       options.connections, options.connections == 1 ? "" : "s", options.threads,
                       options.threads == 1 ? "" : "s", options.pipeline);
+  const double turn_ms = std::chrono::duration<double, std::milli>(options.turn).count();
   if (!options.compare_with.empty()) {
-    text += fmt::format(", in {:g} ms turns with {} other target{}",
-                        std::chrono::duration<double, std::milli>(options.turn).count(),
+    text += fmt::format(", in {:g} ms turns with {} other target{}", turn_ms,
                         options.compare_with.size(), options.compare_with.size() == 1 ? "" : "s");
+  }
+  if (options.turn_slots > 0) {
+    text += fmt::format("{} slot {} of {}", options.compare_with.empty() ? ", in turns:" : ";",
+                        options.turn_slot + 1, options.turn_slots);
+    if (options.compare_with.empty()) {
+      text += fmt::format(" ({:g} ms each)", turn_ms);
+    }
   }
   text += '\n';
   text += fmt::format("  replies     {} in {:.2f} s = {:.1f} per second\n", result.replies,
@@ -314,6 +324,7 @@ struct Arguments {
   std::string json_file;
   std::vector<std::string> compare_with;
   std::string turn = "100ms";
+  std::string turn_slot;
   bool progress = false;
 };
 
@@ -346,6 +357,17 @@ LoadOptions build_options(const Arguments& arguments) {
   options.rate = parse_rate("--rate", arguments.rate);
   options.connect_rate = parse_rate("--connect-rate", arguments.connect_rate);
   options.turn = parse_duration("--turn", arguments.turn);
+  if (!arguments.turn_slot.empty()) {
+    const auto slash = arguments.turn_slot.find('/');
+    if (slash == std::string::npos) {
+      throw ArgumentError(
+          fmt::format("--turn-slot '{}' is not I/N (e.g. 2/3: the second of three slots)",
+                      arguments.turn_slot));
+    }
+    options.turn_slot =
+        parse_whole<int>("--turn-slot", arguments.turn_slot.substr(0, slash), 1) - 1;
+    options.turn_slots = parse_whole<int>("--turn-slot", arguments.turn_slot.substr(slash + 1), 1);
+  }
   if (auto problem = check_load_options(options); !problem.empty()) {
     throw ArgumentError(problem);
   }
@@ -498,6 +520,12 @@ void register_load_command(CLI::App& app, int& exit_code) {
       ->add_option("--turn", arguments->turn,
                    "With --compare-with: how long each target's turn lasts (100ms)")
       ->type_name("DURATION");
+  command
+      ->add_option("--turn-slot", arguments->turn_slot,
+                   "Share turns with other pizzeria load processes started with the same --turn "
+                   "and N: this run takes slot I of every N turns (its targets slots I, I+1, ...), "
+                   "counted from the Unix epoch; the run lasts N times --warmup and --duration")
+      ->type_name("I/N");
   command->add_flag("--progress", arguments->progress,
                     "Print progress every second on stderr even when it is not a terminal");
   command->callback([arguments, &exit_code] { exit_code = run_load(*arguments); });

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <thread>
@@ -104,7 +105,18 @@ std::string check_load_options(const LoadOptions& options) {
   if (options.connect_rate < 0.0) {
     return "--connect-rate must not be negative";
   }
-  if (!options.compare_with.empty()) {
+  const auto targets = 1 + options.compare_with.size();
+  if (options.turn_slots < 0) {
+    return "--turn-slot: the number of slots must be positive";
+  }
+  if (options.turn_slots > 0 &&
+      (options.turn_slot < 0 || static_cast<std::size_t>(options.turn_slot) + targets >
+                                    static_cast<std::size_t>(options.turn_slots))) {
+    return "--turn-slot " + std::to_string(options.turn_slot + 1) + "/" +
+           std::to_string(options.turn_slots) + " leaves no room for this run's " +
+           std::to_string(targets) + " target(s), one slot each";
+  }
+  if (!options.compare_with.empty() || options.turn_slots > 0) {
     for (const auto& other : options.compare_with) {
       if (other.port() == 0) {
         return "a --compare-with port is 0: give the port that server listens on";
@@ -114,20 +126,20 @@ std::string check_load_options(const LoadOptions& options) {
       return "--turn must be positive (got " + seconds_text(options.turn) + ")";
     }
     if (options.requests > 0) {
-      return "--compare-with needs --duration, not --requests: the targets take turns of equal "
-             "time, so they cannot all stop at a number of requests";
+      return "turns (--compare-with, --turn-slot) need --duration, not --requests: the targets "
+             "take turns of equal time, so they cannot all stop at a number of requests";
     }
     if (options.rate > 0.0) {
-      return "--compare-with is closed loop only: an open-loop schedule would stall through the "
-             "other targets' turns";
+      return "turns (--compare-with, --turn-slot) are closed loop only: an open-loop schedule "
+             "would stall through the other targets' turns";
     }
     // The connections of every target are bookkeeping too.
-    if ((1 + options.compare_with.size()) * static_cast<std::uint64_t>(options.pipeline) *
+    if (targets * static_cast<std::uint64_t>(options.pipeline) *
             static_cast<std::uint64_t>(options.connections) >
         kMaxRequestsInFlight) {
       return "--pipeline " + std::to_string(options.pipeline) + " on " +
              std::to_string(options.connections) + " connection(s) to each of " +
-             std::to_string(1 + options.compare_with.size()) + " targets would keep more than " +
+             std::to_string(targets) + " targets would keep more than " +
              std::to_string(kMaxRequestsInFlight) + " requests in flight; use a smaller window";
     }
   }
@@ -153,10 +165,23 @@ std::vector<LoadResult> LoadGenerator::run_each() {
   schedule.targets = targets;
   schedule.turn = options_.turn;
   schedule.start = SteadyClock::instance().now();
+  schedule.turn_origin = schedule.start;
+  schedule.slots = targets;
+  if (options_.turn_slots > 0) {
+    // Shared turns: counted from the Unix epoch, which the other runs read
+    // too. The steady clock keeps them, from the turn that holds now.
+    const auto since_epoch =
+        std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
+    schedule.origin_index = since_epoch / options_.turn;
+    schedule.turn_origin = schedule.start - since_epoch % options_.turn;
+    schedule.slots = options_.turn_slots;
+    schedule.first_slot = options_.turn_slot;
+  }
   // Each target gets the warm-up and the duration asked for, in turns.
-  schedule.measure_start = schedule.start + targets * options_.warmup;
-  schedule.end = options_.requests > 0 ? TimePoint::max()
-                                       : schedule.measure_start + targets * options_.duration;
+  schedule.measure_start = schedule.start + schedule.slots * options_.warmup;
+  schedule.end = options_.requests > 0
+                     ? TimePoint::max()
+                     : schedule.measure_start + schedule.slots * options_.duration;
 
   detail::LoadCompletion completion;
   std::vector<std::unique_ptr<detail::LoadWorker>> workers;

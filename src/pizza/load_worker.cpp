@@ -49,41 +49,43 @@ std::string error_text(int error) {
 // ---------------------------------------------------------------- turns
 
 int LoadSchedule::owner_at(TimePoint when) const noexcept {
-  if (targets == 1 || when < start) {
+  if (slots == 1 || when < turn_origin) {
     return 0;
   }
-  return static_cast<int>(((when - start) / turn) % targets);
+  const auto slot = static_cast<int>((origin_index + (when - turn_origin) / turn) % slots);
+  const int target = slot - first_slot;
+  return target >= 0 && target < targets ? target : -1;
 }
 
 TimePoint LoadSchedule::next_turn_after(TimePoint when) const noexcept {
-  if (when < start) {
-    return start;
+  if (when < turn_origin) {
+    return turn_origin;
   }
-  return start + ((when - start) / turn + 1) * turn;
+  return turn_origin + ((when - turn_origin) / turn + 1) * turn;
 }
 
 Duration LoadSchedule::turn_time(int target, TimePoint from, TimePoint to) const noexcept {
   if (to <= from) {
     return Duration::zero();
   }
-  if (targets == 1) {
+  if (slots == 1) {
     return to - from;
   }
-  // The target's share of [start, when): whole cycles of `targets` turns,
-  // plus its turn in the last, partial cycle if that reached it.
-  const auto owned_before = [this, target](TimePoint when) {
-    if (when <= start) {
+  const std::int64_t slot = first_slot + target;
+  // The slot's share of [turn_origin, when): of the first `turns` turns,
+  // those whose index (origin_index + k) % slots is the slot, plus the time
+  // into the current turn if it is one of them.
+  const auto owned_before = [this, slot](TimePoint when) {
+    if (when <= turn_origin) {
       return Duration::zero();
     }
-    const auto elapsed = when - start;
-    const auto turns = elapsed / turn;
+    const auto elapsed = when - turn_origin;
+    const std::int64_t turns = elapsed / turn;
     const auto into_turn = elapsed % turn;
-    const auto cycles = turns / targets;
-    const auto position = static_cast<int>(turns % targets);
-    Duration owned = cycles * turn;
-    if (target < position) {
-      owned += turn;
-    } else if (target == position) {
+    const std::int64_t skip = ((slot - origin_index) % slots + slots) % slots;  // first k with it
+    const std::int64_t whole = turns / slots + (skip < turns % slots ? 1 : 0);
+    Duration owned = whole * turn;
+    if ((origin_index + turns) % slots == slot) {
       owned += into_turn;
     }
     return owned;
@@ -164,7 +166,7 @@ void LoadWorker::run() noexcept {
           }
         };
         housekeeping_timer_ = loop.call_later(tick, Tick{this, tick});
-        if (schedule_.targets > 1) {
+        if (schedule_.slots > 1) {
           turn_owner_ = schedule_.owner_at(loop.time());
           turn_timer_ =
               loop.call_at(schedule_.next_turn_after(loop.time()), [this] { next_turn(); });
@@ -587,6 +589,9 @@ void LoadWorker::next_turn() {
   const TimePoint now = loop_->time();
   turn_owner_ = schedule_.owner_at(now);
   turn_timer_ = loop_->call_at(schedule_.next_turn_after(now), [this] { next_turn(); });
+  if (turn_owner_ < 0) {
+    return;  // another process's turn
+  }
   // Its connections are idle, their last replies in: fill their windows.
   const auto targets = static_cast<std::size_t>(schedule_.targets);
   for (std::size_t slot = static_cast<std::size_t>(turn_owner_); slot < connections_.size();

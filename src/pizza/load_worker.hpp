@@ -32,11 +32,19 @@ struct LoadSchedule {
   TimePoint start;
   TimePoint measure_start;  // start + warm-up
   TimePoint end;            // measure_start + duration; TimePoint::max() in requests mode
-  // Turns: turn k is [start + k * turn, start + (k + 1) * turn) and belongs
-  // to target k % targets. With one target every turn is its.
+  // Turns: turn k is [turn_origin + k * turn, turn_origin + (k + 1) * turn);
+  // its slot is (origin_index + k) % slots, and local target t owns slot
+  // first_slot + t. Alone, the turns start with the run (origin_index 0,
+  // slots == targets); shared with other processes, they are counted from
+  // the Unix epoch, which every process on the machine agrees on.
   int targets = 1;
   Duration turn{};
+  TimePoint turn_origin{};
+  std::int64_t origin_index = 0;
+  int slots = 1;
+  int first_slot = 0;
 
+  // The local target whose turn holds `when`, or -1 for another process's.
   [[nodiscard]] int owner_at(TimePoint when) const noexcept;
   // The start of the first turn after the one that holds `when`.
   [[nodiscard]] TimePoint next_turn_after(TimePoint when) const noexcept;
@@ -183,7 +191,7 @@ class LoadWorker {
   TimerHandle end_timer_;
   TimerHandle turn_timer_;
   TimePoint last_publish_{};
-  int turn_owner_ = 0;  // the target that may send now
+  int turn_owner_ = 0;  // the target that may send now; -1: another process's turn
 
   bool sending_ = true;  // false once the end was reached
   bool finished_ = false;

@@ -168,7 +168,8 @@ TEST(LoadCommand, ExitsWithTwoForBadArguments) {
        {"70000", "127.0.0.1:0", "12345 -c 10 -R 5", "12345 -c abc", "12345 -d 1x",
         "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'",
         "12345 --compare-with 12346 -n 5", "12345 --compare-with 12346 --turn 0",
-        "12345 --compare-with 0"}) {
+        "12345 --compare-with 0", "12345 --turn-slot 3/2", "12345 --turn-slot 2",
+        "12345 --turn-slot 0/2"}) {
     const auto outcome = run_load(arguments);
     EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "pizza/load_worker.hpp"
 #include "pizzeria/core/event_loop.hpp"
 #include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/net/listen_socket.hpp"
@@ -581,6 +582,72 @@ TEST(LoadGenerator, TargetsInTurnsAreLoadedOneAtATimeNotTogether) {
   EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << log.size() << " lines";
 }
 
+TEST(LoadSchedule, SharedTurnsBelongToTheirSlotCountedFromTheOriginIndex) {
+  // Three slots; this run's two targets hold slots 1 and 2. Turn k is slot
+  // (5 + k) % 3: 2, 0, 1, 2, 0, 1, ...
+  detail::LoadSchedule schedule{};
+  schedule.targets = 2;
+  schedule.turn = 10ms;
+  schedule.turn_origin = TimePoint{} + 1s;
+  schedule.origin_index = 5;
+  schedule.slots = 3;
+  schedule.first_slot = 1;
+  const TimePoint origin = schedule.turn_origin;
+  EXPECT_EQ(schedule.owner_at(origin + 5ms), 1);    // slot 2
+  EXPECT_EQ(schedule.owner_at(origin + 15ms), -1);  // slot 0: another process's
+  EXPECT_EQ(schedule.owner_at(origin + 25ms), 0);   // slot 1
+  EXPECT_EQ(schedule.next_turn_after(origin + 15ms), origin + 20ms);
+  EXPECT_EQ(schedule.turn_time(0, origin, origin + 60ms), 20ms);        // turns 2 and 5
+  EXPECT_EQ(schedule.turn_time(1, origin, origin + 60ms), 20ms);        // turns 0 and 3
+  EXPECT_EQ(schedule.turn_time(1, origin + 5ms, origin + 35ms), 10ms);  // halves of 0 and 3
+  EXPECT_EQ(schedule.turn_time(0, origin + 25ms, origin + 25ms), 0ms);
+}
+
+TEST(LoadGenerator, RunsSharingTurnSlotsTakeTurnsWithoutTalking) {
+  // Two generators, as two processes would be, each with one target and its
+  // own slot of two: the clock alone keeps them apart.
+  std::mutex log_mutex;
+  std::vector<int> log;
+  const auto logging = [&](int id) {
+    return [&, id](auto& o) {
+      o.on_line = [&, id](std::uint64_t) {
+        std::lock_guard lock(log_mutex);
+        log.push_back(id);
+      };
+    };
+  };
+  LineServer first(logging(0));
+  LineServer second(logging(1));
+  auto options = options_for(first);
+  options.connections = 2;
+  options.pipeline = 4;
+  options.duration = 200ms;
+  options.turn = 40ms;
+  options.turn_slots = 2;
+  auto other_options = options;
+  other_options.target = second.address();
+  other_options.turn_slot = 1;
+  auto other = std::async(std::launch::async,
+                          [&other_options] { return LoadGenerator(other_options).run(); });
+  const auto result = LoadGenerator(options).run();
+  const auto other_result = other.get();
+  for (const auto* each : {&result, &other_result}) {
+    EXPECT_GT(each->replies, 0U);
+    // The run starts anywhere in a turn, so its share is the duration give
+    // or take one turn.
+    EXPECT_GE(each->measured, 160ms);
+    EXPECT_LE(each->measured, 240ms);
+  }
+  std::lock_guard lock(log_mutex);
+  int switches = 0;
+  for (std::size_t i = 1; i < log.size(); ++i) {
+    switches += log[i] != log[i - 1] ? 1 : 0;
+  }
+  constexpr int kTurns = 2 * 200 / 40 + 2;  // and the runs' starts apart
+  EXPECT_GE(switches, 2);
+  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << log.size() << " lines";
+}
+
 TEST(LoadGenerator, GivesUpWhenOneTargetInTurnsRefusesEveryConnection) {
   LineServer server;
   RefusingPort refusing;
@@ -612,12 +679,19 @@ TEST(LoadGenerator, RejectsTurnsThatCannotWork) {
 
   auto counted = options;
   counted.requests = 100;
-  EXPECT_NE(check_load_options(counted).find("needs --duration"), std::string::npos);
+  EXPECT_NE(check_load_options(counted).find("need --duration"), std::string::npos);
 
   auto open_loop = options;
   open_loop.rate = 1000;
   EXPECT_NE(check_load_options(open_loop).find("closed loop only"), std::string::npos);
   EXPECT_THROW(LoadGenerator{open_loop}, std::invalid_argument);
+
+  auto shared = options;
+  shared.turn_slots = 3;
+  shared.turn_slot = 1;
+  EXPECT_EQ(check_load_options(shared), "");
+  shared.turn_slot = 2;  // two targets from slot 2 of 3: no room
+  EXPECT_NE(check_load_options(shared).find("leaves no room"), std::string::npos);
 
   auto too_many = options;
   too_many.connections = 10'000;

@@ -35,7 +35,9 @@
 // every target alike, which back-to-back runs cannot promise. Each target
 // gets `warmup` and `duration` of turns, so the run lasts that times the
 // number of targets; run_each() returns one result per target, each measured
-// over its own turns only. Closed loop and duration mode only.
+// over its own turns only. Closed loop and duration mode only. Runs in
+// separate processes (when one process cannot hold every target's
+// connections) can share turns through the clock: `turn_slots`.
 //
 // Errors are counted by kind and the run goes on: a connection that fails is
 // closed, its requests in flight are lost (`unanswered`), and it reconnects
@@ -110,6 +112,13 @@ struct LoadOptions {
   // empty: `target` alone, all the time.
   std::vector<SocketAddress> compare_with;
   Duration turn = std::chrono::milliseconds(100);
+  // Turns shared with other runs, in other processes, that use the same
+  // `turn` and `turn_slots`: turns are then counted from the Unix epoch, so
+  // all agree on them without talking, and this run's targets take slots
+  // turn_slot, turn_slot + 1, ... of every `turn_slots` turns. The run lasts
+  // turn_slots times the warm-up and the duration. 0: not shared.
+  int turn_slots = 0;
+  int turn_slot = 0;  // 0-based
   // Called on run()'s thread about once a second while the run lasts.
   std::function<void(const LoadProgress&)> on_progress;
 };
