@@ -7,12 +7,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 #include "pizzeria/exec/process_queue.hpp"
 #include "pizzeria/exec/task_registry.hpp"
@@ -61,6 +63,45 @@ void run_item(const std::string& name, const ErasedTask* task, WireReader& args,
   }
 }
 
+// The outcome that replaces a result too large to send.
+void put_too_large(WireWriter& out, std::size_t bytes) {
+  out.put_u8(0);
+  wire_encode<std::string>(
+      out, "its encoded result of " + std::to_string(bytes) +
+               " bytes does not fit, with the rest of its batch, in one process pool message "
+               "(the limit is 1 GiB): return less per item, or send fewer items per batch");
+}
+
+// A results message over the frame limit would kill the worker when sent,
+// and the parent would report the whole batch as a dead worker. Instead, the
+// items that do not fit fail with the reason and the rest keep their
+// results: in order, an item keeps its result when that still leaves room
+// for the items after it at their smallest (their result or the failure,
+// whichever is shorter). `ends[i]` is where item i's outcome ends in `full`.
+WireWriter fit_results(const WireWriter& full, const std::vector<std::size_t>& ends) {
+  constexpr std::size_t kHeader = 1 + 8 + 4;  // kind, id, count
+  WireWriter probe;
+  put_too_large(probe, std::size_t{1} << 40);  // the longest such outcome
+  const std::size_t failure_size = probe.size();
+  const auto item_size = [&](std::size_t i) { return ends[i] - (i == 0 ? kHeader : ends[i - 1]); };
+  std::size_t smallest_rest = 0;
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    smallest_rest += std::min(item_size(i), failure_size);
+  }
+  WireWriter fitted;
+  fitted.put_bytes(std::string_view(full.data()).substr(0, kHeader));
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    const std::size_t size = item_size(i);
+    smallest_rest -= std::min(size, failure_size);
+    if (fitted.size() + size + smallest_rest <= process_protocol::kMaxFrame) {
+      fitted.put_bytes(std::string_view(full.data()).substr(ends[i] - size, size));
+    } else {
+      put_too_large(fitted, size);
+    }
+  }
+  return fitted;
+}
+
 int serve(int fd) {
   // Proves to the pool that this program reached the worker loop (and did
   // not, say, run its normal main because it lacks the hook).
@@ -72,6 +113,7 @@ int serve(int fd) {
   // every message.
   std::string frame;
   WireWriter out;
+  std::vector<std::size_t> item_ends;  // where each item's outcome ends in `out`
   for (;;) {
     if (!process_protocol::read_frame(fd, frame)) {
       return 0;  // the pool closed the connection: a normal shutdown
@@ -110,12 +152,17 @@ int serve(int fd) {
     out.put_u8(process_protocol::kResults);
     out.put_u64(id);
     out.put_u32(count);
+    item_ends.clear();
     for (std::uint32_t i = 0; i < count; ++i) {
       // Each item's arguments are length-prefixed so a decoding failure in
       // one item cannot misalign the next.
       const std::uint32_t size = reader.get_u32();
       WireReader item(reader.get_bytes(size));
       run_item(name, task, item, out);
+      item_ends.push_back(out.size());
+    }
+    if (out.size() > process_protocol::kMaxFrame) {
+      out = fit_results(out, item_ends);
     }
     process_protocol::write_frame(fd, out.data());
     // A rare huge message should not pin its memory in the worker for ever.
