@@ -323,7 +323,7 @@ struct Arguments {
   std::string timeout = "2s";
   std::string json_file;
   std::vector<std::string> compare_with;
-  std::string turn = "100ms";
+  std::string turn;  // empty: 100ms
   std::string turn_slot;
   bool progress = false;
 };
@@ -356,7 +356,12 @@ LoadOptions build_options(const Arguments& arguments) {
   options.timeout = parse_duration("--timeout", arguments.timeout);
   options.rate = parse_rate("--rate", arguments.rate);
   options.connect_rate = parse_rate("--connect-rate", arguments.connect_rate);
-  options.turn = parse_duration("--turn", arguments.turn);
+  if (!arguments.turn.empty()) {
+    if (arguments.compare_with.empty() && arguments.turn_slot.empty()) {
+      throw ArgumentError("--turn applies only with --compare-with or --turn-slot");
+    }
+    options.turn = parse_duration("--turn", arguments.turn);
+  }
   if (!arguments.turn_slot.empty()) {
     const auto slash = arguments.turn_slot.find('/');
     if (slash == std::string::npos) {

@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 constexpr Duration kProgressInterval = 1s;
 // --pipeline times --connections: 24 bytes of bookkeeping each, 240 MB.
 constexpr std::uint64_t kMaxRequestsInFlight = 10'000'000;
+// --turn-slot's N: more than any comparison needs.
+constexpr int kMaxTurnSlots = 1000;
 // How often run()'s thread looks at stop() while it waits.
 constexpr Duration kStopPollInterval = 100ms;
 
@@ -122,8 +124,27 @@ std::string check_load_options(const LoadOptions& options) {
         return "a --compare-with port is 0: give the port that server listens on";
       }
     }
-    if (options.turn <= Duration::zero()) {
-      return "--turn must be positive (got " + seconds_text(options.turn) + ")";
+    if (options.turn < 1ms) {
+      return "--turn must be at least 1 ms (got " + seconds_text(options.turn) + ")";
+    }
+    // Whole turns, so that every target gets the same share of both phases.
+    if (options.requests == 0 && (options.duration % options.turn != Duration::zero() ||
+                                  options.warmup % options.turn != Duration::zero())) {
+      return "with turns, --duration and --warmup must be whole multiples of --turn (" +
+             seconds_text(options.turn) + "), so that every target gets the same time";
+    }
+    if (options.turn_slots > kMaxTurnSlots) {
+      return "--turn-slot: at most " + std::to_string(kMaxTurnSlots) + " slots";
+    }
+    // The run lasts that many times both phases, on a clock of 64-bit
+    // nanoseconds (292 years): keep far inside it.
+    const auto turns_per_cycle =
+        std::max<std::size_t>(targets, static_cast<std::size_t>(std::max(options.turn_slots, 0)));
+    if (std::chrono::duration<double>(options.warmup + options.duration).count() *
+            static_cast<double>(turns_per_cycle) >
+        1e9) {
+      return "with turns the run lasts " + std::to_string(turns_per_cycle) +
+             " times --warmup plus --duration: more than 30 years; use shorter phases";
     }
     if (options.requests > 0) {
       return "turns (--compare-with, --turn-slot) need --duration, not --requests: the targets "

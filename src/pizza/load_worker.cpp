@@ -167,7 +167,6 @@ void LoadWorker::run() noexcept {
         };
         housekeeping_timer_ = loop.call_later(tick, Tick{this, tick});
         if (schedule_.slots > 1) {
-          turn_owner_ = schedule_.owner_at(loop.time());
           turn_timer_ =
               loop.call_at(schedule_.next_turn_after(loop.time()), [this] { next_turn(); });
         }
@@ -400,7 +399,12 @@ void LoadWorker::on_reply_line(Connection& connection, TimePoint now, bool expec
 }
 
 bool LoadWorker::may_send(const Connection& connection, TimePoint intended) const noexcept {
-  if (!sending_ || connection.target != turn_owner_) {
+  if (!sending_) {
+    return false;
+  }
+  // From the clock, not from the turn timer: a loop that is late to run the
+  // timer must not let the last turn's target go on sending into the next.
+  if (schedule_.slots > 1 && schedule_.owner_at(intended) != connection.target) {
     return false;
   }
   if (requests_mode_) {
@@ -563,7 +567,10 @@ void LoadWorker::housekeeping() {
       return;
     }
   }
-  if (error_since_reply_ && now - last_reply_ > 2 * options_.timeout) {
+  // Nothing is sent in other processes' turns (--turn-slot), so nothing is
+  // answered either: those turns do not count as silence.
+  const Duration others_turns = (schedule_.slots - schedule_.targets) * schedule_.turn;
+  if (error_since_reply_ && now - last_reply_ > 2 * options_.timeout + others_turns) {
     std::string targets = options_.target.to_string();
     for (const auto& other : options_.compare_with) {
       targets += ", " + other.to_string();
@@ -587,14 +594,14 @@ void LoadWorker::next_turn() {
     return;
   }
   const TimePoint now = loop_->time();
-  turn_owner_ = schedule_.owner_at(now);
+  const int owner = schedule_.owner_at(now);
   turn_timer_ = loop_->call_at(schedule_.next_turn_after(now), [this] { next_turn(); });
-  if (turn_owner_ < 0) {
+  if (owner < 0) {
     return;  // another process's turn
   }
   // Its connections are idle, their last replies in: fill their windows.
   const auto targets = static_cast<std::size_t>(schedule_.targets);
-  for (std::size_t slot = static_cast<std::size_t>(turn_owner_); slot < connections_.size();
+  for (std::size_t slot = static_cast<std::size_t>(owner); slot < connections_.size();
        slot += targets) {
     pump(connections_[slot], now);
     if (finished_) {

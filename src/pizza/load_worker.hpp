@@ -191,7 +191,6 @@ class LoadWorker {
   TimerHandle end_timer_;
   TimerHandle turn_timer_;
   TimePoint last_publish_{};
-  int turn_owner_ = 0;  // the target that may send now; -1: another process's turn
 
   bool sending_ = true;  // false once the end was reached
   bool finished_ = false;

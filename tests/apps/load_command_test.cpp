@@ -169,7 +169,7 @@ TEST(LoadCommand, ExitsWithTwoForBadArguments) {
         "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'",
         "12345 --compare-with 12346 -n 5", "12345 --compare-with 12346 --turn 0",
         "12345 --compare-with 0", "12345 --turn-slot 3/2", "12345 --turn-slot 2",
-        "12345 --turn-slot 0/2"}) {
+        "12345 --turn-slot 0/2", "12345 --turn 50ms", "12345 --compare-with 12346 -d 150ms"}) {
     const auto outcome = run_load(arguments);
     EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;

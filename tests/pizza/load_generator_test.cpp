@@ -675,7 +675,24 @@ TEST(LoadGenerator, RejectsTurnsThatCannotWork) {
 
   auto no_turn = options;
   no_turn.turn = 0ms;
-  EXPECT_NE(check_load_options(no_turn).find("--turn must be positive"), std::string::npos);
+  EXPECT_NE(check_load_options(no_turn).find("--turn must be at least 1 ms"), std::string::npos);
+
+  // Phases of whole turns only: -d 150ms in 100 ms turns would give the
+  // first target two turns and the second one.
+  auto uneven = options;
+  uneven.duration = 150ms;
+  EXPECT_NE(check_load_options(uneven).find("whole multiples of --turn"), std::string::npos);
+  auto uneven_warmup = options;
+  uneven_warmup.warmup = 50ms;
+  EXPECT_NE(check_load_options(uneven_warmup).find("whole multiples of --turn"), std::string::npos);
+
+  auto endless = options;
+  endless.turn_slots = 1000;
+  endless.duration = std::chrono::hours(24 * 365 * 10);
+  EXPECT_NE(check_load_options(endless).find("more than 30 years"), std::string::npos);
+  auto too_many_slots = options;
+  too_many_slots.turn_slots = 1001;
+  EXPECT_NE(check_load_options(too_many_slots).find("at most 1000 slots"), std::string::npos);
 
   auto counted = options;
   counted.requests = 100;
