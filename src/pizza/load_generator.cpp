@@ -74,12 +74,16 @@ std::string check_load_options(const LoadOptions& options) {
   // Every request a window can hold is bookkeeping allocated up front, before
   // the clock starts; 100 million of them took seconds and gigabytes, and a
   // run whose duration passed meanwhile sent nothing and reported success.
-  if (static_cast<std::uint64_t>(options.pipeline) *
+  // In turns, every target's connections hold their windows.
+  const auto targets = 1 + options.compare_with.size();
+  if (targets * static_cast<std::uint64_t>(options.pipeline) *
           static_cast<std::uint64_t>(options.connections) >
       kMaxRequestsInFlight) {
     return "--pipeline " + std::to_string(options.pipeline) + " on " +
-           std::to_string(options.connections) + " connection(s) would keep more than " +
-           std::to_string(kMaxRequestsInFlight) + " requests in flight; use a smaller window";
+           std::to_string(options.connections) + " connection(s)" +
+           (targets > 1 ? " to each of " + std::to_string(targets) + " targets" : std::string()) +
+           " would keep more than " + std::to_string(kMaxRequestsInFlight) +
+           " requests in flight; use a smaller window";
   }
   if (options.requests == 0 && options.duration <= Duration::zero()) {
     return "--duration must be positive (got " + seconds_text(options.duration) + ")";
@@ -107,7 +111,6 @@ std::string check_load_options(const LoadOptions& options) {
   if (options.connect_rate < 0.0) {
     return "--connect-rate must not be negative";
   }
-  const auto targets = 1 + options.compare_with.size();
   if (options.turn_slots < 0) {
     return "--turn-slot: the number of slots must be positive";
   }
@@ -153,15 +156,6 @@ std::string check_load_options(const LoadOptions& options) {
     if (options.rate > 0.0) {
       return "turns (--compare-with, --turn-slot) are closed loop only: an open-loop schedule "
              "would stall through the other targets' turns";
-    }
-    // The connections of every target are bookkeeping too.
-    if (targets * static_cast<std::uint64_t>(options.pipeline) *
-            static_cast<std::uint64_t>(options.connections) >
-        kMaxRequestsInFlight) {
-      return "--pipeline " + std::to_string(options.pipeline) + " on " +
-             std::to_string(options.connections) + " connection(s) to each of " +
-             std::to_string(targets) + " targets would keep more than " +
-             std::to_string(kMaxRequestsInFlight) + " requests in flight; use a smaller window";
     }
   }
   return {};
@@ -278,8 +272,7 @@ std::vector<LoadResult> LoadGenerator::run_each() {
   std::vector<LoadResult> results(static_cast<std::size_t>(targets));
   for (int target = 0; target < targets; ++target) {
     LoadResult& result = results[static_cast<std::size_t>(target)];
-    result.target =
-        target == 0 ? options_.target : options_.compare_with[static_cast<std::size_t>(target - 1)];
+    result.target = options_.target_address(static_cast<std::size_t>(target));
     result.open_loop = options_.rate > 0.0;
     result.abort_reason = abort_reason;
     for (const auto& worker : workers) {

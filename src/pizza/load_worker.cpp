@@ -129,11 +129,6 @@ LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
   }
 }
 
-const SocketAddress& LoadWorker::address_of(int target) const noexcept {
-  return target == 0 ? options_.target
-                     : options_.compare_with[static_cast<std::size_t>(target - 1)];
-}
-
 LoadWorker::~LoadWorker() = default;
 
 void LoadWorker::run() noexcept {
@@ -218,7 +213,7 @@ void LoadWorker::start_connect(Connection& connection) {
   if (!sending_) {
     return;
   }
-  const auto& target = address_of(connection.target);
+  const auto& target = options_.target_address(static_cast<std::size_t>(connection.target));
   const int fd = ::socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     // EMFILE/ENFILE most likely: a connection we cannot even try.
@@ -253,7 +248,8 @@ void LoadWorker::on_connect_result(Connection& connection, int error) {
     }
     fail(connection, ErrorKind::connect_failed, error);
     if (!any_connected_[target] && first_attempts_failed_[target] == connection_count_) {
-      abort("connect to " + address_of(connection.target).to_string() +
+      abort("connect to " +
+            options_.target_address(static_cast<std::size_t>(connection.target)).to_string() +
             " failed: " + last_connect_error_);
     }
     return;

@@ -169,7 +169,6 @@ class LoadWorker {
   [[nodiscard]] TargetCounters& counters(const Connection& connection) noexcept {
     return live_.targets[static_cast<std::size_t>(connection.target)];
   }
-  [[nodiscard]] const SocketAddress& address_of(int target) const noexcept;
   [[nodiscard]] bool measuring(TimePoint intended) const noexcept {
     return intended >= schedule_.measure_start;
   }

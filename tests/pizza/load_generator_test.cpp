@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "pizza/load_worker.hpp"
@@ -509,6 +510,35 @@ class RefusingPort {
   UniqueFd holder_;
 };
 
+// Which of several LineServers read each line, in the order read: server(id)
+// configures a LineServer to log under `id`. Loaded in turns, the log
+// switches server about once a turn; loaded together, every few lines.
+class ReadLog {
+ public:
+  [[nodiscard]] std::function<void(LineServer::Options&)> server(int id) {
+    return [this, id](LineServer::Options& options) {
+      options.on_line = [this, id](std::uint64_t) {
+        std::lock_guard lock(mutex_);
+        ids_.push_back(id);
+      };
+    };
+  }
+
+  // Once the servers are idle: lines logged, and how often the server changed.
+  [[nodiscard]] std::pair<std::size_t, int> lines_and_switches() const {
+    std::lock_guard lock(mutex_);
+    int switches = 0;
+    for (std::size_t i = 1; i < ids_.size(); ++i) {
+      switches += ids_[i] != ids_[i - 1] ? 1 : 0;
+    }
+    return {ids_.size(), switches};
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<int> ids_;
+};
+
 TEST(LoadGenerator, TurnsGiveEachTargetTheWarmupAndDurationAskedAndReportEachApart) {
   LineServer first([](auto& o) { o.respond = thank_you; });
   LineServer second;
@@ -547,19 +577,10 @@ TEST(LoadGenerator, TargetsInTurnsAreLoadedOneAtATimeNotTogether) {
   // together, the two would alternate every few lines; in turns, the log
   // switches server about once a turn (a few more at a boundary, where the
   // last turn's requests may still be read while the next turn's start).
-  std::mutex log_mutex;
-  std::vector<int> log;
-  const auto logging = [&](int id) {
-    return [&, id](auto& o) {
-      o.on_line = [&, id](std::uint64_t) {
-        std::lock_guard lock(log_mutex);
-        log.push_back(id);
-      };
-    };
-  };
-  LineServer first(logging(0));
-  LineServer second(logging(1));
-  LineServer third(logging(2));
+  ReadLog log;
+  LineServer first(log.server(0));
+  LineServer second(log.server(1));
+  LineServer third(log.server(2));
   auto options = options_for(first);
   options.compare_with = {second.address(), third.address()};
   options.connections = 2;
@@ -568,18 +589,14 @@ TEST(LoadGenerator, TargetsInTurnsAreLoadedOneAtATimeNotTogether) {
   options.turn = 40ms;
   const auto results = LoadGenerator(options).run_each();
   constexpr int kTurns = 3 * 200 / 40;
-  std::lock_guard lock(log_mutex);
-  int switches = 0;
-  for (std::size_t i = 1; i < log.size(); ++i) {
-    switches += log[i] != log[i - 1] ? 1 : 0;
-  }
+  const auto [lines, switches] = log.lines_and_switches();
   for (const auto& result : results) {
     EXPECT_GT(result.replies, 0U);
   }
-  EXPECT_GT(log.size(), static_cast<std::size_t>(20 * kTurns));
+  EXPECT_GT(lines, static_cast<std::size_t>(20 * kTurns));
   EXPECT_GE(switches, 2);
   // At most the eight requests in flight at each boundary can interleave.
-  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << log.size() << " lines";
+  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << lines << " lines";
 }
 
 TEST(LoadSchedule, SharedTurnsBelongToTheirSlotCountedFromTheOriginIndex) {
@@ -606,18 +623,9 @@ TEST(LoadSchedule, SharedTurnsBelongToTheirSlotCountedFromTheOriginIndex) {
 TEST(LoadGenerator, RunsSharingTurnSlotsTakeTurnsWithoutTalking) {
   // Two generators, as two processes would be, each with one target and its
   // own slot of two: the clock alone keeps them apart.
-  std::mutex log_mutex;
-  std::vector<int> log;
-  const auto logging = [&](int id) {
-    return [&, id](auto& o) {
-      o.on_line = [&, id](std::uint64_t) {
-        std::lock_guard lock(log_mutex);
-        log.push_back(id);
-      };
-    };
-  };
-  LineServer first(logging(0));
-  LineServer second(logging(1));
+  ReadLog log;
+  LineServer first(log.server(0));
+  LineServer second(log.server(1));
   auto options = options_for(first);
   options.connections = 2;
   options.pipeline = 4;
@@ -638,14 +646,10 @@ TEST(LoadGenerator, RunsSharingTurnSlotsTakeTurnsWithoutTalking) {
     EXPECT_GE(each->measured, 160ms);
     EXPECT_LE(each->measured, 240ms);
   }
-  std::lock_guard lock(log_mutex);
-  int switches = 0;
-  for (std::size_t i = 1; i < log.size(); ++i) {
-    switches += log[i] != log[i - 1] ? 1 : 0;
-  }
+  const auto [lines, switches] = log.lines_and_switches();
   constexpr int kTurns = 2 * 200 / 40 + 2;  // and the runs' starts apart
   EXPECT_GE(switches, 2);
-  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << log.size() << " lines";
+  EXPECT_LE(switches, kTurns * 9) << switches << " switches in " << lines << " lines";
 }
 
 TEST(LoadGenerator, GivesUpWhenOneTargetInTurnsRefusesEveryConnection) {

@@ -121,6 +121,11 @@ struct LoadOptions {
   int turn_slot = 0;  // 0-based
   // Called on run()'s thread about once a second while the run lasts.
   std::function<void(const LoadProgress&)> on_progress;
+
+  // Target `index` in run_each()'s order: `target`, then `compare_with`.
+  [[nodiscard]] const SocketAddress& target_address(std::size_t index) const noexcept {
+    return index == 0 ? target : compare_with[index - 1];
+  }
 };
 
 // Validates options that cannot work together; returns an empty string when
