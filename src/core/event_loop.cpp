@@ -205,9 +205,42 @@ Duration EventLoop::poll_timeout(Duration max_block) {
   return timeout == Duration::max() ? Duration(-1) : timeout;
 }
 
+std::size_t EventLoop::poll(Duration timeout) {
+  if (options_.busy_poll > Duration::zero() && last_poll_found_events_ &&
+      timeout != Duration::zero()) {
+    // Spin in real time: the budget is about a core's time, and the loop's
+    // clock may be a manual one that real time does not move.
+    const auto& real = SteadyClock::instance();
+    const TimePoint start = real.now();
+    const Duration budget =
+        timeout < Duration::zero() ? options_.busy_poll : std::min(options_.busy_poll, timeout);
+    TimePoint now = start;
+    do {
+      ++poll_counts_.busy;
+      if (const std::size_t count = poller_->wait(poll_events_, Duration::zero()); count > 0) {
+        return count;
+      }
+      now = real.now();
+      // stop() from another thread writes the wake-up fd, which the next
+      // look sees; one from this thread cannot happen while we spin.
+    } while (now - start < budget);
+    if (timeout > Duration::zero()) {
+      timeout = std::max(Duration::zero(), timeout - (now - start));
+      if (timeout == Duration::zero()) {
+        return 0;  // the spin used up the time to the next timer
+      }
+    }
+  }
+  if (timeout != Duration::zero()) {
+    ++poll_counts_.blocking;
+  }
+  return poller_->wait(poll_events_, timeout);
+}
+
 void EventLoop::run_iteration(Duration max_block) {
   // Step 1: poll.
-  const std::size_t count = poller_->wait(poll_events_, poll_timeout(max_block));
+  const std::size_t count = poll(poll_timeout(max_block));
+  last_poll_found_events_ = count > 0;
   if (count == 0 && ready_.empty()) {
     drop_stale_timer_entries();
     if (!timer_heap_.empty()) {

@@ -15,7 +15,9 @@
 //
 // One iteration (docs/design.md draws it):
 //   1. Poll for I/O, blocking at most until the earliest timer; no block if
-//      callbacks are ready or stop() was called.
+//      callbacks are ready or stop() was called. With a busy_poll budget and
+//      events found by the previous poll, look without blocking for up to
+//      the budget first (EventLoopOptions::busy_poll).
 //   2. Run the callbacks of ready fds, in the order the kernel reported them.
 //      Callbacks posted from other threads join the ready queue here.
 //   3. Run the timers that are due, earliest first (ties: scheduling order).
@@ -113,6 +115,14 @@ class EventLoop {
   [[nodiscard]] std::size_t ready_count() const noexcept;
   [[nodiscard]] std::size_t timer_count() const noexcept { return armed_timers_; }
 
+  // How step 1 has waited so far: polls that could block (a timeout other
+  // than zero), and polls made while busy polling. For tests and diagnostics.
+  struct PollCounts {
+    std::uint64_t blocking = 0;
+    std::uint64_t busy = 0;
+  };
+  [[nodiscard]] PollCounts poll_counts() const noexcept { return poll_counts_; }
+
   // Fatal error (message on stderr, abort) unless called on the loop's thread.
   void assert_in_loop_thread(const char* what) const noexcept {
     if (!in_loop_thread()) {
@@ -158,6 +168,8 @@ class EventLoop {
 
   void run_iteration(Duration max_block);
   Duration poll_timeout(Duration max_block);
+  // Step 1: waits for events for at most `timeout` (negative: forever).
+  std::size_t poll(Duration timeout);
   void dispatch_io(std::size_t count);
   void dispatch_one(std::size_t index);
   // After a callback threw: the kernel reports the edge-triggered watches
@@ -225,6 +237,9 @@ class EventLoop {
   std::vector<int> watched_fds_;  // fd -> 1 when watched, to refuse doubles
   std::vector<PollEvent> poll_events_;
   std::size_t user_watches_ = 0;
+  // Busy polling follows an iteration whose poll found events.
+  bool last_poll_found_events_ = false;
+  PollCounts poll_counts_;
 
   // call_soon_threadsafe: other threads append under the mutex; the loop
   // swaps the vector out and runs it (muduo's queueInLoop). `wakeup_armed_`
