@@ -70,6 +70,9 @@ ALL_MODELS = ["threads", "pool", "polling", "select", "poll", "reactor", "coro",
 
 
 ISOLATE = False
+# `pizzeria load --busy-poll`: how long the load generator spins for more
+# replies before it sleeps ("0s": never).
+LOADER_BUSY_POLL = "30us"
 
 
 def placed(argv, cpu):
@@ -177,6 +180,8 @@ def load_argv(build, port, connections, pipeline, duration, warmup, json_path):
             "--timeout", "5s", "--json", json_path]
     if connections >= 1000:
         argv += ["--connect-rate", "5000"]
+    if LOADER_BUSY_POLL not in ("0", "0s"):
+        argv += ["--busy-poll", LOADER_BUSY_POLL]
     return argv
 
 
@@ -311,9 +316,13 @@ def main():
                              "after another")
     parser.add_argument("--json", help="also write every round's throughput, p50 and p99 to this file, "
                                        "so several runs can be pooled")
+    parser.add_argument("--loader-busy-poll", default="30us", metavar="DURATION",
+                        help="the load generator's --busy-poll (default %(default)s; 0s: it sleeps as "
+                             "soon as it has nothing to do)")
     args = parser.parse_args()
-    global ISOLATE
+    global ISOLATE, LOADER_BUSY_POLL
     ISOLATE = args.isolate
+    LOADER_BUSY_POLL = args.loader_busy_poll
     # In turns, one load generator holds every server's connections where
     # it can: 40,000 descriptors at 10,000 connections and four servers.
     # Raising the hard limit needs CAP_SYS_RESOURCE (this machine's root
@@ -346,7 +355,7 @@ def main():
               else "one server after another")
     lines = [f"Server benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
              f"{duration:g} s per server and round, median of {args.repeat} rounds, {method}, "
-             f"pizzeria load -t 1, servers with one worker"
+             f"pizzeria load -t 1 --busy-poll {args.loader_busy_poll}, servers with one worker"
              f"{', isolated (server CPU 0, load CPU 1, nice -20)' if args.isolate else ''}", ""]
     raw = []
     for connections, pipeline in scenarios:

@@ -121,8 +121,8 @@ Duration parse_duration(const std::string& option, const std::string& text) {
         fmt::format("{} '{}' is not a duration (a number with s, ms, us, m or h; seconds if bare)",
                     option, text));
   }
-  return std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double>(number * seconds_per_unit));
+  // Rounded, not truncated: 50us is 4.9999...e-5 s as a double.
+  return std::chrono::round<Duration>(std::chrono::duration<double>(number * seconds_per_unit));
 }
 
 // 950ns, 412us, 1.23ms, 2.10s: three significant digits are what 1% buckets support.
@@ -198,6 +198,7 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
     out["turn_slot"] = fmt::format("{}/{}", options.turn_slot + 1, options.turn_slots);
   }
   out["timeout_s"] = seconds(options.timeout);
+  out["busy_poll_s"] = seconds(options.busy_poll);
   out["request"] = options.request;
   out["expect"] = options.expect;
   out["measured_s"] = seconds(result.measured);
@@ -243,6 +244,10 @@ std::string report_text(const LoadOptions& options, const LoadResult& result) {
     if (options.compare_with.empty()) {
       text += fmt::format(" ({:g} ms each)", turn_ms);
     }
+  }
+  if (options.busy_poll > Duration::zero()) {
+    text += fmt::format(", busy polling {}",
+                        human(static_cast<std::uint64_t>(options.busy_poll.count())));
   }
   text += '\n';
   text += fmt::format("  replies     {} in {:.2f} s = {:.1f} per second\n", result.replies,
@@ -325,6 +330,7 @@ struct Arguments {
   std::vector<std::string> compare_with;
   std::string turn;  // empty: 100ms
   std::string turn_slot;
+  std::string busy_poll = "0s";
   bool progress = false;
 };
 
@@ -356,6 +362,7 @@ LoadOptions build_options(const Arguments& arguments) {
   options.timeout = parse_duration("--timeout", arguments.timeout);
   options.rate = parse_rate("--rate", arguments.rate);
   options.connect_rate = parse_rate("--connect-rate", arguments.connect_rate);
+  options.busy_poll = parse_duration("--busy-poll", arguments.busy_poll);
   if (!arguments.turn.empty()) {
     if (arguments.compare_with.empty() && arguments.turn_slot.empty()) {
       throw ArgumentError("--turn applies only with --compare-with or --turn-slot");
@@ -531,6 +538,12 @@ void register_load_command(CLI::App& app, int& exit_code) {
                    "and N: this run takes slot I of every N turns (its targets slots I, I+1, ...), "
                    "counted from the Unix epoch; the run lasts N times --warmup and --duration")
       ->type_name("I/N");
+  command
+      ->add_option("--busy-poll", arguments->busy_poll,
+                   "After events, each thread keeps polling without sleeping for up to this long "
+                   "(a core spins, replies need no wake-up) before it sleeps; an idle thread "
+                   "sleeps at once (0s: never spin)")
+      ->type_name("DURATION");
   command->add_flag("--progress", arguments->progress,
                     "Print progress every second on stderr even when it is not a terminal");
   command->callback([arguments, &exit_code] { exit_code = run_load(*arguments); });

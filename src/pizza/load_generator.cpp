@@ -111,6 +111,9 @@ std::string check_load_options(const LoadOptions& options) {
   if (options.connect_rate < 0.0) {
     return "--connect-rate must not be negative";
   }
+  if (options.busy_poll < Duration::zero()) {
+    return "--busy-poll must not be negative";
+  }
   if (options.turn_slots < 0) {
     return "--turn-slot: the number of slots must be positive";
   }

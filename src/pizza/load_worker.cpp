@@ -137,7 +137,9 @@ void LoadWorker::run() noexcept {
   // that delay to the server as latency. Ask for the tightest wake-ups.
   (void)::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   try {
-    EventLoop loop;
+    EventLoopOptions loop_options;
+    loop_options.busy_poll = options_.busy_poll;
+    EventLoop loop(loop_options);
     loop_ = &loop;
     last_reply_ = schedule_.start;
     last_publish_ = loop.time();

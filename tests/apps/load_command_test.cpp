@@ -149,6 +149,26 @@ TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
   EXPECT_EQ(json["compared"][0]["errors"]["total"], 0);
 }
 
+TEST(LoadCommand, BusyPollsWhenAsked) {
+  PizzaServer server;
+  const std::string json_path =
+      ::testing::TempDir() + "load_command_busy_" + std::to_string(::getpid()) + ".json";
+  const auto outcome = run_load(server.port() + " -c 2 -n 200 --busy-poll 50us --expect Thank " +
+                                "--json " + json_path);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("closed loop, 2 connections on 1 thread, pipeline 1, busy polling "
+                                "50.0us\n  replies     200 in"),
+            std::string::npos)
+      << outcome.output;
+  std::ifstream file(json_path);
+  ASSERT_TRUE(file) << json_path;
+  const auto json = nlohmann::json::parse(file);
+  std::remove(json_path.c_str());
+  EXPECT_EQ(json["busy_poll_s"], 5e-05);
+  EXPECT_EQ(json["replies"], 200);
+  EXPECT_EQ(json["errors"]["total"], 0);
+}
+
 TEST(LoadCommand, ExitsWithOneWhenRepliesAreUnexpected) {
   PizzaServer server;
   const auto outcome = run_load(server.port() + " -c 2 -n 50 --request '0\\n' --expect Thank");
@@ -169,7 +189,8 @@ TEST(LoadCommand, ExitsWithTwoForBadArguments) {
         "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'",
         "12345 --compare-with 12346 -n 5", "12345 --compare-with 12346 --turn 0",
         "12345 --compare-with 0", "12345 --turn-slot 3/2", "12345 --turn-slot 2",
-        "12345 --turn-slot 0/2", "12345 --turn 50ms", "12345 --compare-with 12346 -d 150ms"}) {
+        "12345 --turn-slot 0/2", "12345 --turn 50ms", "12345 --compare-with 12346 -d 150ms",
+        "12345 --busy-poll -1ms", "12345 --busy-poll fast"}) {
     const auto outcome = run_load(arguments);
     EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;

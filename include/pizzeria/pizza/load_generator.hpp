@@ -119,6 +119,11 @@ struct LoadOptions {
   // turn_slots times the warm-up and the duration. 0: not shared.
   int turn_slots = 0;
   int turn_slot = 0;  // 0-based
+  // Each worker's EventLoopOptions::busy_poll: after replies, look for more
+  // without sleeping for up to this long. Takes the wake-up of a sleeping
+  // thread out of each reply's path, so a load generator whose core is the
+  // bottleneck sends more. 0: never spin.
+  Duration busy_poll = Duration::zero();
   // Called on run()'s thread about once a second while the run lasts.
   std::function<void(const LoadProgress&)> on_progress;
 
