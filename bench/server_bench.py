@@ -19,15 +19,16 @@ How the servers share the machine (--method):
       `pizzeria load --compare-with` loads them in turns, each with its own
       connections, and measures each over its own turns. This machine's
       speed drifts between levels a few seconds long (the same server does
-      100,000 req/s, then 150,000); in turns of 100 ms both sides of a
-      comparison see the same level, where back-to-back runs drew
-      different ones and swung a ratio by +-15%. The order of the turns
+      100,000 req/s, then 150,000), and it moves within a second as well.
+      In turns of 10 ms both sides of a comparison see the same speed;
+      back-to-back runs drew different levels and swung a ratio by +-15%,
+      and 100 ms turns still left +-2-5% per round. The order of the turns
       changes from round to round (rotated, and reversed every other round),
       so that no server always follows the same one.
       A turn must be long against the time a request waits in the server:
       when a turn ends, its requests in flight are served during the next
       one, and a new turn starts with every connection sending at once.
-      That wait is ~0.3 ms at 50 connections (100 ms turns), ~10 ms at 1,000
+      That wait is ~0.3 ms at 50 connections (10 ms turns), ~10 ms at 1,000
       (1 s turns) and ~120 ms at 10,000, where turns long enough (10 s or
       more) would no longer share the machine's levels: 10,000 connections
       are measured back to back.
@@ -205,7 +206,7 @@ def row_of(result, server, pipeline, cpu, threads):
 
 
 def run_turns(build, servers, connections, pipeline, duration):
-    """Every server in `servers` (already running) measured in 100 ms turns;
+    """Every server in `servers` (already running) measured in turns;
     a row per server name. One `pizzeria load --compare-with` when it can
     hold every server's connections; otherwise (10,000 connections to each
     of several servers exceed this machine's 20,000 descriptors per process)
@@ -214,7 +215,14 @@ def run_turns(build, servers, connections, pipeline, duration):
     warmup = 3 if connections >= 5000 else 1
     # A turn must be long against a request's time in the queue (see the
     # top of this file).
-    turn = "1s" if connections >= 1000 else "100ms"
+    turn = "1s" if connections >= 1000 else "10ms"
+    # The end of each turn sends nothing, so the requests in flight are
+    # answered before the next server's turn: otherwise they wait behind
+    # its first requests on the servers' shared CPU, and in 10 ms turns
+    # those are more than 1% of all requests, so the p99 measured the turn
+    # switches (1-3 ms) instead of the servers. A request waits ~0.3 ms at
+    # 50 connections and at most ~15 ms at 1,000.
+    drain = "50ms" if connections >= 1000 else "2ms"
     count = len(servers)
     files = [tempfile.NamedTemporaryFile(suffix=".json") for _ in servers]
     one_process = count * connections + 100 <= resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -222,12 +230,12 @@ def run_turns(build, servers, connections, pipeline, duration):
         argv = load_argv(build, servers[0].port, connections, pipeline, duration, warmup, files[0].name)
         for other in servers[1:]:
             argv += ["--compare-with", f"127.0.0.1:{other.port}"]
-        commands = [argv + ["--turn", turn]]
+        commands = [argv + ["--turn", turn, "--turn-drain", drain]]
     else:
         commands = []
         for slot, server in enumerate(servers):
             argv = load_argv(build, server.port, connections, pipeline, duration, warmup, files[slot].name)
-            argv += ["--turn-slot", f"{slot + 1}/{count}", "--turn", turn]
+            argv += ["--turn-slot", f"{slot + 1}/{count}", "--turn", turn, "--turn-drain", drain]
             if "--connect-rate" in argv:
                 # The same 5,000 connects a second in all as in one process.
                 argv[argv.index("--connect-rate") + 1] = str(5000 // count)
@@ -312,7 +320,7 @@ def main():
                         help="only these, as CONNECTIONSxPIPELINE,... (e.g. 10000x1,50x16); default: all")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-connection RSS measurement")
     parser.add_argument("--method", choices=["turns", "back-to-back"], default="turns",
-                        help="load the servers in 100 ms turns within one run (default), or one "
+                        help="load the servers in turns within one run (default), or one "
                              "after another")
     parser.add_argument("--json", help="also write every round's throughput, p50 and p99 to this file, "
                                        "so several runs can be pooled")
@@ -419,7 +427,8 @@ def main():
             row["errors"] = max(r["errors"] for r in good)
             rows[name] = row
         how = ("back to back" if scenario_method == "back-to-back"
-               else f"in {'1 s' if connections >= 1000 else '100 ms'} turns")
+               else f"in {'1 s' if connections >= 1000 else '10 ms'} turns, "
+                  f"each ending in a {'50 ms' if connections >= 1000 else '2 ms'} drain")
         lines.append(f"### {connections} connections, pipeline {pipeline} ({how})")
         lines.append("")
         lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "

@@ -193,6 +193,7 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
   out["warmup_s"] = seconds(options.warmup);
   if (!options.compare_with.empty() || options.turn_slots > 0) {
     out["turn_s"] = seconds(options.turn);
+    out["turn_drain_s"] = seconds(options.turn_drain);
   }
   if (options.turn_slots > 0) {
     out["turn_slot"] = fmt::format("{}/{}", options.turn_slot + 1, options.turn_slots);
@@ -234,15 +235,20 @@ std::string report_text(const LoadOptions& options, const LoadResult& result) {
                       options.connections, options.connections == 1 ? "" : "s", options.threads,
                       options.threads == 1 ? "" : "s", options.pipeline);
   const double turn_ms = std::chrono::duration<double, std::milli>(options.turn).count();
+  const std::string drain =
+      options.turn_drain > Duration::zero()
+          ? fmt::format(" (each ending in a {:g} ms drain)",
+                        std::chrono::duration<double, std::milli>(options.turn_drain).count())
+          : std::string();
   if (!options.compare_with.empty()) {
-    text += fmt::format(", in {:g} ms turns with {} other target{}", turn_ms,
+    text += fmt::format(", in {:g} ms turns{} with {} other target{}", turn_ms, drain,
                         options.compare_with.size(), options.compare_with.size() == 1 ? "" : "s");
   }
   if (options.turn_slots > 0) {
     text += fmt::format("{} slot {} of {}", options.compare_with.empty() ? ", in turns:" : ";",
                         options.turn_slot + 1, options.turn_slots);
     if (options.compare_with.empty()) {
-      text += fmt::format(" ({:g} ms each)", turn_ms);
+      text += fmt::format(" ({:g} ms each{})", turn_ms, drain);
     }
   }
   if (options.busy_poll > Duration::zero()) {
@@ -330,6 +336,7 @@ struct Arguments {
   std::vector<std::string> compare_with;
   std::string turn;  // empty: 100ms
   std::string turn_slot;
+  std::string turn_drain;  // empty: 0s
   std::string busy_poll = "0s";
   bool progress = false;
 };
@@ -368,6 +375,9 @@ LoadOptions build_options(const Arguments& arguments) {
       throw ArgumentError("--turn applies only with --compare-with or --turn-slot");
     }
     options.turn = parse_duration("--turn", arguments.turn);
+  }
+  if (!arguments.turn_drain.empty()) {
+    options.turn_drain = parse_duration("--turn-drain", arguments.turn_drain);
   }
   if (!arguments.turn_slot.empty()) {
     const auto slash = arguments.turn_slot.find('/');
@@ -538,6 +548,11 @@ void register_load_command(CLI::App& app, int& exit_code) {
                    "and N: this run takes slot I of every N turns (its targets slots I, I+1, ...), "
                    "counted from the Unix epoch; the run lasts N times --warmup and --duration")
       ->type_name("I/N");
+  command
+      ->add_option("--turn-drain", arguments->turn_drain,
+                   "The last DURATION of every turn sends nothing, so that the requests in flight "
+                   "are answered before the next target's turn; drains are not measured (0s)")
+      ->type_name("DURATION");
   command
       ->add_option("--busy-poll", arguments->busy_poll,
                    "After events, each thread keeps polling without sleeping for up to this long "

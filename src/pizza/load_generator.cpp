@@ -114,6 +114,10 @@ std::string check_load_options(const LoadOptions& options) {
   if (options.busy_poll < Duration::zero()) {
     return "--busy-poll must not be negative";
   }
+  if (options.turn_drain != Duration::zero() && options.compare_with.empty() &&
+      options.turn_slots == 0) {
+    return "--turn-drain applies only to turns (--compare-with or --turn-slot)";
+  }
   if (options.turn_slots < 0) {
     return "--turn-slot: the number of slots must be positive";
   }
@@ -138,6 +142,10 @@ std::string check_load_options(const LoadOptions& options) {
                                   options.warmup % options.turn != Duration::zero())) {
       return "with turns, --duration and --warmup must be whole multiples of --turn (" +
              seconds_text(options.turn) + "), so that every target gets the same time";
+    }
+    if (options.turn_drain < Duration::zero() || options.turn_drain >= options.turn) {
+      return "--turn-drain must be at least 0 and shorter than --turn (" +
+             seconds_text(options.turn) + "), or nobody would ever send";
     }
     if (options.turn_slots > kMaxTurnSlots) {
       return "--turn-slot: at most " + std::to_string(kMaxTurnSlots) + " slots";
@@ -182,6 +190,7 @@ std::vector<LoadResult> LoadGenerator::run_each() {
   detail::LoadSchedule schedule{};
   schedule.targets = targets;
   schedule.turn = options_.turn;
+  schedule.drain = options_.turn_drain;
   schedule.start = SteadyClock::instance().now();
   schedule.turn_origin = schedule.start;
   schedule.slots = targets;

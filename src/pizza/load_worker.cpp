@@ -57,6 +57,14 @@ int LoadSchedule::owner_at(TimePoint when) const noexcept {
   return target >= 0 && target < targets ? target : -1;
 }
 
+int LoadSchedule::sender_at(TimePoint when) const noexcept {
+  if (slots > 1 && drain > Duration::zero() && when >= turn_origin &&
+      (when - turn_origin) % turn >= turn - drain) {
+    return -1;
+  }
+  return owner_at(when);
+}
+
 TimePoint LoadSchedule::next_turn_after(TimePoint when) const noexcept {
   if (when < turn_origin) {
     return turn_origin;
@@ -72,10 +80,11 @@ Duration LoadSchedule::turn_time(int target, TimePoint from, TimePoint to) const
     return to - from;
   }
   const std::int64_t slot = first_slot + target;
+  const Duration sending = turn - drain;
   // The slot's share of [turn_origin, when): of the first `turns` turns,
   // those whose index (origin_index + k) % slots is the slot, plus the time
-  // into the current turn if it is one of them.
-  const auto owned_before = [this, slot](TimePoint when) {
+  // into the current turn if it is one of them; all less the drains.
+  const auto owned_before = [this, slot, sending](TimePoint when) {
     if (when <= turn_origin) {
       return Duration::zero();
     }
@@ -84,9 +93,9 @@ Duration LoadSchedule::turn_time(int target, TimePoint from, TimePoint to) const
     const auto into_turn = elapsed % turn;
     const std::int64_t skip = ((slot - origin_index) % slots + slots) % slots;  // first k with it
     const std::int64_t whole = turns / slots + (skip < turns % slots ? 1 : 0);
-    Duration owned = whole * turn;
+    Duration owned = whole * sending;
     if ((origin_index + turns) % slots == slot) {
-      owned += into_turn;
+      owned += std::min(into_turn, sending);
     }
     return owned;
   };
@@ -402,7 +411,7 @@ bool LoadWorker::may_send(const Connection& connection, TimePoint intended) cons
   }
   // From the clock, not from the turn timer: a loop that is late to run the
   // timer must not let the last turn's target go on sending into the next.
-  if (schedule_.slots > 1 && schedule_.owner_at(intended) != connection.target) {
+  if (schedule_.slots > 1 && schedule_.sender_at(intended) != connection.target) {
     return false;
   }
   if (requests_mode_) {
@@ -565,9 +574,10 @@ void LoadWorker::housekeeping() {
       return;
     }
   }
-  // Nothing is sent in other processes' turns (--turn-slot), so nothing is
-  // answered either: those turns do not count as silence.
-  const Duration others_turns = (schedule_.slots - schedule_.targets) * schedule_.turn;
+  // Nothing is sent in other processes' turns (--turn-slot) or in a drain,
+  // so nothing is answered either: those do not count as silence.
+  const Duration others_turns =
+      (schedule_.slots - schedule_.targets) * schedule_.turn + schedule_.drain;
   if (error_since_reply_ && now - last_reply_ > 2 * options_.timeout + others_turns) {
     std::string targets = options_.target.to_string();
     for (const auto& other : options_.compare_with) {

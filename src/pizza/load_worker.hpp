@@ -43,12 +43,16 @@ struct LoadSchedule {
   std::int64_t origin_index = 0;
   int slots = 1;
   int first_slot = 0;
+  Duration drain{};  // the end of every turn in which nobody sends
 
   // The local target whose turn holds `when`, or -1 for another process's.
   [[nodiscard]] int owner_at(TimePoint when) const noexcept;
+  // The local target that may send at `when`: the owner, unless its turn is
+  // in its drain; -1 when nobody here may.
+  [[nodiscard]] int sender_at(TimePoint when) const noexcept;
   // The start of the first turn after the one that holds `when`.
   [[nodiscard]] TimePoint next_turn_after(TimePoint when) const noexcept;
-  // How much of [from, to) is `target`'s turns.
+  // How much of [from, to) is `target`'s turns, less their drains.
   [[nodiscard]] Duration turn_time(int target, TimePoint from, TimePoint to) const noexcept;
 };
 

@@ -149,6 +149,29 @@ TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
   EXPECT_EQ(json["compared"][0]["errors"]["total"], 0);
 }
 
+TEST(LoadCommand, TurnsWithADrainSayWhatTheyMeasured) {
+  PizzaServer first;
+  PizzaServer second;
+  const std::string json_path =
+      ::testing::TempDir() + "load_command_drain_" + std::to_string(::getpid()) + ".json";
+  const auto outcome =
+      run_load(first.port() + " --compare-with " + second.port() +
+               " -c 2 -d 200ms --turn 50ms --turn-drain 10ms --expect Thank --json " + json_path);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find(": closed loop, 2 connections on 1 thread, pipeline 1, in 50 ms "
+                                "turns (each ending in a 10 ms drain) with 1 other target\n"),
+            std::string::npos)
+      << outcome.output;
+  std::ifstream file(json_path);
+  ASSERT_TRUE(file) << json_path;
+  const auto json = nlohmann::json::parse(file);
+  std::remove(json_path.c_str());
+  EXPECT_EQ(json["turn_drain_s"], 0.01);
+  EXPECT_EQ(json["measured_s"], 0.16);  // four 50 ms turns less their drains
+  EXPECT_EQ(json["compared"][0]["measured_s"], 0.16);
+  EXPECT_EQ(json["compared"][0]["errors"]["total"], 0);
+}
+
 TEST(LoadCommand, BusyPollsWhenAsked) {
   PizzaServer server;
   const std::string json_path =
@@ -184,13 +207,27 @@ TEST(LoadCommand, ExitsWithFourWhenTheJsonFileCannotBeWritten) {
 }
 
 TEST(LoadCommand, ExitsWithTwoForBadArguments) {
-  for (const char* arguments :
-       {"70000", "127.0.0.1:0", "12345 -c 10 -R 5", "12345 -c abc", "12345 -d 1x",
-        "12345 -d 1s -n 5", "12345 --request PING", "12345 -t 3 -c 2", "12345 --request 'a\\q'",
-        "12345 --compare-with 12346 -n 5", "12345 --compare-with 12346 --turn 0",
-        "12345 --compare-with 0", "12345 --turn-slot 3/2", "12345 --turn-slot 2",
-        "12345 --turn-slot 0/2", "12345 --turn 50ms", "12345 --compare-with 12346 -d 150ms",
-        "12345 --busy-poll -1ms", "12345 --busy-poll fast"}) {
+  for (const char* arguments : {"70000",
+                                "127.0.0.1:0",
+                                "12345 -c 10 -R 5",
+                                "12345 -c abc",
+                                "12345 -d 1x",
+                                "12345 -d 1s -n 5",
+                                "12345 --request PING",
+                                "12345 -t 3 -c 2",
+                                "12345 --request 'a\\q'",
+                                "12345 --compare-with 12346 -n 5",
+                                "12345 --compare-with 12346 --turn 0",
+                                "12345 --compare-with 0",
+                                "12345 --turn-slot 3/2",
+                                "12345 --turn-slot 2",
+                                "12345 --turn-slot 0/2",
+                                "12345 --turn 50ms",
+                                "12345 --compare-with 12346 -d 150ms",
+                                "12345 --busy-poll -1ms",
+                                "12345 --busy-poll fast",
+                                "12345 --turn-drain 1ms",
+                                "12345 --compare-with 12346 --turn-drain 100ms"}) {
     const auto outcome = run_load(arguments);
     EXPECT_EQ(outcome.exit_code, 2) << arguments << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("pizzeria load: "), std::string::npos) << outcome.output;

@@ -620,6 +620,58 @@ TEST(LoadSchedule, SharedTurnsBelongToTheirSlotCountedFromTheOriginIndex) {
   EXPECT_EQ(schedule.turn_time(0, origin + 25ms, origin + 25ms), 0ms);
 }
 
+TEST(LoadSchedule, NobodySendsInTheDrainThatEndsEveryTurnAndDrainsAreNotMeasured) {
+  // Two targets alone: turns of 10 ms, the last 3 ms of each a drain.
+  detail::LoadSchedule schedule{};
+  schedule.targets = 2;
+  schedule.turn = 10ms;
+  schedule.drain = 3ms;
+  schedule.turn_origin = TimePoint{} + 1s;
+  schedule.slots = 2;
+  const TimePoint origin = schedule.turn_origin;
+  EXPECT_EQ(schedule.sender_at(origin + 6ms), 0);
+  EXPECT_EQ(schedule.owner_at(origin + 7ms), 0);
+  EXPECT_EQ(schedule.sender_at(origin + 7ms), -1);  // target 0's drain
+  EXPECT_EQ(schedule.sender_at(origin + 10ms), 1);
+  EXPECT_EQ(schedule.sender_at(origin + 19ms), -1);
+  EXPECT_EQ(schedule.turn_time(0, origin, origin + 40ms), 14ms);  // turns 0 and 2, 7 ms each
+  EXPECT_EQ(schedule.turn_time(1, origin, origin + 40ms), 14ms);
+  EXPECT_EQ(schedule.turn_time(0, origin + 5ms, origin + 9ms), 2ms);   // 5-7 ms
+  EXPECT_EQ(schedule.turn_time(1, origin + 5ms, origin + 15ms), 5ms);  // 10-15 ms
+  // Without a drain the owner sends to the end of its turn.
+  schedule.drain = 0ms;
+  EXPECT_EQ(schedule.sender_at(origin + 9ms), 0);
+  EXPECT_EQ(schedule.turn_time(0, origin, origin + 40ms), 20ms);
+}
+
+TEST(LoadGenerator, TurnsWithADrainStopSendingBeforeTheNextTargetsTurn) {
+  // Each server takes 30 ms over every reply, and one connection to each has
+  // one request out at a time. In 100 ms turns whose last 60 ms are a drain,
+  // a target sends at the start of its turn and again when the reply comes
+  // (at about 30 ms, before the drain), and never after: at most 2 requests
+  // a turn. Without the drain it would send 4 (at 0, 30, 60 and 90 ms). A
+  // slow machine can only make replies later, so fewer requests, never more.
+  const auto slow = [](LineServer::Options& o) {
+    o.on_line = [](std::uint64_t) { std::this_thread::sleep_for(30ms); };
+  };
+  LineServer first(slow);
+  LineServer second(slow);
+  auto options = options_for(first);
+  options.compare_with = {second.address()};
+  options.connections = 1;
+  options.duration = 400ms;
+  options.turn = 100ms;
+  options.turn_drain = 60ms;
+  const auto results = LoadGenerator(options).run_each();
+  ASSERT_EQ(results.size(), 2U);
+  for (const auto& result : results) {
+    EXPECT_EQ(result.measured, 160ms) << "four turns of 100 ms, less four drains of 60 ms";
+    EXPECT_GE(result.requests_sent, 1U);
+    EXPECT_LE(result.requests_sent, 8U) << result.target.to_string();
+    EXPECT_EQ(result.errors.total(), 0U);
+  }
+}
+
 TEST(LoadGenerator, RunsSharingTurnSlotsTakeTurnsWithoutTalking) {
   // Two generators, as two processes would be, each with one target and its
   // own slot of two: the clock alone keeps them apart.
@@ -697,6 +749,19 @@ TEST(LoadGenerator, RejectsTurnsThatCannotWork) {
   auto too_many_slots = options;
   too_many_slots.turn_slots = 1001;
   EXPECT_NE(check_load_options(too_many_slots).find("at most 1000 slots"), std::string::npos);
+
+  auto endless_drain = options;
+  endless_drain.turn_drain = options.turn;
+  EXPECT_NE(check_load_options(endless_drain).find("shorter than --turn"), std::string::npos);
+  auto negative_drain = options;
+  negative_drain.turn_drain = -1ms;
+  EXPECT_NE(check_load_options(negative_drain).find("--turn-drain must be at least 0"),
+            std::string::npos);
+  auto drain_alone = options;
+  drain_alone.compare_with.clear();
+  drain_alone.turn_drain = 10ms;
+  EXPECT_NE(check_load_options(drain_alone).find("--turn-drain applies only to turns"),
+            std::string::npos);
 
   auto counted = options;
   counted.requests = 100;

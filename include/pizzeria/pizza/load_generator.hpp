@@ -119,6 +119,13 @@ struct LoadOptions {
   // turn_slots times the warm-up and the duration. 0: not shared.
   int turn_slots = 0;
   int turn_slot = 0;  // 0-based
+  // The last `turn_drain` of every turn sends nothing: the requests still in
+  // flight are answered before the next target's turn starts, instead of
+  // competing with its first requests (and the latency of both paying for
+  // it). The drain is not measured: each target's measured time is its turns
+  // less their drains. Shorter than `turn`; runs sharing slots must agree on
+  // it as on `turn`. 0: none.
+  Duration turn_drain = Duration::zero();
   // Each worker's EventLoopOptions::busy_poll: after replies, look for more
   // without sleeping for up to this long. Takes the wake-up of a sleeping
   // thread out of each reply's path, so a load generator whose core is the
