@@ -205,6 +205,18 @@ def row_of(result, server, pipeline, cpu, threads):
     }
 
 
+def turns_for(connections):
+    """The turn and the drain at the end of each, as `pizzeria load` spells
+    them. A turn must be long against a request's time in the queue (see the
+    top of this file). The end of each turn sends nothing, so the requests in
+    flight are answered before the next server's turn: otherwise they wait
+    behind its first requests on the servers' shared CPU, and in 10 ms turns
+    those are more than 1% of all requests, so the p99 measured the turn
+    switches (1-3 ms) instead of the servers. A request waits ~0.3 ms at 50
+    connections and at most ~15 ms at 1,000."""
+    return ("1s", "50ms") if connections >= 1000 else ("10ms", "2ms")
+
+
 def run_turns(build, servers, connections, pipeline, duration):
     """Every server in `servers` (already running) measured in turns;
     a row per server name. One `pizzeria load --compare-with` when it can
@@ -213,16 +225,7 @@ def run_turns(build, servers, connections, pipeline, duration):
     one `pizzeria load --turn-slot I/N` per server, which share the turns
     through the clock."""
     warmup = 3 if connections >= 5000 else 1
-    # A turn must be long against a request's time in the queue (see the
-    # top of this file).
-    turn = "1s" if connections >= 1000 else "10ms"
-    # The end of each turn sends nothing, so the requests in flight are
-    # answered before the next server's turn: otherwise they wait behind
-    # its first requests on the servers' shared CPU, and in 10 ms turns
-    # those are more than 1% of all requests, so the p99 measured the turn
-    # switches (1-3 ms) instead of the servers. A request waits ~0.3 ms at
-    # 50 connections and at most ~15 ms at 1,000.
-    drain = "50ms" if connections >= 1000 else "2ms"
+    turn, drain = turns_for(connections)
     count = len(servers)
     files = [tempfile.NamedTemporaryFile(suffix=".json") for _ in servers]
     one_process = count * connections + 100 <= resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -426,9 +429,10 @@ def main():
                 row[key] = statistics.median(r[key] for r in good)
             row["errors"] = max(r["errors"] for r in good)
             rows[name] = row
+        # "10ms" as "10 ms" in the headings.
+        turn, drain = (re.sub(r"(\d)([a-z])", r"\1 \2", text) for text in turns_for(connections))
         how = ("back to back" if scenario_method == "back-to-back"
-               else f"in {'1 s' if connections >= 1000 else '10 ms'} turns, "
-                  f"each ending in a {'50 ms' if connections >= 1000 else '2 ms'} drain")
+               else f"in {turn} turns, each ending in a {drain} drain")
         lines.append(f"### {connections} connections, pipeline {pipeline} ({how})")
         lines.append("")
         lines.append("| server | req/s | p50 us | p99 us | errors | conns busy at end | RSS MiB | threads | CPU s "

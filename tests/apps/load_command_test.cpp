@@ -52,6 +52,24 @@ Outcome run_load(const std::string& arguments) {
   return outcome;
 }
 
+struct JsonOutcome {
+  Outcome outcome;
+  nlohmann::json json;  // null when the run wrote no file
+};
+
+// run_load() with `--json` to a file of its own, read back and removed.
+JsonOutcome run_load_with_json(const std::string& arguments) {
+  static int runs = 0;
+  const std::string path = ::testing::TempDir() + "load_command_" + std::to_string(::getpid()) +
+                           "_" + std::to_string(++runs) + ".json";
+  JsonOutcome result{run_load(arguments + " --json " + path), nullptr};
+  if (std::ifstream file(path); file) {
+    result.json = nlohmann::json::parse(file);
+  }
+  std::remove(path.c_str());
+  return result;
+}
+
 class PizzaServer {
  public:
   PizzaServer() {
@@ -83,20 +101,15 @@ class PizzaServer {
 
 TEST(LoadCommand, ReportsACleanRunAndWritesTheWholeResultAsJson) {
   PizzaServer server;
-  const std::string json_path =
-      ::testing::TempDir() + "load_command_test_" + std::to_string(::getpid()) + ".json";
-  const auto outcome =
-      run_load(server.port() + " -c 3 -t 2 -n 300 -p 4 --expect 'Thank you' --json " + json_path);
+  const auto [outcome, json] =
+      run_load_with_json(server.port() + " -c 3 -t 2 -n 300 -p 4 --expect 'Thank you'");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   EXPECT_NE(outcome.output.find("replies     300 in"), std::string::npos) << outcome.output;
   EXPECT_NE(outcome.output.find("closed loop, 3 connections on 2 threads, pipeline 4"),
             std::string::npos)
       << outcome.output;
 
-  std::ifstream file(json_path);
-  ASSERT_TRUE(file) << json_path;
-  const auto json = nlohmann::json::parse(file);
-  std::remove(json_path.c_str());
+  ASSERT_TRUE(json.is_object()) << "no --json file";
   EXPECT_EQ(json["mode"], "closed");
   EXPECT_EQ(json["replies"], 300);
   EXPECT_EQ(json["requests_sent"], 300);
@@ -114,10 +127,9 @@ TEST(LoadCommand, ReportsACleanRunAndWritesTheWholeResultAsJson) {
 TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
   PizzaServer first;
   PizzaServer second;
-  const std::string json_path =
-      ::testing::TempDir() + "load_command_turns_" + std::to_string(::getpid()) + ".json";
-  const auto outcome = run_load(first.port() + " --compare-with " + second.port() +
-                                " -c 2 -d 200ms --turn 50ms --expect Thank --json " + json_path);
+  const auto [outcome, json] =
+      run_load_with_json(first.port() + " --compare-with " + second.port() +
+                         " -c 2 -d 200ms --turn 50ms --expect Thank");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const std::string first_address = "127.0.0.1:" + first.port();
   const std::string second_address = "127.0.0.1:" + second.port();
@@ -134,10 +146,7 @@ TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
   EXPECT_NE(outcome.output.find("replies/s ", compared), std::string::npos) << outcome.output;
   EXPECT_NE(outcome.output.find("x, p99 ", compared), std::string::npos) << outcome.output;
 
-  std::ifstream file(json_path);
-  ASSERT_TRUE(file) << json_path;
-  const auto json = nlohmann::json::parse(file);
-  std::remove(json_path.c_str());
+  ASSERT_TRUE(json.is_object()) << "no --json file";
   EXPECT_EQ(json["address"], first_address);
   EXPECT_EQ(json["measured_s"], 0.2);
   EXPECT_EQ(json["turn_s"], 0.05);
@@ -152,20 +161,15 @@ TEST(LoadCommand, ComparesTwoServersInTurnsAndReportsTheRatios) {
 TEST(LoadCommand, TurnsWithADrainSayWhatTheyMeasured) {
   PizzaServer first;
   PizzaServer second;
-  const std::string json_path =
-      ::testing::TempDir() + "load_command_drain_" + std::to_string(::getpid()) + ".json";
-  const auto outcome =
-      run_load(first.port() + " --compare-with " + second.port() +
-               " -c 2 -d 200ms --turn 50ms --turn-drain 10ms --expect Thank --json " + json_path);
+  const auto [outcome, json] =
+      run_load_with_json(first.port() + " --compare-with " + second.port() +
+                         " -c 2 -d 200ms --turn 50ms --turn-drain 10ms --expect Thank");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   EXPECT_NE(outcome.output.find(": closed loop, 2 connections on 1 thread, pipeline 1, in 50 ms "
                                 "turns (each ending in a 10 ms drain) with 1 other target\n"),
             std::string::npos)
       << outcome.output;
-  std::ifstream file(json_path);
-  ASSERT_TRUE(file) << json_path;
-  const auto json = nlohmann::json::parse(file);
-  std::remove(json_path.c_str());
+  ASSERT_TRUE(json.is_object()) << "no --json file";
   EXPECT_EQ(json["turn_drain_s"], 0.01);
   EXPECT_EQ(json["measured_s"], 0.16);  // four 50 ms turns less their drains
   EXPECT_EQ(json["compared"][0]["measured_s"], 0.16);
@@ -174,19 +178,14 @@ TEST(LoadCommand, TurnsWithADrainSayWhatTheyMeasured) {
 
 TEST(LoadCommand, BusyPollsWhenAsked) {
   PizzaServer server;
-  const std::string json_path =
-      ::testing::TempDir() + "load_command_busy_" + std::to_string(::getpid()) + ".json";
-  const auto outcome = run_load(server.port() + " -c 2 -n 200 --busy-poll 50us --expect Thank " +
-                                "--json " + json_path);
+  const auto [outcome, json] =
+      run_load_with_json(server.port() + " -c 2 -n 200 --busy-poll 50us --expect Thank");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   EXPECT_NE(outcome.output.find("closed loop, 2 connections on 1 thread, pipeline 1, busy polling "
                                 "50.0us\n  replies     200 in"),
             std::string::npos)
       << outcome.output;
-  std::ifstream file(json_path);
-  ASSERT_TRUE(file) << json_path;
-  const auto json = nlohmann::json::parse(file);
-  std::remove(json_path.c_str());
+  ASSERT_TRUE(json.is_object()) << "no --json file";
   EXPECT_EQ(json["busy_poll_s"], 5e-05);
   EXPECT_EQ(json["replies"], 200);
   EXPECT_EQ(json["errors"]["total"], 0);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "pizzeria/core/event_loop.hpp"
@@ -26,12 +27,25 @@ class BusyPollTest : public ::testing::TestWithParam<PollerKind> {
     return result;
   }
 
-  static void send_byte(const UniqueFd& fd) { ASSERT_EQ(::write(fd.get(), "x", 1), 1); }
-  static void drain(const UniqueFd& fd) {
-    char bytes[16];
-    while (::read(fd.get(), bytes, sizeof bytes) > 0) {
-    }
+  void send_byte() { ASSERT_EQ(::write(pair_.left.get(), "x", 1), 1); }
+
+  // Watches the pair's right end on `loop` (each event reads it dry, then
+  // runs `after`) and sends the byte that the loop's first poll finds.
+  [[nodiscard]] FdWatch watch_a_sent_byte(EventLoop& loop, std::function<void()> after = {}) {
+    FdWatch watch = loop.watch(pair_.right.get(), Interest::readable,
+                               [this, after = std::move(after)](IoEvents) {
+                                 char bytes[16];
+                                 while (::read(pair_.right.get(), bytes, sizeof bytes) > 0) {
+                                 }
+                                 if (after) {
+                                   after();
+                                 }
+                               });
+    send_byte();
+    return watch;
   }
+
+  test::SocketPair pair_ = test::make_socket_pair();
 };
 
 INSTANTIATE_TEST_SUITE_P(Pollers, BusyPollTest, test::kAllPollers, test::PollerName{});
@@ -50,11 +64,8 @@ TEST_P(BusyPollTest, AnIdleLoopSleepsEvenWithAnHourOfBudget) {
 }
 
 TEST_P(BusyPollTest, AfterEventsTheLoopSpinsForItsBudgetAndThenSleeps) {
-  auto pair = test::make_socket_pair();
   EventLoop loop(options(2ms));
-  FdWatch watch =
-      loop.watch(pair.right.get(), Interest::readable, [&](IoEvents) { drain(pair.right); });
-  send_byte(pair.left);
+  FdWatch watch = watch_a_sent_byte(loop);
   // Far enough away that the 2 ms spin ends long before it: then the loop
   // must go to sleep for the rest of the wait.
   loop.call_later(300ms, [&] { loop.stop(); });
@@ -66,11 +77,8 @@ TEST_P(BusyPollTest, AfterEventsTheLoopSpinsForItsBudgetAndThenSleeps) {
 }
 
 TEST_P(BusyPollTest, TheSpinEndsAtTheNextTimer) {
-  auto pair = test::make_socket_pair();
   EventLoop loop(options(1h));
-  FdWatch watch =
-      loop.watch(pair.right.get(), Interest::readable, [&](IoEvents) { drain(pair.right); });
-  send_byte(pair.left);
+  FdWatch watch = watch_a_sent_byte(loop);
   bool fired = false;
   loop.call_later(20ms, [&] {
     fired = true;
@@ -83,23 +91,20 @@ TEST_P(BusyPollTest, TheSpinEndsAtTheNextTimer) {
 }
 
 TEST_P(BusyPollTest, AnEventThatArrivesDuringTheSpinIsDispatchedWithoutSleeping) {
-  auto pair = test::make_socket_pair();
   EventLoop loop(options(1h));
   int bytes_seen = 0;
   std::thread writer;
-  FdWatch watch = loop.watch(pair.right.get(), Interest::readable, [&](IoEvents) {
-    drain(pair.right);
+  FdWatch watch = watch_a_sent_byte(loop, [&] {
     if (++bytes_seen == 1) {
       // The loop is about to spin: the second byte arrives while it does.
       writer = std::thread([&] {
         std::this_thread::sleep_for(10ms);
-        send_byte(pair.left);
+        send_byte();
       });
     } else {
       loop.stop();
     }
   });
-  send_byte(pair.left);
   loop.run();
   writer.join();
   EXPECT_EQ(bytes_seen, 2);
@@ -108,20 +113,15 @@ TEST_P(BusyPollTest, AnEventThatArrivesDuringTheSpinIsDispatchedWithoutSleeping)
 }
 
 TEST_P(BusyPollTest, StopFromAnotherThreadEndsASpin) {
-  auto pair = test::make_socket_pair();
   EventLoop loop(options(1h));
   std::atomic<bool> spinning{false};
-  FdWatch watch = loop.watch(pair.right.get(), Interest::readable, [&](IoEvents) {
-    drain(pair.right);
-    spinning = true;
-  });
   std::thread stopper([&] {
     while (!spinning) {
       std::this_thread::yield();
     }
     loop.stop();
   });
-  send_byte(pair.left);
+  FdWatch watch = watch_a_sent_byte(loop, [&] { spinning = true; });
   loop.run();  // an hour-long spin would hang here
   stopper.join();
   EXPECT_FALSE(loop.running());
@@ -129,11 +129,8 @@ TEST_P(BusyPollTest, StopFromAnotherThreadEndsASpin) {
 }
 
 TEST_P(BusyPollTest, ZeroBudgetNeverSpins) {
-  auto pair = test::make_socket_pair();
   EventLoop loop(options(Duration::zero()));
-  FdWatch watch =
-      loop.watch(pair.right.get(), Interest::readable, [&](IoEvents) { drain(pair.right); });
-  send_byte(pair.left);
+  FdWatch watch = watch_a_sent_byte(loop);
   loop.call_later(20ms, [&] { loop.stop(); });
   loop.run();
   EXPECT_EQ(loop.poll_counts().busy, 0U);
