@@ -135,4 +135,13 @@ std::optional<ResourceTable::Cycle> ResourceTable::first_deadlock() const {
   return first_deadlock_;
 }
 
+std::string ResourceTable::notation(const Cycle& cycle) {
+  std::string text;
+  for (const auto& wait : cycle) {
+    text += "P" + std::to_string(wait.worker + 1) + " -> R" + std::to_string(wait.resource + 1) +
+            " -> ";
+  }
+  return cycle.empty() ? text : text + "P" + std::to_string(cycle.front().worker + 1);
+}
+
 }  // namespace pz::programs

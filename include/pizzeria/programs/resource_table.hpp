@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace pz::programs {
@@ -63,6 +64,10 @@ class ResourceTable {
 
   [[nodiscard]] std::uint64_t deadlocks() const;
   [[nodiscard]] std::optional<Cycle> first_deadlock() const;
+
+  // The seed's notation, 1-based: "P1 -> R2 -> P2 -> R3 -> ... -> P1", read
+  // "P1 waits for R2, which P2 holds; P2 waits for R3, ...".
+  [[nodiscard]] static std::string notation(const Cycle& cycle);
 
  private:
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
