@@ -181,7 +181,12 @@ Task<RedisConnection> connect(const DistributedPhilosophers::Options& options) {
 }
 
 Task<void> wait_for_key(RedisConnection& redis, std::string key) {
-  while ((co_await ask(redis, words("EXISTS", key))).integer == 0) {
+  while (true) {
+    Arguments exists = words("EXISTS", key);
+    const RedisReply found = co_await ask(redis, std::move(exists));
+    if (found.integer != 0) {
+      break;
+    }
     co_await sleep(kGatePoll);
   }
 }
@@ -212,7 +217,8 @@ Task<int> philosopher(const DistributedPhilosophers::Options& options, const Key
   const std::string wait_key = keys.wait(me);
   const std::string stats = keys.stats();
 
-  co_await wait_for_key(redis, victim ? keys.first_gate() : keys.gate());
+  std::string gate = victim ? keys.first_gate() : keys.gate();
+  co_await wait_for_key(redis, std::move(gate));
   bool settled = false;  // counted at the forced first meal's rendezvous
   bool stalled = false;
   const auto settle = [&]() -> Task<void> {
@@ -225,7 +231,12 @@ Task<int> philosopher(const DistributedPhilosophers::Options& options, const Key
   // for a second: the interleaving that deadlocks.
   const auto rendezvous = [&]() -> Task<void> {
     co_await settle();
-    while (to_number((co_await redis.command(words("GET", keys.settled()))).text) < count) {
+    while (true) {
+      Arguments get = words("GET", keys.settled());
+      const RedisReply arrived = co_await redis.command(std::move(get));
+      if (to_number(arrived.text) >= count) {
+        break;
+      }
       co_await sleep(kGatePoll);
     }
   };
@@ -237,7 +248,9 @@ Task<int> philosopher(const DistributedPhilosophers::Options& options, const Key
         if (force) {
           co_await settle();  // blocked counts as settled, as in ResourceTable
         }
-        co_await publish_wait(redis, wait_key, "", fork_name(own) + "," + fork_name(next));
+        std::string nothing;
+        std::string wanted = fork_name(own) + "," + fork_name(next);
+        co_await publish_wait(redis, wait_key, std::move(nothing), std::move(wanted));
         (void)co_await RedisLock::acquire_all(both, kForever);
         (void)co_await redis.command(words("DEL", wait_key));
       }
@@ -253,13 +266,17 @@ Task<int> philosopher(const DistributedPhilosophers::Options& options, const Key
         if (force) {
           co_await settle();
         }
-        co_await publish_wait(redis, wait_key, "", fork_name(first));
+        std::string nothing;
+        std::string wanted = fork_name(first);
+        co_await publish_wait(redis, wait_key, std::move(nothing), std::move(wanted));
         (void)co_await first_fork.acquire(kForever);
       }
       if (force) {
         co_await rendezvous();
       }
-      co_await publish_wait(redis, wait_key, fork_name(first), fork_name(second));
+      std::string holding = fork_name(first);
+      std::string wanted = fork_name(second);
+      co_await publish_wait(redis, wait_key, std::move(holding), std::move(wanted));
       (void)co_await second_fork.acquire(kForever);
       (void)co_await redis.command(words("DEL", wait_key));
     }
@@ -448,8 +465,11 @@ Task<DistributedPhilosophers::Result> observe(const DistributedPhilosophers::Opt
   DistributedPhilosophers::Result result;
   RedisConnection redis = co_await connect(options);
   const std::size_t count = options.processes;
-  (void)(co_await ask(redis,
-                      words("SET", options.stall ? keys.first_gate() : keys.gate(), "open")));
+  // Named, not temporaries in the co_await: GCC 12 copies some temporaries
+  // of a co_await's full-expression bytewise, and then frees them twice.
+  const std::string first_gate = options.stall ? keys.first_gate() : keys.gate();
+  Arguments open_gate = words("SET", first_gate, "open");
+  (void)co_await ask(redis, std::move(open_gate));
   enum class Stall { waiting_for_stop, waiting_for_takeover, over };
   Stall stall = options.stall ? Stall::waiting_for_stop : Stall::over;
   std::vector<std::uint64_t> stalled_tokens(2, 0);
@@ -494,8 +514,9 @@ Task<DistributedPhilosophers::Result> observe(const DistributedPhilosophers::Opt
         }
       }
     }
-    const Snapshot snapshot = parse_snapshot(
-        co_await redis.command(script(kSnapshot, snapshot_keys, no_arguments)), count);
+    Arguments look = script(kSnapshot, snapshot_keys, no_arguments);
+    const RedisReply seen_table = co_await redis.command(std::move(look));
+    const Snapshot snapshot = parse_snapshot(seen_table, count);
     if (auto cycle = find_cycle(snapshot)) {
       std::string signature;
       std::uint64_t oldest = snapshot.now_ms;
@@ -527,8 +548,7 @@ Task<DistributedPhilosophers::Result> observe(const DistributedPhilosophers::Opt
   }
   stop_all(children);
   const Arguments stats_key(1, keys.stats());
-  const RedisReply stats =
-      (co_await ask(redis, script(kCounts, stats_key, no_arguments)));
+  const RedisReply stats = (co_await ask(redis, script(kCounts, stats_key, no_arguments)));
   if (stats.kind == RedisReply::Kind::array && stats.elements.size() == 4) {
     result.meals_eaten = to_number(stats.elements[0].text);
     result.stale_accepted = to_number(stats.elements[1].text);

@@ -374,7 +374,7 @@ TEST(RedisLock, RaisesWhenRedisDoesNotAnswerInTime) {
     } catch (const RedisLockError& error) {
       why = error.what();
     }
-    EXPECT_EQ(why, "lock oven: Redis did not answer within 10ms; the lock's state is unknown");
+    EXPECT_EQ(why, "lock oven: Redis did not answer within 10 ms; the lock's state is unknown");
   }());
 }
 
