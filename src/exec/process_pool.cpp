@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -25,8 +26,10 @@
 
 #include "pizzeria/core/system_error.hpp"
 #include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/exec/future_error.hpp"
 #include "pizzeria/exec/process_worker.hpp"
+#include "pizzeria/exec/wire_summary.hpp"
 #include "process_protocol.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
@@ -54,6 +57,59 @@ std::string describe_status(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
+// A worker's resident set in bytes from /proc/PID/statm (its second field,
+// in pages), or 0 if it cannot be read (the worker is gone).
+std::size_t resident_bytes(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/statm";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  char text[128];
+  const ssize_t got = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (got <= 0) {
+    return 0;
+  }
+  text[got] = '\0';
+  unsigned long long size_pages = 0;
+  unsigned long long resident_pages = 0;
+  if (std::sscanf(text, "%llu %llu", &size_pages, &resident_pages) != 2) {
+    return 0;
+  }
+  return static_cast<std::size_t>(resident_pages) *
+         static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::string mebibytes(std::size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+// "(arguments: 42)" for one item, "(first of 7 items: 42)" for a message of
+// several; read only when a message about the job is written.
+std::string argument_summary(const detail::ProcessJob& job) {
+  WireReader items(job.items);
+  try {
+    const std::uint32_t size = items.get_u32();
+    const std::string summary = wire_summary(items.get_bytes(size));
+    return job.count == 1 ? "(arguments: " + summary + ")"
+                          : "(first of " + std::to_string(job.count) + " items: " + summary + ")";
+  } catch (const WireError&) {
+    return "(arguments unreadable)";
+  }
+}
+
+// "1) cause; 2) cause" for an error that lists every attempt.
+std::string numbered(const std::vector<std::string>& failures) {
+  std::string text;
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    text += (i == 0 ? "" : "; ") + std::to_string(i + 1) + ") " + failures[i];
+  }
+  return text;
+}
+
 int reap(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -77,10 +133,18 @@ struct ProcessPool::Impl {
     std::uint64_t job_id = 0;
     bool job_started = false;  // the worker acknowledged the job (kStarted)
     std::size_t messages_done = 0;
-    bool answered = false;   // has returned at least one result
-    bool ready = false;      // sent kHello: it runs the worker loop
-    bool timed_out = false;  // killed for not becoming ready in time
+    bool answered = false;  // has returned at least one result
+    bool ready = false;     // sent kHello: it runs the worker loop
+    // Why the pool sent it a fatal signal, if it did.
+    enum class Kill { none, start_timeout, deadline, memory } killed_for = Kill::none;
     std::chrono::steady_clock::time_point start_deadline;
+    // Set only while a job with a deadline runs (from its kStarted): the
+    // time of the next step, SIGTERM or SIGKILL.
+    std::optional<std::chrono::steady_clock::time_point> job_deadline;
+    bool term_sent = false;
+    std::chrono::milliseconds job_budget{0};  // the deadline it was given, for the message
+    std::size_t resident_at_kill = 0;         // for the hard memory cap's message
+    bool over_soft_memory = false;            // replace once its job is done
   };
 
   ProcessPoolOptions options;
@@ -98,6 +162,11 @@ struct ProcessPool::Impl {
   std::vector<Worker> workers;    // manager thread only
   std::uint64_t next_job_id = 1;  // manager thread only
   int startup_failures = 0;       // manager thread only
+  // Times of recent unexpected deaths, for the restart intensity; manager
+  // thread only.
+  std::deque<TimePoint> recent_deaths;
+  // When busy workers' memory is read next (only with a cap); manager only.
+  std::chrono::steady_clock::time_point next_memory_check{};
   std::mutex join_mutex;
   std::thread manager;
 
@@ -255,12 +324,91 @@ struct ProcessPool::Impl {
 
   // The worker's connection ended (or failed): reap it, fail its task,
   // replace it.
+  // OTP's restart intensity: more than max_restarts deaths within
+  // restart_window mean the pool is restarting workers into the same fault.
+  void count_death_for_intensity(pid_t pid, const std::string& cause) {
+    if (options.max_restarts == 0) {
+      return;
+    }
+    const Clock& clock = options.clock != nullptr ? *options.clock : SteadyClock::instance();
+    const TimePoint now = clock.now();
+    recent_deaths.push_back(now);
+    while (!recent_deaths.empty() && now - recent_deaths.front() >= options.restart_window) {
+      recent_deaths.pop_front();
+    }
+    if (recent_deaths.size() > options.max_restarts) {
+      mark_broken(
+          "process pool stopped restarting workers: " + std::to_string(recent_deaths.size()) +
+          " worker deaths within " + std::to_string(options.restart_window.count()) +
+          " ms is more than its limit of " + std::to_string(options.max_restarts) +
+          " (ProcessPoolOptions::max_restarts, restart_window; last: worker " +
+          std::to_string(pid) + " " + cause + ")");
+    }
+  }
+
+  // A job whose worker died while running it: retried, quarantined or
+  // failed, by its policy (docs/exec.md, "Supervision").
+  void job_died(Worker& worker, const std::string& cause) {
+    detail::ProcessJob job = std::move(*worker.job);
+    worker.job.reset();
+    const std::string pid = std::to_string(worker.pid);
+    std::exception_ptr error;
+    if (worker.killed_for == Worker::Kill::deadline) {
+      {
+        std::lock_guard lock(mutex);
+        ++counters.timed_out;
+      }
+      // Not retried: a task that hung once will most likely hang again, and
+      // a retry would hold a worker for another whole deadline.
+      error = std::make_exception_ptr(
+          TimeoutError("process pool task '" + job.name + "' " + argument_summary(job) +
+                       " ran past its deadline of " + std::to_string(worker.job_budget.count()) +
+                       " ms; its worker " + pid + " was stopped by the pool and " + cause +
+                       ", and was replaced"));
+      finish(job, nullptr, std::move(error));
+      return;
+    }
+    const std::string what =
+        "process pool worker " + pid + " " + cause + " while running task '" + job.name + "'";
+    job.failures.push_back(what);
+    const std::size_t deaths = job.failures.size();
+    if (job.policy.max_retries == 0) {
+      error = std::make_exception_ptr(WorkerDied(what));
+    } else if (deaths > job.policy.max_retries) {
+      error = std::make_exception_ptr(
+          WorkerDied("process pool task '" + job.name + "' " + argument_summary(job) +
+                     " failed on all " + std::to_string(deaths) +
+                     " attempts, each time because its worker died: " + numbered(job.failures)));
+    } else if (options.quarantine_after != 0 && deaths >= options.quarantine_after) {
+      {
+        std::lock_guard lock(mutex);
+        ++counters.quarantined;
+      }
+      error = std::make_exception_ptr(
+          TaskQuarantined("process pool task '" + job.name + "' " + argument_summary(job) +
+                          " quarantined after killing " + std::to_string(deaths) +
+                          " workers (it is not run again): " + numbered(job.failures)));
+    } else {
+      // At the head of the queue: it has waited longest, and imap's
+      // in-order results wait for it.
+      std::lock_guard lock(mutex);
+      ++counters.retried;
+      pending.push_front(std::move(job));
+      return;
+    }
+    finish(job, nullptr, std::move(error));
+  }
+
   void handle_death(Worker& worker, bool expected) {
     worker.socket.reset();
     const int status = reap(worker.pid);
     std::string cause =
         status == -1 ? "ended (its exit status was collected elsewhere)" : describe_status(status);
-    if (worker.timed_out) {
+    if (worker.killed_for == Worker::Kill::memory) {
+      cause += " by the pool: its resident memory of " + mebibytes(worker.resident_at_kill) +
+               " was over the hard memory cap of " + mebibytes(options.memory_hard_limit);
+    }
+    if (worker.killed_for == Worker::Kill::start_timeout) {
       cause = "did not reach its worker loop within " +
               std::to_string(options.start_timeout.count()) +
               " ms and was killed (does the program's main() begin with "
@@ -275,8 +423,11 @@ struct ProcessPool::Impl {
     const pid_t pid = worker.pid;
     worker.pid = -1;
     if (!expected) {
-      std::lock_guard lock(mutex);
-      ++counters.workers_died;
+      {
+        std::lock_guard lock(mutex);
+        ++counters.workers_died;
+      }
+      count_death_for_intensity(pid, cause);
     }
     if (worker.job && !worker.job_started) {
       // It died before taking the job (killed while idle, a crashing
@@ -295,11 +446,9 @@ struct ProcessPool::Impl {
       }
     } else if (worker.job) {
       startup_failures = 0;  // the task killed it, not the start-up
-      auto error = std::make_exception_ptr(WorkerDied("process pool worker " + std::to_string(pid) +
-                                                      " " + cause + " while running task '" +
-                                                      worker.job->name + "'"));
-      finish(*worker.job, nullptr, std::move(error));
-      worker.job.reset();
+      worker.pid = pid;      // for the message
+      job_died(worker, cause);
+      worker.pid = -1;
     } else if (!expected && !worker.answered) {
       if (++startup_failures >= kMaxStartupFailures) {
         mark_broken(
@@ -319,6 +468,19 @@ struct ProcessPool::Impl {
     publish_pids();
   }
 
+  // From the job's kStarted: the deadline counts time running, not time
+  // spent queued. Reads the clock only for a job that has a deadline.
+  void start_deadline_clock(Worker& worker) {
+    const auto per_item = worker.job->policy.deadline.count() != 0 ? worker.job->policy.deadline
+                                                                   : options.task_deadline;
+    if (per_item.count() <= 0) {
+      return;
+    }
+    worker.job_budget = per_item * worker.job->count;
+    worker.job_deadline = std::chrono::steady_clock::now() + worker.job_budget;
+    worker.term_sent = false;
+  }
+
   void handle_message(Worker& worker, std::string_view frame) {
     WireReader reader(frame);
     const std::uint8_t kind = reader.get_u8();
@@ -336,6 +498,7 @@ struct ProcessPool::Impl {
         throw WireError("a worker started a task it was not given");
       }
       worker.job_started = true;
+      start_deadline_clock(worker);
       return;
     }
     if (kind != process_protocol::kResults) {
@@ -348,6 +511,7 @@ struct ProcessPool::Impl {
     }
     detail::ProcessJob job = std::move(*worker.job);
     worker.job.reset();
+    worker.job_deadline.reset();
     worker.answered = true;
     ++worker.messages_done;
     startup_failures = 0;
@@ -359,6 +523,19 @@ struct ProcessPool::Impl {
       counters.tasks_completed += count;
     }
     finish(job, &reader, nullptr);
+    if (options.memory_soft_limit != 0 && !worker.over_soft_memory &&
+        resident_bytes(worker.pid) > options.memory_soft_limit) {
+      worker.over_soft_memory = true;
+    }
+    if (worker.over_soft_memory) {
+      {
+        std::lock_guard lock(mutex);
+        ++counters.over_memory;
+      }
+      worker.socket.reset();
+      handle_death(worker, true);
+      return;
+    }
     if (options.max_tasks_per_child != 0 && worker.messages_done >= options.max_tasks_per_child) {
       // Retire: end of stream makes it exit; then it is reaped and replaced.
       worker.socket.reset();
@@ -466,7 +643,11 @@ struct ProcessPool::Impl {
           reason.empty()
               ? std::make_exception_ptr(TaskCancelled(
                     "the ProcessPool was shut down before task '" + job.name + "' started"))
-              : std::make_exception_ptr(std::runtime_error(reason));
+              : std::make_exception_ptr(std::runtime_error(
+                    job.failures.empty()
+                        ? reason
+                        : reason + "; task '" + job.name +
+                              "' had been retried after: " + numbered(job.failures)));
       finish(job, nullptr, std::move(error));
     }
   }
@@ -481,30 +662,100 @@ struct ProcessPool::Impl {
     return !accepting && pending.empty();
   }
 
-  // Milliseconds until the earliest start deadline of a worker that is not
-  // ready yet, or -1 (wait forever) if every worker is ready.
-  int start_wait_ms() const {
-    int wait = -1;
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto& worker : workers) {
-      if (worker.socket && !worker.ready && !worker.timed_out) {
-        const auto left =
-            std::chrono::ceil<std::chrono::milliseconds>(worker.start_deadline - now).count();
-        const int ms = static_cast<int>(std::max<long long>(0, left));
-        wait = wait < 0 ? ms : std::min(wait, ms);
-      }
-    }
-    return wait;
+  [[nodiscard]] bool memory_capped() const {
+    return options.memory_soft_limit != 0 || options.memory_hard_limit != 0;
   }
 
-  // SIGKILL for workers past their start deadline; their end of stream then
-  // reports them as failed starts.
-  void kill_late_starters() {
+  // Milliseconds until the earliest timed step (a start deadline, a task
+  // deadline, a memory reading), or -1 (wait forever) when there is none:
+  // then the clock is not even read.
+  int next_wait_ms() const {
+    std::optional<std::chrono::steady_clock::time_point> earliest;
+    const auto consider = [&](std::chrono::steady_clock::time_point at) {
+      earliest = earliest ? std::min(*earliest, at) : at;
+    };
+    const bool capped = memory_capped();
+    for (const auto& worker : workers) {
+      if (!worker.socket || worker.killed_for != Worker::Kill::none) {
+        continue;
+      }
+      if (!worker.ready) {
+        consider(worker.start_deadline);
+      }
+      if (worker.job_deadline) {
+        consider(*worker.job_deadline);
+      }
+      if (capped && worker.job) {
+        consider(next_memory_check);
+      }
+    }
+    // A SIGTERMed worker that outlives its grace gets SIGKILL.
+    for (const auto& worker : workers) {
+      if (worker.socket && worker.term_sent && worker.job_deadline) {
+        consider(*worker.job_deadline);
+      }
+    }
+    if (!earliest) {
+      return -1;
+    }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*earliest - std::chrono::steady_clock::now())
+            .count();
+    return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+  }
+
+  // Signals for workers past a start deadline or a task deadline, or over a
+  // memory cap; their end of stream then reports why (handle_death).
+  void enforce_limits() {
+    bool timed = false;
+    for (const auto& worker : workers) {
+      timed = timed || (worker.socket && (!worker.ready || worker.job_deadline));
+    }
+    const bool capped = memory_capped();
+    if (!timed && !capped) {
+      return;  // nothing is timed: the common case reads no clock
+    }
     const auto now = std::chrono::steady_clock::now();
+    const bool read_memory = capped && now >= next_memory_check;
+    if (read_memory) {
+      next_memory_check = now + options.memory_check_interval;
+    }
     for (auto& worker : workers) {
-      if (worker.socket && !worker.ready && !worker.timed_out && now >= worker.start_deadline) {
-        worker.timed_out = true;
+      if (!worker.socket) {
+        continue;
+      }
+      if (worker.killed_for == Worker::Kill::none && !worker.ready &&
+          now >= worker.start_deadline) {
+        worker.killed_for = Worker::Kill::start_timeout;
         ::kill(worker.pid, SIGKILL);
+        continue;
+      }
+      if (worker.job_deadline && now >= *worker.job_deadline) {
+        if (worker.killed_for == Worker::Kill::none && options.term_grace.count() > 0) {
+          worker.killed_for = Worker::Kill::deadline;
+          worker.term_sent = true;
+          worker.job_deadline = now + options.term_grace;
+          ::kill(worker.pid, SIGTERM);
+        } else {
+          worker.killed_for = Worker::Kill::deadline;
+          worker.job_deadline.reset();
+          ::kill(worker.pid, SIGKILL);
+        }
+        continue;
+      }
+      if (read_memory && worker.job && worker.killed_for == Worker::Kill::none) {
+        const std::size_t resident = resident_bytes(worker.pid);
+        if (options.memory_hard_limit != 0 && resident > options.memory_hard_limit) {
+          worker.killed_for = Worker::Kill::memory;
+          worker.resident_at_kill = resident;
+          {
+            std::lock_guard lock(mutex);
+            ++counters.over_memory;
+          }
+          ::kill(worker.pid, SIGKILL);
+        } else if (options.memory_soft_limit != 0 && resident > options.memory_soft_limit) {
+          worker.over_soft_memory = true;
+        }
       }
     }
   }
@@ -534,7 +785,7 @@ struct ProcessPool::Impl {
       for (const auto& worker : workers) {
         fds.push_back({worker.socket ? worker.socket.get() : -1, POLLIN, 0});
       }
-      if (::poll(fds.data(), fds.size(), start_wait_ms()) < 0) {
+      if (::poll(fds.data(), fds.size(), next_wait_ms()) < 0) {
         if (errno == EINTR) {
           continue;
         }
@@ -545,7 +796,7 @@ struct ProcessPool::Impl {
         std::uint64_t count = 0;
         [[maybe_unused]] const ssize_t n = ::read(wake.get(), &count, sizeof count);
       }
-      kill_late_starters();
+      enforce_limits();
       for (std::size_t i = 0; i < workers.size(); ++i) {
         if (fds[i + 1].fd < 0 || fds[i + 1].revents == 0) {
           continue;

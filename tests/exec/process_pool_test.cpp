@@ -171,7 +171,7 @@ TEST(ProcessPool, ATaskThatThrowsFailsWithItsMessageAndThePoolKeepsServing) {
 
 TEST(ProcessPool, AnUnknownTaskNameIsReportedByTheWorker) {
   pz::ProcessPool pool(1);
-  auto future = pool.submit(pz::RemoteFunction<int(int)>{"test.never_registered"}, 1);
+  auto future = pool.submit(pz::RemoteFunction<int(int)>{"test.never_registered", {}}, 1);
   EXPECT_TRUE(contains(error_of(future), "no task is registered under the name"));
 }
 

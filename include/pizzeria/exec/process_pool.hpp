@@ -32,6 +32,16 @@
 // later task fails with the reason. An initializer that throws breaks the
 // pool the same way.
 //
+// Supervision (docs/exec.md): an idempotent task (RemoteFunction::idempotent)
+// is run again when its worker dies, up to its max_retries, and fails with
+// every attempt's cause when none succeeds; an input that killed
+// `quarantine_after` workers fails with pz::TaskQuarantined instead. A task
+// past its deadline has its worker killed and fails with pz::TimeoutError. A
+// worker over its soft memory cap is replaced after its task, over its hard
+// cap at once. More than `max_restarts` worker deaths within
+// `restart_window` break the pool instead of respawning for ever. stats()
+// counts all of it.
+//
 // Shutdown: shutdown(wait, cancel_pending) stops accepting tasks;
 // cancel_pending fails queued tasks with pz::TaskCancelled; the workers finish
 // the task they run, get end-of-stream, exit and are reaped. The destructor is
@@ -62,6 +72,7 @@
 #include <variant>
 #include <vector>
 
+#include "pizzeria/core/clock.hpp"
 #include "pizzeria/core/unique_function.hpp"
 #include "pizzeria/exec/blocking_queue.hpp"
 #include "pizzeria/exec/detail/next_iterator.hpp"
@@ -93,6 +104,31 @@ struct ProcessPoolOptions {
   // finds them with pz::inherited_fd(index). Nothing else is inherited.
   std::vector<int> inherited_fds;
 
+  // ---- supervision (docs/exec.md); every default costs nothing per task ----
+  // The deadline of a task item whose RemoteFunction has none; zero: no
+  // deadline. A message of n items (a map chunk, a batch) gets n times it.
+  std::chrono::milliseconds task_deadline{0};
+  // At a deadline the worker gets SIGTERM, then SIGKILL this much later;
+  // zero: SIGKILL at once.
+  std::chrono::milliseconds term_grace{0};
+  // Resident memory (bytes, read from /proc/PID/statm) above which a worker
+  // is replaced once its current task is done (soft) or killed at once
+  // (hard; its task fails or is retried by its policy). Zero: no cap.
+  std::size_t memory_soft_limit = 0;
+  std::size_t memory_hard_limit = 0;
+  // How often a busy worker's memory is read while a cap is set.
+  std::chrono::milliseconds memory_check_interval{20};
+  // An input whose workers died this many times is not run again
+  // (pz::TaskQuarantined); only tasks with retries are run again at all.
+  std::uint32_t quarantine_after = 2;
+  // More than max_restarts unexpected worker deaths within restart_window
+  // break the pool (OTP's restart intensity); 0: no limit.
+  std::uint32_t max_restarts = 20;
+  std::chrono::milliseconds restart_window{10'000};
+  // Where restart_window's time comes from (tests pass a ManualClock); null:
+  // the steady clock. Deadlines and start timeouts use the steady clock.
+  const Clock* clock = nullptr;
+
   template <typename R, typename... Params, typename... Args>
   void set_initializer(const RemoteFunction<R(Params...)>& function, Args&&... args) {
     static_assert(sizeof...(Params) == sizeof...(Args), "initializer argument count mismatch");
@@ -110,6 +146,9 @@ struct ProcessJob {
   std::string name;
   std::uint32_t count = 0;
   std::string items;  // count x (u32 size, encoded argument tuple)
+  TaskPolicy policy;
+  // The causes of the worker deaths this job has been through, oldest first.
+  std::vector<std::string> failures;
   // Called exactly once, on the manager thread: with a reader at the first of
   // `count` results, or with an error that fails the whole job.
   UniqueFunction<void(WireReader* results, std::exception_ptr error)> done;
@@ -172,7 +211,12 @@ class ProcessPool {
     std::uint64_t tasks_completed = 0;  // items whose result (or error) came back
     std::uint64_t workers_started = 0;  // including replacements
     std::uint64_t workers_died = 0;     // unexpectedly (not retired or shut down)
+    std::uint64_t retried = 0;          // messages run again after their worker died
+    std::uint64_t timed_out = 0;        // messages whose worker was killed at their deadline
+    std::uint64_t over_memory = 0;      // workers replaced (soft) or killed (hard) over a cap
+    std::uint64_t quarantined = 0;      // messages failed as having killed too many workers
   };
+  using Stats = Counters;
 
   explicit ProcessPool(std::size_t workers = 0);
   explicit ProcessPool(ProcessPoolOptions options);
@@ -185,6 +229,7 @@ class ProcessPool {
     static_assert(sizeof...(Params) == sizeof...(Args), "task argument count mismatch");
     detail::ProcessJob job;
     job.name = function.name;
+    job.policy = function.policy;
     job.count = 1;
     WireWriter items;
     detail::append_item<Params...>(items, std::forward<Args>(args)...);
@@ -283,6 +328,8 @@ class ProcessPool {
   // The pids of the live workers (for tests and monitoring).
   [[nodiscard]] std::vector<pid_t> worker_pids() const;
   [[nodiscard]] Counters counters() const;
+  // The same counters, under the name the supervision docs use.
+  [[nodiscard]] Stats stats() const { return counters(); }
 
  private:
   struct Impl;
@@ -350,6 +397,7 @@ Future<std::vector<R>> ProcessPool::map_async(const RemoteFunction<R(Param)>& fu
     const std::size_t end = std::min(count, begin + chunksize);
     detail::ProcessJob job;
     job.name = function.name;
+    job.policy = function.policy;
     job.count = static_cast<std::uint32_t>(end - begin);
     WireWriter items;
     for (std::size_t i = begin; i < end; ++i) {
@@ -385,6 +433,7 @@ Future<std::vector<Future<R>>> ProcessPool::submit_batch(const RemoteFunction<R(
                                                          Range&& inputs) {
   detail::ProcessJob job;
   job.name = function.name;
+  job.policy = function.policy;
   WireWriter items;
   std::size_t count = 0;
   for (auto&& input : inputs) {
@@ -459,6 +508,7 @@ class ProcessPool::ImapUnordered {
     while (in_flight_ < max_in_flight_ && next_input_ != std::end(inputs_)) {
       detail::ProcessJob job;
       job.name = function_.name;
+      job.policy = function_.policy;
       job.count = 1;
       WireWriter items;
       detail::append_item<Param>(items, *next_input_);

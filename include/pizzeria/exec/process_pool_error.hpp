@@ -14,10 +14,19 @@ class RemoteTaskError : public std::runtime_error {
 };
 
 // The worker running the task died (a signal such as SIGSEGV or SIGKILL, or
-// exit); what() names the worker's pid, the cause and the task.
+// exit); what() names the worker's pid, the cause and the task, and, for a
+// task that was retried, every earlier attempt's cause.
 class WorkerDied : public std::runtime_error {
  public:
   explicit WorkerDied(const std::string& what) : std::runtime_error(what) {}
+};
+
+// The task's worker died under it more often than the pool lets one input
+// kill workers (ProcessPoolOptions::quarantine_after): it is not run again.
+// what() says "quarantined after killing K workers" and lists every death.
+class TaskQuarantined : public WorkerDied {
+ public:
+  explicit TaskQuarantined(const std::string& what) : WorkerDied(what) {}
 };
 
 }  // namespace pz

@@ -17,6 +17,8 @@
 // threads exist) and takes a lock anyway; lookups are safe from any thread.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -40,6 +42,17 @@ void add(std::string name, ErasedTask task);
 const ErasedTask* find(std::string_view name);
 }  // namespace task_registry
 
+// How a ProcessPool supervises one task (docs/exec.md, "Supervision").
+struct TaskPolicy {
+  // Times the task is run again when its worker dies under it (a signal, an
+  // exit, the hard memory cap). Only safe for an idempotent task: a pure
+  // function, or one whose effects can be repeated. 0: it fails at once.
+  std::uint32_t max_retries = 0;
+  // How long one item may run before its worker is killed and the task fails
+  // with pz::TimeoutError; zero: the pool's task_deadline.
+  std::chrono::milliseconds deadline{0};
+};
+
 template <typename Signature>
 struct RemoteFunction;
 
@@ -48,6 +61,22 @@ struct RemoteFunction<R(Args...)> {
   using result_type = R;
   using arguments = std::tuple<std::decay_t<Args>...>;
   std::string name;
+  TaskPolicy policy{};
+
+  // The same task, retried up to `max_retries` times when a worker dies
+  // under it: register_task("f", &f).idempotent(), or for one call,
+  // pool.submit(kTask.idempotent(1), ...).
+  [[nodiscard]] RemoteFunction idempotent(std::uint32_t max_retries = 3) const {
+    RemoteFunction copy = *this;
+    copy.policy.max_retries = max_retries;
+    return copy;
+  }
+  // The same task with a deadline per item: pool.submit(kTask.with_deadline(2s), ...).
+  [[nodiscard]] RemoteFunction with_deadline(std::chrono::milliseconds deadline) const {
+    RemoteFunction copy = *this;
+    copy.policy.deadline = deadline;
+    return copy;
+  }
 };
 
 template <typename Signature, typename F>
@@ -66,7 +95,7 @@ RemoteFunction<R(Args...)> register_typed(std::string name, F function, R (*)(Ar
           wire_encode<std::decay_t<R>>(result, std::apply(function, std::move(decoded)));
         }
       });
-  return RemoteFunction<R(Args...)>{std::move(name)};
+  return RemoteFunction<R(Args...)>{std::move(name), {}};
 }
 }  // namespace detail
 
