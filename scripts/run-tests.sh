@@ -28,6 +28,14 @@ export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 total_passed=0
 total_failed=0
 status=0
+
+# Lower layers never include higher ones (docs/design.md, "Layers").
+echo "=== layers"
+if ! scripts/check-layers.py .; then
+  echo "=== layers: FAILED"
+  status=1
+  total_failed=$((total_failed + 1))
+fi
 for preset in "${presets[@]}"; do
   echo "=== ${preset}: configure and build"
   if ! cmake --preset "$preset" >/dev/null || ! cmake --build --preset "$preset" -j "$jobs"; then

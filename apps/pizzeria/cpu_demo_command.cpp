@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct CpuDemoArguments {
   std::size_t workers = 0;
   std::uint64_t iterations = 200'000'000;  // the seed's range(200000000)
   bool gil = false;
+  bool json = false;
 };
 
 // Iterations between two releases of the emulated GIL. CPython switches
@@ -88,9 +90,11 @@ int run_cpu_demo(const CpuDemoArguments& arguments) {
   const std::size_t workers = arguments.workers != 0
                                   ? arguments.workers
                                   : std::max<std::size_t>(1, std::thread::hardware_concurrency());
-  std::printf("cpu-demo: %zu workers, %llu iterations each%s\n", workers,
-              static_cast<unsigned long long>(arguments.iterations),
-              arguments.gil ? ", threads share one global lock (--gil)" : "");
+  if (!arguments.json) {
+    std::printf("cpu-demo: %zu workers, %llu iterations each%s\n", workers,
+                static_cast<unsigned long long>(arguments.iterations),
+                arguments.gil ? ", threads share one global lock (--gil)" : "");
+  }
 
   // Processes first, while this process has a single thread (fork is then safe).
   auto start = std::chrono::steady_clock::now();
@@ -146,6 +150,19 @@ int run_cpu_demo(const CpuDemoArguments& arguments) {
   const auto speedup = [&](double elapsed) {
     return static_cast<double>(workers) * alone / elapsed;
   };
+  if (arguments.json) {
+    const nlohmann::json report = {{"workers", workers},
+                                   {"iterations", arguments.iterations},
+                                   {"gil", arguments.gil},
+                                   {"alone_s", alone},
+                                   {"threads_s", threads},
+                                   {"threads_speedup", speedup(threads)},
+                                   {"processes_s", processes},
+                                   {"processes_speedup", speedup(processes)},
+                                   {"peak_threads_running", occupancy.peak.load()}};
+    std::printf("%s\n", report.dump().c_str());
+    return 0;
+  }
   std::printf("  one worker alone     %8.3f s\n", alone);
   std::printf("  %zu threads%s    %8.3f s   speed-up %.2f of %zu\n", workers,
               arguments.gil ? " (GIL)" : "      ", threads, speedup(threads), workers);
@@ -167,6 +184,8 @@ void register_cpu_demo_command(CLI::App& app, int& exit_code) {
   command->add_option("--iterations", arguments->iterations,
                       "Loop iterations per worker (default 200000000, as the seed)");
   command->add_flag("--gil", arguments->gil, "Threads take one global lock around their work");
+  command->add_flag("--json", arguments->json,
+                    "Print the timings as one JSON object instead of lines (what `lab` reads)");
   command->callback([arguments, &exit_code] { exit_code = run_cpu_demo(*arguments); });
 }
 

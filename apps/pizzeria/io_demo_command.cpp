@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@ namespace {
 struct IoDemoArguments {
   int tasks = 10;        // the seed's number_of_threads
   double seconds = 5.0;  // the seed's SECONDS_TAKEN_FOR_SINGLE_IO_OPERATION
+  bool json = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -45,16 +47,21 @@ Task<void> all_coroutines(int count, Duration wait) {
 int run_io_demo(const IoDemoArguments& arguments) {
   const auto wait =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(arguments.seconds));
-  std::printf("io-demo: %d I/O-bound operations of %.3f s each\n", arguments.tasks,
-              arguments.seconds);
+  // With --json the lines are left out and one object is printed at the end.
+  const auto print = [&arguments](auto... values) {
+    if (!arguments.json) {
+      std::printf(values...);
+      std::fflush(stdout);
+    }
+  };
+  print("io-demo: %d I/O-bound operations of %.3f s each\n", arguments.tasks, arguments.seconds);
 
   auto start = Clock::now();
   for (int i = 0; i < arguments.tasks; ++i) {
     std::this_thread::sleep_for(wait);
   }
   const double sequential = elapsed_since(start);
-  std::printf("  %-16s %8.3f s\n", "sequential", sequential);
-  std::fflush(stdout);
+  print("  %-16s %8.3f s\n", "sequential", sequential);
 
   start = Clock::now();
   {
@@ -64,17 +71,23 @@ int run_io_demo(const IoDemoArguments& arguments) {
     }
   }
   const double threaded = elapsed_since(start);
-  std::printf("  %-16s %8.3f s   %.3f of sequential\n",
-              (std::to_string(arguments.tasks) + " threads").c_str(), threaded,
-              threaded / sequential);
-  std::fflush(stdout);
+  print("  %-16s %8.3f s   %.3f of sequential\n",
+        (std::to_string(arguments.tasks) + " threads").c_str(), threaded, threaded / sequential);
 
   start = Clock::now();
   run(all_coroutines(arguments.tasks, wait));
   const double coroutines = elapsed_since(start);
-  std::printf("  %-16s %8.3f s   %.3f of sequential\n",
-              (std::to_string(arguments.tasks) + " coroutines").c_str(), coroutines,
-              coroutines / sequential);
+  print("  %-16s %8.3f s   %.3f of sequential\n",
+        (std::to_string(arguments.tasks) + " coroutines").c_str(), coroutines,
+        coroutines / sequential);
+  if (arguments.json) {
+    const nlohmann::json report = {{"tasks", arguments.tasks},
+                                   {"seconds", arguments.seconds},
+                                   {"sequential_s", sequential},
+                                   {"threads_s", threaded},
+                                   {"coroutines_s", coroutines}};
+    std::printf("%s\n", report.dump().c_str());
+  }
   return 0;
 }
 
@@ -88,6 +101,8 @@ void register_io_demo_command(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   command->add_option("--seconds", arguments->seconds, "Length of each operation (default 5)")
       ->check(CLI::PositiveNumber);
+  command->add_flag("--json", arguments->json,
+                    "Print the timings as one JSON object instead of lines (what `lab` reads)");
   command->callback([arguments, &exit_code] { exit_code = run_io_demo(*arguments); });
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.hpp"
@@ -20,7 +21,20 @@ struct RaceArguments {
   unsigned threads = 2;
   std::uint64_t increments = 0;  // 0: 1,000,000, or 10,000 with --lockstep
   bool lockstep = false;
+  bool json = false;
 };
+
+const char* json_name(programs::CounterRace::Update update) {
+  switch (update) {
+    case programs::CounterRace::Update::read_then_write:
+      return "read_then_write";
+    case programs::CounterRace::Update::atomic_add:
+      return "atomic_add";
+    case programs::CounterRace::Update::mutex:
+      return "mutex";
+  }
+  return "?";
+}
 
 int run_race(const RaceArguments& arguments) {
   using programs::CounterRace;
@@ -28,20 +42,36 @@ int run_race(const RaceArguments& arguments) {
       arguments.increments != 0 ? arguments.increments : (arguments.lockstep ? 10'000 : 1'000'000);
   const CounterRace race(
       {.threads = arguments.threads, .increments = increments, .lockstep = arguments.lockstep});
-  std::printf(
-      "race: %u threads x %llu increments of one shared counter%s\n", arguments.threads,
-      static_cast<unsigned long long>(increments),
-      arguments.lockstep ? ", in lockstep (every thread reads, then every thread writes)" : "");
+  nlohmann::json report = {{"threads", arguments.threads},
+                           {"increments", increments},
+                           {"lockstep", arguments.lockstep},
+                           {"updates", nlohmann::json::object()}};
+  if (!arguments.json) {
+    std::printf(
+        "race: %u threads x %llu increments of one shared counter%s\n", arguments.threads,
+        static_cast<unsigned long long>(increments),
+        arguments.lockstep ? ", in lockstep (every thread reads, then every thread writes)" : "");
+  }
   for (const auto update : {CounterRace::Update::read_then_write, CounterRace::Update::atomic_add,
                             CounterRace::Update::mutex}) {
     const CounterRace::Result result = race.run(update);
     const double lost_percent =
         100.0 * static_cast<double>(result.lost()) / static_cast<double>(result.expected);
+    if (arguments.json) {
+      report["updates"][json_name(update)] = {{"expected", result.expected},
+                                              {"counted", result.counted},
+                                              {"lost", result.lost()},
+                                              {"seconds", result.seconds}};
+      continue;
+    }
     std::printf("  %-38s expected %llu, counted %llu, lost %llu (%.1f%%), %.3f s\n",
                 std::string(CounterRace::describe(update)).c_str(),
                 static_cast<unsigned long long>(result.expected),
                 static_cast<unsigned long long>(result.counted),
                 static_cast<unsigned long long>(result.lost()), lost_percent, result.seconds);
+  }
+  if (arguments.json) {
+    std::printf("%s\n", report.dump().c_str());
   }
   return 0;
 }
@@ -60,6 +90,8 @@ void register_race_command(CLI::App& app, int& exit_code) {
                       "Increments per thread (default 1000000, or 10000 with --lockstep)");
   command->add_flag("--lockstep", arguments->lockstep,
                     "Force the losing interleaving: all threads read, then all write");
+  command->add_flag("--json", arguments->json,
+                    "Print the counts as one JSON object instead of lines (what `lab` reads)");
   command->callback([arguments, &exit_code] { exit_code = run_race(*arguments); });
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "program_runner.hpp"
@@ -44,6 +45,22 @@ TEST(CpuDemoCommand, WithoutTheLockThreadsRunTheirWorkSideBySideAndProcessesToo)
   const double peak = number_after(result.out, "threads running at once, at most: ");
   EXPECT_GE(peak, 1) << result.out;
   EXPECT_LE(peak, 2) << result.out;
+}
+
+TEST(CpuDemoCommand, JsonPrintsOneObjectWithEveryTimingAndNoLines) {
+  const auto result = run_program({pizzeria_binary(), "cpu-demo", "--workers", "2", "--iterations",
+                                   "3000000", "--gil", "--json"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  ASSERT_EQ(result.out.find('\n'), result.out.size() - 1) << result.out;  // one line
+  const nlohmann::json json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json.at("workers"), 2);
+  EXPECT_EQ(json.at("iterations"), 3000000);
+  EXPECT_EQ(json.at("gil"), true);
+  EXPECT_EQ(json.at("peak_threads_running"), 1);
+  for (const char* key :
+       {"alone_s", "threads_s", "threads_speedup", "processes_s", "processes_speedup"}) {
+    EXPECT_GT(json.at(key).get<double>(), 0) << key;
+  }
 }
 
 }  // namespace

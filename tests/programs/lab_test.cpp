@@ -190,7 +190,7 @@ TEST(LabCommand, AnExperimentWhoseChildFailsIsReportedAsFailedAndTheLabExitsOne)
   expect_self_contained(html);
   EXPECT_NE(html.find("<section id=\"race\" class=\"failed\">"), std::string::npos);
   EXPECT_NE(html.find("<p class=\"verdict\">Verdict: FAILED: `pizzeria race --threads 2 "
-                      "--increments 100000 --lab-injected-failure` exited with status "),
+                      "--increments 100000 --json --lab-injected-failure` exited with status "),
             std::string::npos)
       << html;
   // The child's own complaint, from its standard error.

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "pizzeria/programs/counter_race.hpp"
 #include "pizzeria/programs/dining_philosophers.hpp"
@@ -175,6 +177,24 @@ TEST(RaceCommand, PrintsTheLockstepLossExactly) {
                             "lost 0 (0.0%)"),
             std::string::npos)
       << result.out;
+}
+
+TEST(RaceCommand, JsonPrintsTheLockstepCountsExactly) {
+  const auto result = run_program({pizzeria_binary(), "race", "--threads", "2", "--increments",
+                                   "1000", "--lockstep", "--json"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json.at("threads"), 2);
+  EXPECT_EQ(json.at("increments"), 1000);
+  EXPECT_EQ(json.at("lockstep"), true);
+  const nlohmann::json& updates = json.at("updates");
+  EXPECT_EQ(updates.size(), 3U);
+  for (const auto& [name, lost] :
+       {std::pair{"read_then_write", 1000}, {"atomic_add", 0}, {"mutex", 0}}) {
+    EXPECT_EQ(updates.at(name).at("expected"), 2000) << name;
+    EXPECT_EQ(updates.at(name).at("counted"), 2000 - lost) << name;
+    EXPECT_EQ(updates.at(name).at("lost"), lost) << name;
+  }
 }
 
 TEST(RaceCommand, RefusesZeroThreads) {

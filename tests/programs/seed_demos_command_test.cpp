@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -72,6 +73,20 @@ TEST(IoDemoCommand, ThreadsAndCoroutinesOverlapTheWaitsThatSequentialCodeAddsUp)
   EXPECT_LT(threaded, 0.5) << result.out;
   EXPECT_GT(coroutines, 0) << result.out;
   EXPECT_LT(coroutines, 0.5) << result.out;
+}
+
+TEST(IoDemoCommand, JsonPrintsOneObjectWithTheThreeTimings) {
+  const auto result =
+      run_program({pizzeria_binary(), "io-demo", "--tasks", "4", "--seconds", "0.01", "--json"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  ASSERT_EQ(result.out.find('\n'), result.out.size() - 1) << result.out;  // one line
+  const nlohmann::json json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json.at("tasks"), 4);
+  EXPECT_EQ(json.at("seconds"), 0.01);
+  // Four sequential waits of 10 ms take at least 40 ms.
+  EXPECT_GE(json.at("sequential_s").get<double>(), 0.04);
+  EXPECT_GT(json.at("threads_s").get<double>(), 0);
+  EXPECT_GT(json.at("coroutines_s").get<double>(), 0);
 }
 
 TEST(InputReaderCommand, SquaresAreComputedUntilTheLineArrivesAndTheLineIsEchoed) {
