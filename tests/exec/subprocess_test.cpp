@@ -240,7 +240,7 @@ TEST(Subprocess, AProgramThatDoesNotExistIsRefusedWithItsName) {
     EXPECT_EQ(error.code().value(), ENOENT);
     EXPECT_NE(std::string(error.what()).find("/nonexistent/program"), std::string::npos);
   }
-  EXPECT_THROW(Subprocess::spawn({}, {}), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(Subprocess::spawn({}, {})), std::invalid_argument);
 }
 
 }  // namespace
