@@ -19,6 +19,8 @@
 
 #include "commands.hpp"
 #include "pizzeria/pizza/load_generator.hpp"
+#include "pizzeria/pizza/load_report.hpp"
+#include "pizzeria/pizza/load_threshold.hpp"
 
 namespace pz::app {
 
@@ -32,6 +34,7 @@ constexpr int kExitErrorsCounted = 1;
 constexpr int kExitBadArguments = 2;
 constexpr int kExitGaveUp = 3;
 constexpr int kExitOutputFailed = 4;
+constexpr int kExitThresholdBroken = 5;
 
 constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
@@ -42,7 +45,9 @@ constexpr const char* kExitCodesHelp =
     "     connection count, a malformed number or duration, ...\n"
     "  3  the run gave up: no connection could be made, or no reply came for twice\n"
     "     --timeout while connections kept failing\n"
-    "  4  the report could not be written (to standard output or the --json file)\n"
+    "  4  the report could not be written (to standard output or the --json, --hgrm\n"
+    "     or --csv file)\n"
+    "  5  a --fail-if threshold was broken (each is named on stderr with the value)\n"
     "  (unknown or missing options are reported by the option parser, with codes\n"
     "  above 100)\n"
     "Ctrl-C ends the run early and reports what was measured so far.\n"
@@ -51,7 +56,8 @@ constexpr const char* kExitCodesHelp =
     "  pizzeria load 12345 --connections 100 --duration 10s\n"
     "  pizzeria load 127.0.0.1:6379 --request 'PING\\r\\n' --expect +PONG -c 50 -t 2\n"
     "  pizzeria load 12345 --rate 20000 -c 200 -t 2 --duration 30s --json run.json\n"
-    "  pizzeria load 12345 --compare-with 12346 -c 50 -d 5s   (in 100 ms turns, 10 s)";
+    "  pizzeria load 12345 --compare-with 12346 -c 50 -d 5s   (in 100 ms turns, 10 s)\n"
+    "  pizzeria load 12345 -d 30s --fail-if p99>5ms --fail-if errors>0 --hgrm run.hgrm";
 
 // Only the handler touches it: stop() is async-signal-safe.
 LoadGenerator* interrupted_generator = nullptr;
@@ -224,6 +230,15 @@ nlohmann::json result_json(const LoadOptions& options, const LoadResult& result,
   out["latency_unit"] = "ns";
   out["latency"] = histogram_json(result.latency);
   out["uncorrected_latency"] = histogram_json(result.uncorrected_latency);
+  auto timeline = nlohmann::json::array();
+  for (const LoadSecond& second : result.timeline) {
+    timeline.push_back({{"replies", second.replies},
+                        {"errors", second.errors.total()},
+                        {"p50", second.p50},
+                        {"p99", second.p99},
+                        {"p99.9", second.p99_9}});
+  }
+  out["timeline"] = std::move(timeline);
   return out;
 }
 
@@ -333,6 +348,9 @@ struct Arguments {
   std::string connect_rate = "0";
   std::string timeout = "2s";
   std::string json_file;
+  std::string hgrm_file;
+  std::string csv_file;
+  std::vector<std::string> fail_if;
   std::vector<std::string> compare_with;
   std::string turn;  // empty: 100ms
   std::string turn_slot;
@@ -340,6 +358,47 @@ struct Arguments {
   std::string busy_poll = "0s";
   bool progress = false;
 };
+
+std::vector<LoadThreshold> build_thresholds(const Arguments& arguments) {
+  std::vector<LoadThreshold> thresholds;
+  for (const auto& text : arguments.fail_if) {
+    try {
+      thresholds.push_back(LoadThreshold::parse(text));
+    } catch (const std::invalid_argument& error) {
+      throw ArgumentError(error.what());
+    }
+    if (thresholds.back().is_ratio() && arguments.compare_with.empty()) {
+      throw ArgumentError(fmt::format(
+          "--fail-if '{}': a ratio needs --compare-with (the ratios are to the first target)",
+          text));
+    }
+  }
+  return thresholds;
+}
+
+// "run.hgrm" -> "run.uncorrected.hgrm"; "run" -> "run.uncorrected".
+std::string uncorrected_path(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const auto dot = path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash) ||
+      dot == (slash == std::string::npos ? 0 : slash + 1)) {
+    return path + ".uncorrected";
+  }
+  return path.substr(0, dot) + ".uncorrected" + path.substr(dot);
+}
+
+// False, with the reason on stderr, when the file cannot be written whole.
+bool write_file(const char* option, const std::string& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  file.close();
+  if (!file) {
+    std::fprintf(stderr, "pizzeria load: cannot write %s file '%s': %s\n", option, path.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  return true;
+}
 
 LoadOptions build_options(const Arguments& arguments) {
   LoadOptions options;
@@ -406,8 +465,10 @@ LoadOptions build_options(const Arguments& arguments) {
 
 int run_load(const Arguments& arguments) {
   LoadOptions options;
+  std::vector<LoadThreshold> thresholds;
   try {
     options = build_options(arguments);
+    thresholds = build_thresholds(arguments);
   } catch (const ArgumentError& error) {
     std::fprintf(stderr, "pizzeria load: %s\n", error.what());
     return kExitBadArguments;
@@ -441,8 +502,8 @@ int run_load(const Arguments& arguments) {
     std::fprintf(stderr, "pizzeria load: %s\n", error.what());
     return kExitOutputFailed;
   }
+  bool written = true;
   if (!arguments.json_file.empty()) {
-    std::ofstream file(arguments.json_file);
     auto json = result_json(options, result, arguments.target);
     if (results.size() > 1) {
       auto compared = nlohmann::json::array();
@@ -451,17 +512,32 @@ int run_load(const Arguments& arguments) {
       }
       json["compared"] = std::move(compared);
     }
-    file << json.dump(2) << '\n';
-    file.close();
-    if (!file) {
-      std::fprintf(stderr, "pizzeria load: cannot write --json file '%s': %s\n",
-                   arguments.json_file.c_str(), std::strerror(errno));
-      return kExitOutputFailed;
-    }
+    written = write_file("--json", arguments.json_file, json.dump(2) + "\n") && written;
+  }
+  if (!arguments.hgrm_file.empty()) {
+    written = write_file("--hgrm", arguments.hgrm_file, hgrm_text(result.latency)) && written;
+    written = write_file("--hgrm", uncorrected_path(arguments.hgrm_file),
+                         hgrm_text(result.uncorrected_latency)) &&
+              written;
+  }
+  if (!arguments.csv_file.empty()) {
+    std::vector<std::string> names{arguments.target};
+    names.insert(names.end(), arguments.compare_with.begin(), arguments.compare_with.end());
+    written = write_file("--csv", arguments.csv_file, timeline_csv(results, names)) && written;
+  }
+  const auto broken = broken_thresholds(thresholds, results);
+  for (const auto& each : broken) {
+    std::fprintf(stderr, "pizzeria load: threshold %s\n", each.message.c_str());
+  }
+  if (!written) {
+    return kExitOutputFailed;
   }
   if (!result.abort_reason.empty()) {
     std::fprintf(stderr, "pizzeria load: gave up: %s\n", result.abort_reason.c_str());
     return kExitGaveUp;
+  }
+  if (!broken.empty()) {
+    return kExitThresholdBroken;
   }
   for (const auto& each : results) {
     if (each.errors.total() != 0) {
@@ -532,6 +608,23 @@ void register_load_command(CLI::App& app, int& exit_code) {
       ->add_option("--json", arguments->json_file,
                    "Write the whole result, with the percentile spectrum, to this file")
       ->type_name("FILE");
+  command
+      ->add_option("--hgrm", arguments->hgrm_file,
+                   "Write the corrected latency's percentile distribution in HdrHistogram's .hgrm "
+                   "text format (milliseconds) to FILE, the uncorrected one to FILE with "
+                   "'.uncorrected' before the extension")
+      ->type_name("FILE");
+  command
+      ->add_option("--csv", arguments->csv_file,
+                   "Write one row per second of the measured phase (replies, errors by kind, "
+                   "p50/p99/p99.9 in ns) to FILE, after a header row")
+      ->type_name("FILE");
+  command
+      ->add_option("--fail-if", arguments->fail_if,
+                   "Exit with 5 if the run breaks this threshold (repeatable): "
+                   "p50|p90|p99|p99.9|max>DURATION or <DURATION (ns, us, ms, s), errors>N, "
+                   "rps<N, and with --compare-with ratio.p99>X, ratio.rps<X")
+      ->type_name("EXPR");
   command
       ->add_option("--compare-with", arguments->compare_with,
                    "Another [HOST:]PORT to load in turns with the target, each with its own "

@@ -38,6 +38,38 @@ std::string seconds_text(Duration duration) {
   return number_text(std::chrono::duration<double>(duration).count()) + " s";
 }
 
+// Each second's counters added up over the workers, its latency buckets
+// merged into one histogram for its percentiles.
+std::vector<LoadSecond> merge_timelines(
+    const std::vector<std::unique_ptr<detail::LoadWorker>>& workers, std::size_t target) {
+  std::size_t length = 0;
+  for (const auto& worker : workers) {
+    length = std::max(length, worker->timeline()[target].seconds.size());
+  }
+  std::vector<LoadSecond> timeline(length);
+  LatencyHistogram latency;
+  for (std::size_t index = 0; index < length; ++index) {
+    LoadSecond& second = timeline[index];
+    latency.reset();
+    for (const auto& worker : workers) {
+      const auto& seconds = worker->timeline()[target].seconds;
+      if (index >= seconds.size()) {
+        continue;
+      }
+      second.replies += seconds[index].replies;
+      second.errors += seconds[index].errors;
+      for (const auto& [bucket, count] : seconds[index].buckets) {
+        // The bucket's highest value is what a percentile in it reports.
+        latency.record(LatencyHistogram::bucket_highest(bucket), count);
+      }
+    }
+    second.p50 = latency.value_at_percentile(50.0);
+    second.p99 = latency.value_at_percentile(99.0);
+    second.p99_9 = latency.value_at_percentile(99.9);
+  }
+  return timeline;
+}
+
 }  // namespace
 
 LoadErrors& LoadErrors::operator+=(const LoadErrors& other) noexcept {
@@ -303,6 +335,7 @@ std::vector<LoadResult> LoadGenerator::run_each() {
         result.last_error = counters.last_error;
       }
     }
+    result.timeline = merge_timelines(workers, static_cast<std::size_t>(target));
     // finished_at never precedes measure_start (it starts there), so a run
     // that gave up during the warm-up measured nothing rather than a
     // negative time.

@@ -102,6 +102,33 @@ Duration LoadSchedule::turn_time(int target, TimePoint from, TimePoint to) const
   return owned_before(to) - owned_before(from);
 }
 
+// ---------------------------------------------------------------- timeline
+
+TargetTimeline::Second* TargetTimeline::at(std::size_t index) {
+  if (index >= kMaxTimelineSeconds) {
+    return nullptr;
+  }
+  if (index >= seconds.size()) {
+    seconds.resize(index + 1);
+  }
+  return &seconds[index];
+}
+
+void TargetTimeline::compact() {
+  if (current.empty()) {
+    return;
+  }
+  Second* second = at(current_second);
+  if (second != nullptr) {
+    for (std::size_t i = 0; i < LatencyHistogram::kBucketCount; ++i) {
+      if (const auto count = current.bucket_count(i); count != 0) {
+        second->buckets.emplace_back(static_cast<std::uint32_t>(i), count);
+      }
+    }
+  }
+  current.reset();
+}
+
 // ---------------------------------------------------------------- the worker
 
 LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
@@ -125,6 +152,7 @@ LoadWorker::LoadWorker(const LoadOptions& options, const LoadSchedule& schedule,
       any_connected_(static_cast<std::size_t>(schedule.targets), false),
       first_attempts_failed_(static_cast<std::size_t>(schedule.targets), 0) {
   live_.targets.resize(static_cast<std::size_t>(schedule.targets));
+  timeline_.resize(static_cast<std::size_t>(schedule.targets));
   // Interleaved by target (connection i of target t at i * targets + t), so
   // that a connect ramp, which follows this order, opens every target's
   // connections at the same pace.
@@ -207,6 +235,13 @@ void LoadWorker::run() noexcept {
     end_timer_.cancel();
     turn_timer_.cancel();
     loop_ = nullptr;
+  } catch (const std::exception& error) {
+    live_.abort_reason = std::string("load worker failed: ") + error.what();
+  }
+  try {
+    for (auto& target : timeline_) {
+      target.compact();
+    }
   } catch (const std::exception& error) {
     live_.abort_reason = std::string("load worker failed: ") + error.what();
   }
@@ -388,21 +423,47 @@ void LoadWorker::on_reply_line(Connection& connection, TimePoint now, bool expec
   if (connection.in_flight == 0) {
     // A line nobody asked for (a greeting, a second line per request).
     ++counted.errors.unexpected_reply;
+    if (auto* second = second_at(connection, now)) {
+      ++second->errors.unexpected_reply;
+    }
     return;
   }
   const Outstanding request = connection.window[connection.head];
   connection.head = (connection.head + 1) % connection.window.size();
   --connection.in_flight;
+  auto* second = second_at(connection, now);
   if (!expected) {
     ++counted.errors.unexpected_reply;
+    if (second != nullptr) {
+      ++second->errors.unexpected_reply;
+    }
   }
   if (request.measured) {
     ++counted.replies;
     ++quota_finished_;
-    counted.latency.record(nanoseconds(now - request.intended));
+    const auto latency = nanoseconds(now - request.intended);
+    counted.latency.record(latency);
+    if (second != nullptr) {
+      ++second->replies;
+      auto& timeline = timeline_[static_cast<std::size_t>(connection.target)];
+      const auto index = static_cast<std::size_t>(second - timeline.seconds.data());
+      if (index != timeline.current_second) {
+        timeline.compact();
+        timeline.current_second = index;
+      }
+      timeline.current.record(latency);
+    }
     counted.uncorrected_latency.record(nanoseconds(now - request.sent));
     check_done();
   }
+}
+
+TargetTimeline::Second* LoadWorker::second_at(const Connection& connection, TimePoint now) {
+  if (now < schedule_.measure_start) {
+    return nullptr;
+  }
+  const auto index = static_cast<std::size_t>((now - schedule_.measure_start) / 1s);
+  return timeline_[static_cast<std::size_t>(connection.target)].at(index);
 }
 
 bool LoadWorker::may_send(const Connection& connection, TimePoint intended) const noexcept {
@@ -490,23 +551,30 @@ void LoadWorker::flush(Connection& connection) {
 void LoadWorker::fail(Connection& connection, ErrorKind kind, int error) {
   const char* what = "";
   TargetCounters& counted = counters(connection);
+  LoadErrors this_one;
   switch (kind) {
     case ErrorKind::connect_failed:
-      ++counted.errors.connect_failed;
+      this_one.connect_failed = 1;
       what = "connect failed";
       break;
     case ErrorKind::reset:
-      ++counted.errors.reset;
+      this_one.reset = 1;
       what = "reset";
       break;
     case ErrorKind::closed:
-      ++counted.errors.closed;
+      this_one.closed = 1;
       what = "closed";
       break;
     case ErrorKind::timeout:
-      ++counted.errors.timeout;
+      this_one.timeout = 1;
       what = "timeout";
       break;
+  }
+  counted.errors += this_one;
+  if (loop_ != nullptr) {
+    if (auto* second = second_at(connection, loop_->time())) {
+      second->errors += this_one;
+    }
   }
   counted.last_error =
       std::string(what) + ": " +

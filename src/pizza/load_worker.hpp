@@ -80,6 +80,28 @@ struct TargetCounters {
   std::string last_error;  // "reset: Connection reset by peer", for the report
 };
 
+// One target's timeline on one worker (LoadResult::timeline before the
+// merge). Counters are indexed by second. Latency is recorded into one full
+// histogram for the current second; when a reply of a later second arrives
+// (the loop's clock never goes back) that histogram is compacted into the
+// second's non-zero buckets and reset, so recording stays one increment and
+// a second costs a few hundred buckets, not the histogram's 58 KiB.
+struct TargetTimeline {
+  struct Second {
+    std::uint64_t replies = 0;
+    LoadErrors errors;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;  // index, count
+  };
+  std::vector<Second> seconds;
+  LatencyHistogram current;
+  std::size_t current_second = 0;
+
+  // seconds[index], grown as needed; null past kMaxTimelineSeconds.
+  Second* at(std::size_t index);
+  // Moves `current` into seconds[current_second].buckets.
+  void compact();
+};
+
 // What a worker publishes.
 struct WorkerSnapshot {
   std::vector<TargetCounters> targets;  // LoadOptions::target, then compare_with
@@ -111,6 +133,8 @@ class LoadWorker {
   void add_progress(LoadProgress& out, LatencyHistogram* latency) const;
   // The final snapshot; call after run() returned.
   [[nodiscard]] const WorkerSnapshot& final_snapshot() const noexcept { return published_; }
+  // Per target; complete after run() returned.
+  [[nodiscard]] const std::vector<TargetTimeline>& timeline() const noexcept { return timeline_; }
 
  private:
   struct Outstanding {
@@ -173,6 +197,9 @@ class LoadWorker {
   [[nodiscard]] TargetCounters& counters(const Connection& connection) noexcept {
     return live_.targets[static_cast<std::size_t>(connection.target)];
   }
+  // The timeline's second that holds `now` for this connection's target;
+  // null before the measured phase or past the timeline's cap.
+  [[nodiscard]] TargetTimeline::Second* second_at(const Connection& connection, TimePoint now);
   [[nodiscard]] bool measuring(TimePoint intended) const noexcept {
     return intended >= schedule_.measure_start;
   }
@@ -207,6 +234,9 @@ class LoadWorker {
   std::uint64_t quota_finished_ = 0;
 
   WorkerSnapshot live_;  // touched only by the worker thread
+  // Touched only by the worker thread until run() returns, and not
+  // published: copying it every 250 ms would cost more than the run.
+  std::vector<TargetTimeline> timeline_;
   mutable std::mutex publish_mutex_;
   WorkerSnapshot published_;  // guarded by publish_mutex_
 };

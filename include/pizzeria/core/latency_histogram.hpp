@@ -80,6 +80,11 @@ class LatencyHistogram {
   [[nodiscard]] static std::size_t bucket_index(std::uint64_t value) noexcept;
   [[nodiscard]] static std::uint64_t bucket_lowest(std::size_t index) noexcept;
   [[nodiscard]] static std::uint64_t bucket_highest(std::size_t index) noexcept;
+  // The count of one bucket, for writers of other formats (the .hgrm file)
+  // and for compact copies (a per-second timeline keeps only non-zero ones).
+  [[nodiscard]] std::uint64_t bucket_count(std::size_t index) const noexcept {
+    return counts_[index];
+  }
 
  private:
   std::vector<std::uint64_t> counts_;

@@ -144,6 +144,21 @@ struct LoadOptions {
 // they are fine, else a message saying what is wrong and why.
 [[nodiscard]] std::string check_load_options(const LoadOptions& options);
 
+// One second of the measured phase (`LoadResult::timeline`), counted by when
+// the reply (or the error) arrived.
+struct LoadSecond {
+  std::uint64_t replies = 0;
+  LoadErrors errors;  // errors of that second, by kind
+  // Corrected latency of that second's replies, nanoseconds; 0 without replies.
+  std::uint64_t p50 = 0;
+  std::uint64_t p99 = 0;
+  std::uint64_t p99_9 = 0;
+};
+
+// The timeline covers at most this many seconds (the first hour of the
+// measured phase); a longer run's later seconds count in the totals only.
+inline constexpr std::size_t kMaxTimelineSeconds = 3600;
+
 struct LoadResult {
   SocketAddress target;
   bool open_loop = false;
@@ -160,6 +175,10 @@ struct LoadResult {
   // actual send in closed loop, where the two are equal).
   LatencyHistogram latency;
   LatencyHistogram uncorrected_latency;
+  // Second k holds what happened in [k s, (k+1) s) after the measured phase
+  // began (wall seconds: with turns, only this target's turns fall in them).
+  // The last second may be partial. Up to kMaxTimelineSeconds entries.
+  std::vector<LoadSecond> timeline;
   std::string abort_reason;  // non-empty when the run gave up early
   std::string last_error;    // the last socket error, e.g. "reset: Connection reset by peer"
 
