@@ -845,3 +845,77 @@ TEST(LoadGenerator, RaisesTheOpenFileLimitToTheHardLimit) {
 
 }  // namespace
 }  // namespace pz
+
+namespace pz {
+namespace {
+
+std::uint64_t timeline_replies(const LoadResult& result) {
+  std::uint64_t sum = 0;
+  for (const auto& second : result.timeline) {
+    sum += second.replies;
+  }
+  return sum;
+}
+
+TEST(LoadGeneratorTimeline, CountsEveryMeasuredReplyAndErrorInExactlyOneSecond) {
+  LineServer server([](auto& o) {
+    o.respond = [](std::string_view, std::uint64_t number) {
+      return number % 10 == 0 ? std::string("no\n") : std::string("ok\n");
+    };
+  });
+  auto options = options_for(server);
+  options.connections = 4;
+  options.threads = 2;
+  options.pipeline = 4;
+  options.requests = 2000;
+  options.expect = "ok";
+  const auto result = LoadGenerator(options).run();
+  ASSERT_EQ(result.replies, 2000U);
+  ASSERT_FALSE(result.timeline.empty());
+  EXPECT_EQ(timeline_replies(result), 2000U);
+  LoadErrors errors;
+  for (const auto& second : result.timeline) {
+    errors += second.errors;
+    if (second.replies > 0) {
+      EXPECT_LE(second.p50, second.p99);
+      EXPECT_LE(second.p99, second.p99_9);
+      EXPECT_GE(second.p50, result.latency.min());
+      // Per-second values are bucket values: at most one bucket above the max.
+      EXPECT_LE(second.p99_9, LatencyHistogram::bucket_highest(
+                                  LatencyHistogram::bucket_index(result.latency.max())));
+    }
+  }
+  EXPECT_EQ(errors.unexpected_reply, 200U);
+  EXPECT_EQ(errors.total(), result.errors.total());
+}
+
+TEST(LoadGeneratorTimeline, ASecondWithoutRepliesShowsAsZerosBetweenTheOthers) {
+  // The 30th line stalls the server for 2.2 s: no reply comes for longer
+  // than 2 s, so at least one whole second between the first reply and the
+  // last has none, wherever the stall falls.
+  LineServer server([](auto& o) {
+    o.stall_before_line = 30;
+    o.stall_for = 2200ms;
+  });
+  auto options = options_for(server);
+  options.requests = 60;
+  options.timeout = 10s;
+  const auto result = LoadGenerator(options).run();
+  ASSERT_EQ(result.replies, 60U);
+  ASSERT_GE(result.timeline.size(), 3U);
+  EXPECT_EQ(timeline_replies(result), 60U);
+  bool silent_second = false;
+  for (std::size_t i = 1; i + 1 < result.timeline.size(); ++i) {
+    if (result.timeline[i].replies == 0) {
+      silent_second = true;
+      EXPECT_EQ(result.timeline[i].p99, 0U);
+    }
+  }
+  EXPECT_TRUE(silent_second);
+  EXPECT_GT(result.timeline.back().replies, 0U);
+  // The reply that waited out the stall is in the last second's tail.
+  EXPECT_GE(result.timeline.back().p99_9, 2'000'000'000U);
+}
+
+}  // namespace
+}  // namespace pz
