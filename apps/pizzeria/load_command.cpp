@@ -57,7 +57,7 @@ constexpr const char* kExitCodesHelp =
     "  pizzeria load 127.0.0.1:6379 --request 'PING\\r\\n' --expect +PONG -c 50 -t 2\n"
     "  pizzeria load 12345 --rate 20000 -c 200 -t 2 --duration 30s --json run.json\n"
     "  pizzeria load 12345 --compare-with 12346 -c 50 -d 5s   (in 100 ms turns, 10 s)\n"
-    "  pizzeria load 12345 -d 30s --fail-if p99>5ms --fail-if errors>0 --hgrm run.hgrm";
+    "  pizzeria load 12345 -d 30s --fail-if 'p99>5ms' --fail-if 'errors>0' --hgrm run.hgrm";
 
 // Only the handler touches it: stop() is async-signal-safe.
 LoadGenerator* interrupted_generator = nullptr;
