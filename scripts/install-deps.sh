@@ -13,6 +13,8 @@ packages=(
   # test peers: Python clients, dig for the DNS responder, GNU factor (coreutils),
   # Redis for the kitchen queue
   python3 bind9-dnsutils coreutils procps redis-server
+  # headless browser for the HTML report tests
+  chromium
   "$@"
 )
 

@@ -21,6 +21,7 @@
 #include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/pizza/load_report.hpp"
 #include "pizzeria/pizza/load_threshold.hpp"
+#include "pizzeria/programs/load_html_report.hpp"
 
 namespace pz::app {
 
@@ -45,8 +46,8 @@ constexpr const char* kExitCodesHelp =
     "     connection count, a malformed number or duration, ...\n"
     "  3  the run gave up: no connection could be made, or no reply came for twice\n"
     "     --timeout while connections kept failing\n"
-    "  4  the report could not be written (to standard output or the --json, --hgrm\n"
-    "     or --csv file)\n"
+    "  4  the report could not be written (to standard output or the --json, --hgrm,\n"
+    "     --csv or --html file)\n"
     "  5  a --fail-if threshold was broken (each is named on stderr with the value)\n"
     "  (unknown or missing options are reported by the option parser, with codes\n"
     "  above 100)\n"
@@ -350,6 +351,7 @@ struct Arguments {
   std::string json_file;
   std::string hgrm_file;
   std::string csv_file;
+  std::string html_file;
   std::vector<std::string> fail_if;
   std::vector<std::string> compare_with;
   std::string turn;  // empty: 100ms
@@ -525,6 +527,16 @@ int run_load(const Arguments& arguments) {
     names.insert(names.end(), arguments.compare_with.begin(), arguments.compare_with.end());
     written = write_file("--csv", arguments.csv_file, timeline_csv(results, names)) && written;
   }
+  if (!arguments.html_file.empty()) {
+    programs::LoadHtmlReport report;
+    report.command_line = programs::LoadHtmlReport::this_command_line();
+    report.machine = programs::LoadHtmlReport::this_machine();
+    report.target_names.push_back(arguments.target);
+    report.target_names.insert(report.target_names.end(), arguments.compare_with.begin(),
+                               arguments.compare_with.end());
+    report.results = results;
+    written = write_file("--html", arguments.html_file, report.html()) && written;
+  }
   const auto broken = broken_thresholds(thresholds, results);
   for (const auto& each : broken) {
     std::fprintf(stderr, "pizzeria load: threshold %s\n", each.message.c_str());
@@ -618,6 +630,11 @@ void register_load_command(CLI::App& app, int& exit_code) {
       ->add_option("--csv", arguments->csv_file,
                    "Write one row per second of the measured phase (replies, errors by kind, "
                    "p50/p99/p99.9 in ns) to FILE, after a header row")
+      ->type_name("FILE");
+  command
+      ->add_option("--html", arguments->html_file,
+                   "Write a self-contained HTML report (charts per second, latency by "
+                   "percentile, errors by kind, with --compare-with side by side) to FILE")
       ->type_name("FILE");
   command
       ->add_option("--fail-if", arguments->fail_if,
