@@ -216,6 +216,7 @@ TEST(LoadCommandReport, DocumentsTheNewOptionsAndTheThresholdExitCodeInHelp) {
   EXPECT_EQ(result.exit_status, 0);
   EXPECT_NE(result.out.find("--hgrm FILE"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("--csv FILE"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("--html FILE"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("--fail-if EXPR"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("  5  a --fail-if threshold was broken"), std::string::npos)
       << result.out;
