@@ -29,6 +29,7 @@
 
 #include "pizzeria/programs/lab_report.hpp"
 #include "program_runner.hpp"
+#include "support/headless_browser.hpp"
 
 namespace pz::programs {
 namespace {
@@ -383,6 +384,37 @@ TEST(LabChild, AVariableThatIsNotAProcessIdIsRefused) {
                               "that started this process)\n")
         << value;
   }
+}
+
+// Rendered by headless Chromium (screenshot: <build dir>/screenshots/lab-report.png).
+TEST(LabCommand, ABrowserDrawsEveryChartOfTheQuickReportWithItsBarsAndNumbers) {
+  if (pz::test::chromium_binary().empty()) {
+    GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it)";
+  }
+  const TemporaryReport report("browser");
+  const auto run = run_program({pizzeria_binary(), "lab", "--quick", "--out", report.path});
+  ASSERT_EQ(run.exit_status, 0) << run.out << run.err;
+  const auto page = pz::test::render_headless(report.path, "lab-report.png");
+  ASSERT_EQ(page.exit_status, 0) << page.errors;
+  const std::string& dom = page.dom;
+  const std::regex value_text("<text x=\"[0-9.]+\" y=\"[0-9]+\">[0-9.]+( [A-Za-z/%]+)?</text>");
+  for (const std::string id : {"cpu-bound", "io-bound", "server", "race", "deadlock"}) {
+    SCOPED_TRACE(id);
+    const auto start = dom.find("<section id=\"" + id + "\">");
+    ASSERT_NE(start, std::string::npos) << dom;
+    const std::string section = dom.substr(start, dom.find("</section>", start) - start);
+    EXPECT_NE(section.find("Verdict: "), std::string::npos);
+    for (auto at = section.find("<svg class=\"chart\""); at != std::string::npos;
+         at = section.find("<svg class=\"chart\"", at + 1)) {
+      const std::string svg = section.substr(at, section.find("</svg>", at) - at);
+      const auto bars = count_of(svg, "<rect ");
+      EXPECT_GT(bars, 0U) << svg;
+      const auto numbers = static_cast<std::size_t>(std::distance(
+          std::sregex_iterator(svg.begin(), svg.end(), value_text), std::sregex_iterator()));
+      EXPECT_EQ(numbers, bars) << svg;
+    }
+  }
+  EXPECT_GE(count_of(dom, "<svg class=\"chart\""), 5U);
 }
 
 }  // namespace
