@@ -889,6 +889,32 @@ TEST(LoadGeneratorTimeline, CountsEveryMeasuredReplyAndErrorInExactlyOneSecond) 
   EXPECT_EQ(errors.total(), result.errors.total());
 }
 
+TEST(LoadGeneratorTimeline, KeepsTheFirstHourAndCompactsASecondToItsNonZeroBuckets) {
+  detail::TargetTimeline timeline;
+  ASSERT_NE(timeline.at(kMaxTimelineSeconds - 1), nullptr);
+  EXPECT_EQ(timeline.seconds.size(), kMaxTimelineSeconds);
+  EXPECT_EQ(timeline.at(kMaxTimelineSeconds), nullptr);
+  EXPECT_EQ(timeline.seconds.size(), kMaxTimelineSeconds);
+  timeline.current_second = 7;
+  timeline.current.record(1'000);
+  timeline.current.record(1'000);
+  timeline.current.record(5'000'000);
+  timeline.compact();
+  EXPECT_TRUE(timeline.current.empty());
+  const auto& buckets = timeline.seconds[7].buckets;
+  ASSERT_EQ(buckets.size(), 2U);
+  EXPECT_EQ(buckets[0].first, LatencyHistogram::bucket_index(1'000));
+  EXPECT_EQ(buckets[0].second, 2U);
+  EXPECT_EQ(buckets[1].first, LatencyHistogram::bucket_index(5'000'000));
+  EXPECT_EQ(buckets[1].second, 1U);
+  // A second past the cap is dropped from the timeline, not kept growing.
+  timeline.current_second = kMaxTimelineSeconds + 5;
+  timeline.current.record(1'000);
+  timeline.compact();
+  EXPECT_TRUE(timeline.current.empty());
+  EXPECT_EQ(timeline.seconds.size(), kMaxTimelineSeconds);
+}
+
 TEST(LoadGeneratorTimeline, ASecondWithoutRepliesShowsAsZerosBetweenTheOthers) {
   // The 30th line stalls the server for 2.2 s: no reply comes for longer
   // than 2 s, so at least one whole second between the first reply and the
