@@ -30,6 +30,18 @@ void register_deadlock_command(CLI::App& app, int& exit_code);
 void register_lab_command(CLI::App& app, int& exit_code);
 void register_kitchen_command(CLI::App& app, int& exit_code);
 
+// Checks of a number option whose messages name the bound and the value
+// ("must be 0 or more, got -1"), for CLI11's NonNegativeNumber and
+// PositiveNumber.
+CLI::Validator zero_or_more();
+CLI::Validator more_than_zero();
+
+// Makes every long option of `command` readable from the environment too,
+// as `prefix` + the option's name upper-cased, '-' as '_' (for serve,
+// --max-connections is PIZZERIA_MAX_CONNECTIONS); --help shows each name.
+// The command line wins over the environment. Call after the last option.
+void read_options_from_environment(CLI::App& command, std::string_view prefix);
+
 // Clients that open one descriptor per connection check the open-file
 // limit first (raised to the hard limit), so that a count the machine
 // cannot hold is refused before anything connects instead of failing half

@@ -17,6 +17,7 @@
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/kitchen.hpp"
 #include "pizzeria/pizza/load_generator.hpp"
+#include "pizzeria/service/service_notify.hpp"
 
 namespace pz::app {
 
@@ -59,6 +60,7 @@ int run_kitchen(KitchenArguments& arguments) {
   int interrupts = 0;
   const auto close_or_stop = [&] {
     if (interrupts++ == 0) {
+      service::notify_stopping();  // systemd: shutdown began
       std::printf("Closing the kitchen: finishing the orders in the ovens\n");
       std::fflush(stdout);
       kitchen.close();
@@ -77,6 +79,7 @@ int run_kitchen(KitchenArguments& arguments) {
                       options.cooks, options.cooks == 1 ? "" : "s", redis.to_string().c_str(),
                       options.stream.c_str(), options.group.c_str());
           std::fflush(stdout);
+          service::notify_ready();  // systemd: Redis answered
           co_await kitchen.run();
         }(),
         {}, stop.token());
@@ -135,6 +138,7 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--name", options.name,
                       "This kitchen's name in the group (default: host name and pid)");
+  read_options_from_environment(*command, "PIZZERIA_KITCHEN_");
   command->callback([arguments, &exit_code] { exit_code = run_kitchen(*arguments); });
 }
 

@@ -22,6 +22,8 @@
 #include "commands.hpp"
 #include "pizzeria/core/system_error.hpp"
 #include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
@@ -200,9 +202,24 @@ UniqueFd connect_within(const SocketAddress& address, int timeout_ms) {
   return fd;
 }
 
+// A host name (localhost, /etc/hosts, DNS) or a numeric address, as load and
+// kitchen take them; IPv4 first, as they prefer it.
+SocketAddress resolve_server(const std::string& host, std::uint16_t port) {
+  const std::vector<SocketAddress> found = run(resolve(host, port));
+  for (const SocketAddress& address : found) {
+    if (!address.is_ipv6()) {
+      return address;
+    }
+  }
+  if (found.empty()) {
+    throw std::runtime_error("resolve " + host + ": no address");
+  }
+  return found.front();
+}
+
 // Returns the exit status: 0 when every order got its reply.
 int place_orders(const OrderArguments& arguments) {
-  const SocketAddress address = SocketAddress::parse(arguments.host, arguments.port);
+  const SocketAddress address = resolve_server(arguments.host, arguments.port);
   const std::string peer = address.to_string();
   const auto timeout_ms = static_cast<int>(std::ceil(arguments.timeout * 1000));
   UniqueFd socket = connect_within(address, timeout_ms);
@@ -242,7 +259,8 @@ void register_order_command(CLI::App& app, int& exit_code) {
       "more replies than orders, or made no progress for --timeout (the replies that\n"
       "did arrive are printed, and stderr says what went wrong), or the replies could\n"
       "not be written to standard output.");
-  command->add_option("--host", arguments->host, "Server address")->capture_default_str();
+  command->add_option("--host", arguments->host, "Server host name or address")
+      ->capture_default_str();
   command->add_option("--port,-p", arguments->port, "Server port")->capture_default_str();
   command
       ->add_option("--timeout", arguments->timeout,

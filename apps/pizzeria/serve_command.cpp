@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "commands.hpp"
@@ -13,6 +14,9 @@
 #include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_model.hpp"
+#include "pizzeria/service/service_notify.hpp"
+#include "pizzeria/service/socket_activation.hpp"
+#include "pizzeria/service/stopping_notice.hpp"
 
 namespace pz::app {
 
@@ -94,12 +98,12 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", arguments->idle_timeout_seconds,
                    "Seconds a silent connection stays open; 0 = forever")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   command
       ->add_option("--shutdown-timeout", arguments->shutdown_timeout_seconds,
                    "Seconds to finish answering after SIGINT/SIGTERM")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   command->add_flag("--verbose,-v", options.verbose, "Log every connection");
   command
       ->add_option("--kitchen", arguments->kitchen,
@@ -110,6 +114,7 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   command->add_option("--stream", options.kitchen_stream, "The kitchen's Redis stream")
       ->capture_default_str();
 
+  read_options_from_environment(*command, "PIZZERIA_");
   command->callback([arguments, &exit_code] {
     pizza::ServerOptions& server_options = arguments->options;
     server_options.idle_timeout = to_milliseconds(arguments->idle_timeout_seconds);
@@ -123,10 +128,15 @@ void register_serve_command(CLI::App& app, int& exit_code) {
     raise_open_file_limit();
     // Throws (unknown model, bad host, port in use) before printing anything;
     // main() reports the message.
-    UniqueFd listener = pizza::open_server_listener(server_options);
+    // Under systemd: a listener handed in by socket activation, READY=1 once
+    // listening, STOPPING=1 when shutdown begins (docs/running-the-service.md).
+    std::optional<UniqueFd> handed = service::activated_listener();
+    UniqueFd listener = handed ? std::move(*handed) : pizza::open_server_listener(server_options);
     static pizza::ShutdownSignal shutdown;  // static: outlives any late signal
     g_shutdown.store(&shutdown, std::memory_order_release);
     install_shutdown_handlers();
+    const service::StoppingNotice stopping(shutdown.fd());
+    service::notify_ready();
     pizza::run_server(server_options, std::move(listener), shutdown, std::cout);
     exit_code = 0;
   });

@@ -36,7 +36,8 @@ Outcome run_load(const std::string& arguments) {
   if (binary == nullptr) {
     throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
   }
-  const std::string command = std::string(binary) + " load " + arguments + " 2>&1";
+  // Quoted: the build tree may sit under a path with spaces.
+  const std::string command = "'" + std::string(binary) + "' load " + arguments + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
     throw std::runtime_error("popen failed for: " + command);
