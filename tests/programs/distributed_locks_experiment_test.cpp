@@ -129,8 +129,7 @@ TEST(DistributedLocksExperiment, IsInconclusiveWithoutARedisToRunOn) {
   options.redis_server = "/nonexistent/redis-server";
   const Experiment lab = Experiment::run(options);
   EXPECT_TRUE(lab.runs.empty());
-  EXPECT_NE(lab.verdict.find("inconclusive: no Redis to run on"), std::string::npos)
-      << lab.verdict;
+  EXPECT_NE(lab.verdict.find("inconclusive: no Redis to run on"), std::string::npos) << lab.verdict;
   EXPECT_TRUE(lab.experiment().failed);
 }
 

@@ -11,6 +11,7 @@
 #include "pizzeria/exec/subprocess.hpp"
 #include "pizzeria/programs/lab/experiment_failure.hpp"
 #include "pizzeria/programs/lab/lab_children.hpp"
+#include "programs/lab/drain_pipe.hpp"
 
 namespace pz::programs {
 
@@ -21,14 +22,6 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kMarker = "Starting up at: 127.0.0.1:";
 
-Task<void> drain(PipeStream& pipe, std::string& into, int& open) {
-  struct Closed {
-    int& open;
-    ~Closed() { --open; }
-  } closed{open};
-  co_await pipe.read_all(into);
-}
-
 }  // namespace
 
 // On the heap: the readers hold references into it while the LabServer
@@ -36,8 +29,8 @@ Task<void> drain(PipeStream& pipe, std::string& into, int& open) {
 struct LabServer::State {
   explicit State(const SiblingCommand& command)
       : line(command.line()), child(LabChildren::spawn(command.argv())) {
-    readers.spawn(drain(child.stdout_pipe(), out, open));
-    readers.spawn(drain(child.stderr_pipe(), err, open));
+    readers.spawn(lab_detail::drain_pipe(child.stdout_pipe(), out, open));
+    readers.spawn(lab_detail::drain_pipe(child.stderr_pipe(), err, open));
   }
   ~State() { LabChildren::forget(child.pid()); }
 

@@ -15,6 +15,7 @@
 #include "pizzeria/exec/subprocess.hpp"
 #include "pizzeria/programs/lab/experiment_failure.hpp"
 #include "pizzeria/programs/lab/lab_children.hpp"
+#include "programs/lab/drain_pipe.hpp"
 
 namespace pz::programs {
 
@@ -25,16 +26,6 @@ using std::chrono::milliseconds;
 
 Clock::time_point after(std::chrono::duration<double> limit) {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
-}
-
-// Appends the pipe's bytes to `into` until end of file; `open` counts the
-// pipes not yet at their end.
-Task<void> drain(PipeStream& pipe, std::string& into, int& open) {
-  struct Closed {
-    int& open;
-    ~Closed() { --open; }
-  } closed{open};
-  co_await pipe.read_all(into);
 }
 
 }  // namespace
@@ -64,8 +55,8 @@ Task<SiblingCommand::Output> SiblingCommand::run(std::chrono::duration<double> l
   Output output;
   int open = 2;
   TaskGroup readers;
-  readers.spawn(drain(child.stdout_pipe(), output.out, open));
-  readers.spawn(drain(child.stderr_pipe(), output.err, open));
+  readers.spawn(lab_detail::drain_pipe(child.stdout_pipe(), output.out, open));
+  readers.spawn(lab_detail::drain_pipe(child.stderr_pipe(), output.err, open));
   const auto deadline = after(limit);
   bool timed_out = false;
   std::optional<ExitStatus> status;
