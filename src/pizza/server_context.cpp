@@ -162,6 +162,21 @@ void ServerContext::refuse(UniqueFd fd) noexcept {
 }
 
 UniqueFd ServerContext::open_shard_listener() const {
+  // A listener handed in (systemd socket activation) was bound without
+  // SO_REUSEPORT, so no second socket can bind its address: the shards then
+  // share it through their own descriptor of it. Each accept is
+  // non-blocking, so a shard that loses the race for a connection just gets
+  // EAGAIN and waits again.
+  int reuse_port = 0;
+  socklen_t length = sizeof reuse_port;
+  if (::getsockopt(listener_.get(), SOL_SOCKET, SO_REUSEPORT, &reuse_port, &length) == 0 &&
+      reuse_port == 0) {
+    UniqueFd shared(::fcntl(listener_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!shared) {
+      throw_errno("sharing the listener with a shard");
+    }
+    return shared;
+  }
   return open_listen_socket(local_address_,
                             ListenOptions{.reuse_port = true, .non_blocking = true});
 }

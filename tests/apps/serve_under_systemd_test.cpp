@@ -61,17 +61,20 @@ TEST(ServeUnderSystemd, AListenerHandedInAsDescriptorThreeIsServed) {
   const InheritableListener listener;
   const std::string fd = std::to_string(listener.fd.get());
   // sh sets LISTEN_PID to its own pid, which exec keeps: the server's pid,
-  // as systemd sets it.
-  ChildProcess server(
-      {"sh", "-c",
-       "export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$0\" serve 3<&" + fd + " " + fd + "<&-",
-       pizzeria_binary()});
+  // as systemd sets it. Two shards: the second cannot bind the handed-in
+  // address (no SO_REUSEPORT), so it must share the one listener.
+  ChildProcess server({"/bin/sh", "-c",
+                       "export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$0\" serve --workers 2 3<&" + fd +
+                           " " + fd + "<&-",
+                       pizzeria_binary()});
   EXPECT_EQ(manager.receive(), "READY=1");
   EXPECT_EQ(server.read_line(), "Starting up at: 127.0.0.1:" + std::to_string(listener.port));
-  EXPECT_EQ(pz::test::round_trip(listener.port, "3\nabc\n12\n"),
-            "Thank you for ordering 3 pizzas!\n"
-            "Wrong number of pizzas, please try again\n"
-            "Thank you for ordering 12 pizzas!\n");
+  for (int customer = 0; customer < 8; ++customer) {
+    EXPECT_EQ(pz::test::round_trip(listener.port, "3\nabc\n12\n"),
+              "Thank you for ordering 3 pizzas!\n"
+              "Wrong number of pizzas, please try again\n"
+              "Thank you for ordering 12 pizzas!\n");
+  }
   server.signal(SIGINT);
   const int status = server.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
@@ -82,7 +85,7 @@ TEST(ServeUnderSystemd, TwoHandedInSocketsAreRefusedWithTheReason) {
   const InheritableListener second;
   const std::string a = std::to_string(first.fd.get());
   const std::string b = std::to_string(second.fd.get());
-  ChildProcess server({"sh", "-c",
+  ChildProcess server({"/bin/sh", "-c",
                        "export LISTEN_FDS=2 LISTEN_PID=$$; exec \"$0\" serve 3<&" + a + " 4<&" + b,
                        pizzeria_binary()});
   EXPECT_EQ(server.read_line(),
