@@ -62,5 +62,22 @@ TEST(KitchenCommandArguments, RefusesABakeTimeOrReclaimTimeItCannotRepresent) {
   }
 }
 
+TEST(KitchenCommandArguments, RefusesADurationFinerThanAMillisecondInsteadOfRoundingIt) {
+  // 0.0005 s per pizza used to become 0 ms, silently; 1.0015 s became 1 s.
+  for (const char* option : {"--bake-time", "--reclaim-after", "--forget-cooks-after"}) {
+    test::ChildProcess kitchen(
+        {test::pizzeria_binary(), "kitchen", "--redis", "127.0.0.1:1", option, "1.0005"},
+        test::ChildProcess::Output::stdout_and_stderr);
+    std::string output;
+    for (std::string line = kitchen.read_line(); !line.empty(); line = kitchen.read_line()) {
+      output += line + "\n";
+    }
+    EXPECT_NE(output.find("takes whole milliseconds"), std::string::npos) << output;
+    EXPECT_NE(output.find(option), std::string::npos) << output;
+    const int status = kitchen.wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  }
+}
+
 }  // namespace
 }  // namespace pz::app
