@@ -182,6 +182,31 @@ std::string eval_words() {
   return "EVAL";
 }
 
+// A command's name for the log: a script is named after what it does, so
+// that "did not answer XACK" says which step of a turn was not answered.
+std::string command_name(const std::vector<std::string>& command) {
+  if (command.empty()) {
+    return {};
+  }
+  if (command.front() != eval_words() || command.size() < 2) {
+    return command.front();
+  }
+  const std::string& script = command[1];
+  if (script == kFinishScript) {
+    return "XACK";
+  }
+  if (script == kRenewScript) {
+    return "XCLAIM";
+  }
+  if (script == kBuryScript) {
+    return "XADD to the dead-letter stream";
+  }
+  if (script == kForgetScript) {
+    return "XGROUP DELCONSUMER";
+  }
+  return command.front();
+}
+
 }  // namespace
 
 std::string Kitchen::dead_letter_stream(std::string_view stream) {
@@ -280,7 +305,7 @@ Task<std::vector<RedisReply>> Kitchen::ask(RedisConnection& redis,
                                            std::chrono::milliseconds blocking) const {
   // Without a bound, a Redis that stops answering (stopped, or its machine
   // gone without a reset) would hold the cook for ever, silently.
-  const std::string name = commands.empty() ? std::string() : commands.front().front();
+  const std::string name = commands.empty() ? std::string() : command_name(commands.front());
   try {
     std::vector<RedisReply> replies =
         co_await timeout(std::chrono::duration_cast<Duration>(options_.answer_timeout + blocking),
@@ -430,7 +455,8 @@ Task<void> Kitchen::forget_dead_cooks(RedisConnection& redis, const std::string&
                                   "1",
                                   options_.stream,
                                   options_.group,
-                                  milliseconds(options_.forget_cooks_after)};
+                                  milliseconds(options_.forget_cooks_after),
+                                  options_.stream + ":cook:"};
   const RedisReply gone = co_await ask(redis, std::move(forget));
   if (!is_array(gone)) {
     co_return;  // no group yet (NOGROUP): the next turn makes it

@@ -183,8 +183,11 @@ Task<void> KitchenQueue::settle(const std::vector<std::string>& tokens,
       std::vector<std::size_t> open;
       for (std::size_t k = 0; k < which.size(); ++k) {
         const RedisReply* reply = k < got.replies.size() ? &got.replies[k] : nullptr;
-        if (reply != nullptr && reply->is_nil()) {
-          placed[which[k]] = Placement::refused;  // fenced: it never ran, and now never will
+        if (reply != nullptr && (reply->is_nil() || (reply->kind == RedisReply::Kind::bulk &&
+                                                      reply->text == kFenced))) {
+          // Fenced now, or by an earlier round of this lookup whose answer
+          // was lost (tokens are unique): it never ran, and now never will.
+          placed[which[k]] = Placement::refused;
         } else if (reply != nullptr && is_entry_id(*reply)) {
           placed[which[k]] = Placement::placed;  // it ran: its entry is on the stream
         } else {

@@ -285,7 +285,7 @@ int run_audit(const Settings& settings) {
     kitchens.push_back(std::make_unique<Component>(
         "kitchen-" + std::to_string(i),
         std::vector<std::string>{binary, "kitchen", "--redis", redis.address(), "--cooks", "2",
-                                 "--bake-time", "0.002", "--reclaim-after", "2", "--max-order",
+                                 "--bake-time", "0", "--reclaim-after", "2", "--max-order",
                                  std::to_string(kMaxOrder), "--forget-cooks-after", "10"},
         false));
   }

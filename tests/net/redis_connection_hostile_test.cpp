@@ -224,18 +224,22 @@ TEST(RedisConnectionAgainstABadServer, KeepsTheRepliesThatCameBeforeATimeoutOrAB
     std::vector<Arguments> three{words("ECHO", "1"), words("ECHO", "2"), words("ECHO", "3")};
     RedisConnection stalled = co_await RedisConnection::open("127.0.0.1", fake.port());
     const RedisConnection::PartialReplies late =
-        co_await stalled.pipeline_within(three, std::chrono::milliseconds(50));
+        co_await stalled.pipeline_within(three, std::chrono::seconds(1));
     EXPECT_TRUE(late.timed_out);
     EXPECT_EQ(late.error, "");
-    ASSERT_EQ(late.replies.size(), 2U);
-    EXPECT_EQ(late.replies[1].text, "two");
+    EXPECT_EQ(late.replies.size(), 2U);
+    if (late.replies.size() == 2U) {
+      EXPECT_EQ(late.replies[1].text, "two");
+    }
     RedisConnection broken = co_await RedisConnection::open("127.0.0.1", fake.port());
     const RedisConnection::PartialReplies cut =
         co_await broken.pipeline_within(three, std::chrono::seconds(30));
     EXPECT_FALSE(cut.timed_out);
     EXPECT_NE(cut.error.find("the server closed the connection"), std::string::npos) << cut.error;
-    ASSERT_EQ(cut.replies.size(), 2U);
-    EXPECT_EQ(cut.replies[0].text, "one");
+    EXPECT_EQ(cut.replies.size(), 2U);
+    if (!cut.replies.empty()) {
+      EXPECT_EQ(cut.replies[0].text, "one");
+    }
   }());
 }
 

@@ -386,8 +386,7 @@ KitchenQueue::Options late_options(const test::FakeRedis& fake) {
   return options;
 }
 
-Placements place_on(const test::FakeRedis& fake, std::vector<int> pizzas,
-                    KitchenQueue::Options options) {
+Placements place_on(std::vector<int> pizzas, KitchenQueue::Options options) {
   return run([&]() -> Task<Placements> {
     KitchenQueue queue(options);
     co_return co_await queue.place(pizzas);
@@ -405,7 +404,7 @@ TEST(KitchenQueueAgainstABadServer, ThanksForALateOrderWhenItsTokenShowsItRan) {
   LateKitchen seen;
   test::FakeRedis fake(
       [&](test::FakeRedis::Peer& peer) { late_kitchen_script(peer, seen, 1, false, bulk("9-0")); });
-  EXPECT_EQ(place_on(fake, {3}, late_options(fake)), Placements{KitchenQueue::Placement::placed});
+  EXPECT_EQ(place_on({3}, late_options(fake)), Placements{KitchenQueue::Placement::placed});
   const auto tokens = seen.tokens();
   const auto fences = seen.fenced();
   ASSERT_EQ(tokens.size(), 1U);
@@ -417,7 +416,7 @@ TEST(KitchenQueueAgainstABadServer, RefusesALateOrderOnlyOnceAFenceStoppedItFrom
   LateKitchen seen;
   test::FakeRedis fake(
       [&](test::FakeRedis::Peer& peer) { late_kitchen_script(peer, seen, 1, false, "$-1\r\n"); });
-  EXPECT_EQ(place_on(fake, {3}, late_options(fake)), Placements{KitchenQueue::Placement::refused});
+  EXPECT_EQ(place_on({3}, late_options(fake)), Placements{KitchenQueue::Placement::refused});
   const auto tokens = seen.tokens();
   const auto fences = seen.fenced();
   ASSERT_EQ(fences.size(), 1U);
@@ -430,7 +429,7 @@ TEST(KitchenQueueAgainstABadServer, SaysItDoesNotKnowWhenNeitherTheOrderNorItsFe
       [&](test::FakeRedis::Peer& peer) { late_kitchen_script(peer, seen, 1, false, ""); });
   KitchenQueue::Options options = late_options(fake);
   options.lookup_timeout = 100ms;
-  EXPECT_EQ(place_on(fake, {3}, options), Placements{KitchenQueue::Placement::unknown});
+  EXPECT_EQ(place_on({3}, options), Placements{KitchenQueue::Placement::unknown});
 }
 
 TEST(KitchenQueueAgainstABadServer, KeepsTheConfirmationsThatCameBeforeTheConnectionBroke) {
@@ -441,7 +440,7 @@ TEST(KitchenQueueAgainstABadServer, KeepsTheConfirmationsThatCameBeforeTheConnec
       [&](test::FakeRedis::Peer& peer) { late_kitchen_script(peer, seen, 3, true, "$-1\r\n"); });
   KitchenQueue::Options options = late_options(fake);
   options.timeout = 30s;  // the break, not the timeout
-  EXPECT_EQ(place_on(fake, {1, 2, 3}, options),
+  EXPECT_EQ(place_on({1, 2, 3}, options),
             (Placements{KitchenQueue::Placement::placed, KitchenQueue::Placement::refused,
                         KitchenQueue::Placement::refused}));
   const auto tokens = seen.tokens();
@@ -469,11 +468,15 @@ TEST(KitchenQueueAgainstABadServer, SendsNoNewOrderOnAConnectionWhoseReplyIsOver
       }
       co_return co_await queue.place(two);
     };
-    TaskGroup both;
     Placements a;
     Placements b;
-    both.spawn([&]() -> Task<void> { a = co_await queue.place(one); }());
-    both.spawn([&]() -> Task<void> { b = co_await later(); }());
+    // Named: a coroutine lambda's captures live in the lambda, which must
+    // outlive the coroutine.
+    auto first_order = [&]() -> Task<void> { a = co_await queue.place(one); };
+    auto second_order = [&]() -> Task<void> { b = co_await later(); };
+    TaskGroup both;
+    both.spawn(first_order());
+    both.spawn(second_order());
     co_await both.join();
     co_return std::pair{a, b};
   }());
