@@ -44,6 +44,27 @@ TEST(ServeWithABadKitchen, NeverThanksForAnOrderTheKitchenDidNotConfirm) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST(ServeWithABadKitchen, TellsTheCustomerTheOrderMayHaveGoneThroughWhenNothingAnswers) {
+  // A kitchen that takes the order and then never answers, not even the
+  // lookup of its token (5 s, then 5 s more). "Closed" would be a guess:
+  // a paused Redis runs what it read once it resumes.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    while (!peer.read_command().empty()) {
+    }
+  });
+  test::ChildProcess server({test::pizzeria_binary(), "serve", "--port", "0", "--workers", "1",
+                             "--kitchen", "127.0.0.1:" + std::to_string(fake.port())});
+  const std::string line = server.read_line();
+  const auto colon = line.rfind(':');
+  ASSERT_EQ(line.rfind("Starting up at: ", 0), 0U) << line;
+  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+  EXPECT_EQ(round_trip(port, "3\n"),
+            "Sorry, the kitchen did not answer in time: your order may have gone through\n");
+  server.signal(SIGINT);
+  const int status = server.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST(KitchenCommandArguments, RefusesABakeTimeOrReclaimTimeItCannotRepresent) {
   // Seconds far beyond a day were converted to milliseconds with an
   // overflow (undefined behaviour; UBSan stopped the program).

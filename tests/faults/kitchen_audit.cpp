@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -220,10 +221,25 @@ std::vector<std::vector<std::string>> aof_commands(const std::string& bytes) {
   return commands;
 }
 
-// Every `pizzas` value ever added to the order stream, from the
-// append-only file's parts (appendonlydir/*.aof).
-std::multiset<int> ever_on_stream(const std::string& directory) {
-  std::multiset<int> added;
+bool same_word(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// What Redis's append-only file (appendonlydir/*.aof) says happened.
+struct History {
+  std::multiset<int> added;             // every `pizzas` value ever added to the stream
+  std::map<int, std::string> entry_of;  // pizzas -> the entry's id
+  // Entry id -> the cook whose acknowledgement took it off the pending
+  // list (the key the acknowledgement script writes, "STREAM:baked:ID").
+  std::map<std::string, std::string> acknowledged_by;
+};
+
+History read_history(const std::string& directory) {
+  History history;
+  const std::string baked_prefix = std::string(kStream) + ":baked:";
   const std::filesystem::path parts = std::filesystem::path(directory) / "appendonlydir";
   for (const auto& file : std::filesystem::directory_iterator(parts)) {
     if (file.path().extension() != ".aof") {
@@ -232,18 +248,24 @@ std::multiset<int> ever_on_stream(const std::string& directory) {
     std::ifstream in(file.path(), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (const auto& command : aof_commands(bytes)) {
-      if (command.size() < 5 || command[1] != kStream ||
-          (command[0] != "XADD" && command[0] != "xadd")) {
+      if (command.size() >= 3 && same_word(command[0], "SET") &&
+          command[1].rfind(baked_prefix, 0) == 0) {
+        history.acknowledged_by[command[1].substr(baked_prefix.size())] = command[2];
+        continue;
+      }
+      if (command.size() < 5 || command[1] != kStream || !same_word(command[0], "XADD")) {
         continue;
       }
       for (std::size_t i = 3; i + 1 < command.size(); i += 2) {
         if (command[i] == "pizzas") {
-          added.insert(std::stoi(command[i + 1]));
+          const int pizzas = std::stoi(command[i + 1]);
+          history.added.insert(pizzas);
+          history.entry_of[pizzas] = command[2];
         }
       }
     }
   }
-  return added;
+  return history;
 }
 
 struct Settings {
@@ -260,6 +282,7 @@ struct Counts {
   long baked = 0;
   long duplicates_detected = 0;
   long dead_lettered = 0;
+  long unprinted_bakes = 0;  // acknowledged, and the kitchen killed before it printed
   // The broken promises:
   long lost = 0;
   long wrong_answers = 0;
@@ -463,7 +486,8 @@ int run_audit(const Settings& settings) {
     }
   }());
   redis.crash();  // its append-only file is then complete and still
-  const std::multiset<int> added = ever_on_stream(redis.directory());
+  const History history = read_history(redis.directory());
+  const std::multiset<int>& added = history.added;
 
   for (const auto& [order, answer] : answers) {
     ++counts.answers[answer_name(answer)];
@@ -489,16 +513,28 @@ int run_audit(const Settings& settings) {
       ++counts.wrong_answers;
     }
     const int bakes = baked.count(order) ? baked[order] : 0;
+    // A kitchen SIGKILLed after Redis applied its acknowledgement and
+    // before it printed the bake: Redis's record of who acknowledged it
+    // (written only after a bake) is the bake's trace.
+    const auto entry = history.entry_of.find(order);
+    const bool acknowledged =
+        entry != history.entry_of.end() && history.acknowledged_by.count(entry->second) > 0;
     if (on_stream && bakes == 0 && dead.count(order) == 0) {
-      ++counts.never_baked;
-      counts.details.push_back("order " + std::to_string(order) + ": on the stream, never baked");
+      if (acknowledged) {
+        ++counts.unprinted_bakes;
+      } else {
+        ++counts.never_baked;
+        counts.details.push_back("order " + std::to_string(order) + " (entry " +
+                                 (entry == history.entry_of.end() ? "?" : entry->second) +
+                                 "): on the stream, never baked");
+      }
     }
     if (bakes > 1) {
       ++counts.undetected_duplicates;
       counts.details.push_back("order " + std::to_string(order) + ": baked " +
                                std::to_string(bakes) + " times, not reported as a duplicate");
     }
-    counts.baked += bakes > 0 ? 1 : 0;
+    counts.baked += bakes > 0 || acknowledged ? 1 : 0;
     counts.duplicates_detected += duplicated.count(order) ? duplicated[order] : 0;
     counts.dead_lettered += dead.count(order) ? 1 : 0;
   }
@@ -518,6 +554,8 @@ int run_audit(const Settings& settings) {
   std::printf("| baked | %ld |\n", counts.baked);
   std::printf("| duplicates detected and reported | %ld |\n", counts.duplicates_detected);
   std::printf("| dead-lettered | %ld |\n", counts.dead_lettered);
+  std::printf("| baked, its kitchen killed before it printed (Redis's record) | %ld |\n",
+              counts.unprinted_bakes);
   std::printf("| **lost** (thanked, never on the stream) | %ld |\n", counts.lost);
   std::printf("| **wrong answers** (told closed, on the stream) | %ld |\n", counts.wrong_answers);
   std::printf("| **never baked** | %ld |\n", counts.never_baked);
@@ -553,7 +591,8 @@ int run_audit(const Settings& settings) {
         << ", \"ordered\": " << counts.ordered << ", \"on_stream\": " << counts.on_stream
         << ", \"baked\": " << counts.baked
         << ", \"duplicates_detected\": " << counts.duplicates_detected
-        << ", \"dead_lettered\": " << counts.dead_lettered << ", \"lost\": " << counts.lost
+        << ", \"dead_lettered\": " << counts.dead_lettered
+        << ", \"unprinted_bakes\": " << counts.unprinted_bakes << ", \"lost\": " << counts.lost
         << ", \"wrong_answers\": " << counts.wrong_answers
         << ", \"never_baked\": " << counts.never_baked
         << ", \"undetected_duplicates\": " << counts.undetected_duplicates

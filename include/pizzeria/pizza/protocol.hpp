@@ -29,7 +29,8 @@ inline constexpr std::size_t kMaxLineLength = 1024;
 inline constexpr std::string_view kWrongNumberReply = "Wrong number of pizzas, please try again\n";
 inline constexpr std::string_view kBusyReply = "Server busy, please try again later\n";
 // With --kitchen, for a valid order the kitchen's queue could not take (it
-// is unreachable or refused it): nothing was ordered.
+// is unreachable, refused it, or a fence proved it never ran): nothing was
+// ordered.
 inline constexpr std::string_view kKitchenClosedReply =
     "Sorry, the kitchen is closed, please try again later\n";
 // With --kitchen, for a valid order whose fate the server could not find
