@@ -564,8 +564,22 @@ int run_audit(const Settings& settings) {
   for (const std::string& detail : counts.details) {
     std::printf("broken: %s\n", detail.c_str());
   }
+  // Under ASan or TSan, a report by any process is a failure of the run
+  // too: the processes' stderr is theirs, not the audit's, so it is read.
+  long sanitizer_reports = 0;
+  for (const auto* group : {&fronts, &kitchens}) {
+    for (const auto& component : *group) {
+      for (const std::string& line : component->lines()) {
+        if (line.find("Sanitizer") != std::string::npos) {
+          ++sanitizer_reports;
+          std::printf("%s: %s\n", component->name().c_str(), line.c_str());
+        }
+      }
+    }
+  }
   const bool kept = counts.lost == 0 && counts.wrong_answers == 0 && counts.never_baked == 0 &&
-                    counts.undetected_duplicates == 0 && counts.pending_at_end == 0;
+                    counts.undetected_duplicates == 0 && counts.pending_at_end == 0 &&
+                    sanitizer_reports == 0;
   std::printf("\n%s\n", kept ? "Every promise kept." : "PROMISES BROKEN.");
   if (!kept) {
     for (auto& component : kitchens) {
