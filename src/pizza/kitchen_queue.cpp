@@ -184,7 +184,7 @@ Task<void> KitchenQueue::settle(const std::vector<std::string>& tokens,
       for (std::size_t k = 0; k < which.size(); ++k) {
         const RedisReply* reply = k < got.replies.size() ? &got.replies[k] : nullptr;
         if (reply != nullptr && (reply->is_nil() || (reply->kind == RedisReply::Kind::bulk &&
-                                                      reply->text == kFenced))) {
+                                                     reply->text == kFenced))) {
           // Fenced now, or by an earlier round of this lookup whose answer
           // was lost (tokens are unique): it never ran, and now never will.
           placed[which[k]] = Placement::refused;
