@@ -2,9 +2,13 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <chrono>
 #include <deque>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -12,6 +16,8 @@
 #include "pizzeria/core/event_loop.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/mutex.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
@@ -141,13 +147,17 @@ ReplyFunctions& reply_functions() {
 
 constexpr std::string_view kUnsolicited =
     "the server sent data that no command asked for (is it Redis?)";
+constexpr std::string_view kClosed = "the server closed the connection";
 
 // The replies of one pipeline() call, filled in order by whichever task
 // holds the read lock. Shared: a cancelled caller leaves, its batch stays
 // queued and its replies are read and dropped.
 struct Batch {
-  explicit Batch(std::size_t count) : expected(count) { replies.reserve(count); }
+  explicit Batch(std::size_t count) : expected(count), sent_at(std::chrono::steady_clock::now()) {
+    replies.reserve(count);
+  }
   std::size_t expected;
+  std::chrono::steady_clock::time_point sent_at;  // for unanswered_for()
   std::vector<RedisReply> replies;
   // Its next reply was refused for its size: this batch raises
   // RedisReplyTooLargeError, the others the connection's failure.
@@ -218,19 +228,31 @@ struct RedisConnection::State {
   // while no command waits for a reply are not a reply to anything. Taken
   // as the next command's reply, they would answer it wrongly (an XADD
   // "confirmed" by bytes sent before it was), so they break the connection.
-  // Looks at the reader, the stream's buffer and, if asked, the socket.
-  [[nodiscard]] bool unsolicited(bool ask_socket) {
+  // What is wrong with an idle connection, if anything: bytes nobody asked
+  // for, or (asking the socket, if `ask_socket`) the server's end of the
+  // connection. A closed or reset connection is that, not "data": a Redis
+  // that died must be reported as gone, not as something that is not Redis.
+  [[nodiscard]] std::optional<std::string_view> idle_trouble(bool ask_socket) {
     if (!waiting.empty()) {
-      return false;
+      return std::nullopt;
     }
     if (unparsed() > 0 || stream.buffered_input() > 0) {
-      return true;
+      return kUnsolicited;
     }
     if (!ask_socket) {
-      return false;
+      return std::nullopt;
     }
-    pollfd poller{.fd = stream.fd(), .events = POLLIN, .revents = 0};
-    return ::poll(&poller, 1, 0) == 1 && (poller.revents & POLLIN) != 0;
+    // A peek without waiting: data, the end of the stream (0), a reset, or
+    // nothing (EAGAIN).
+    char byte = 0;
+    const ssize_t peeked = ::recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked > 0) {
+      return kUnsolicited;
+    }
+    if (peeked == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      return kClosed;
+    }
+    return std::nullopt;
   }
 
   // Queues a request; the queue is written once this loop iteration's
@@ -339,6 +361,73 @@ Task<RedisReply> RedisConnection::command(std::vector<std::string> arguments) {
   co_return std::move(replies.front());
 }
 
+struct RedisConnection::Reading {
+  // Writes `commands` and queues their batch; throws if the connection is
+  // broken, or an idle check finds it so.
+  static std::shared_ptr<Batch> start(State& state,
+                                      const std::vector<std::vector<std::string>>& commands) {
+    if (state.failure) {
+      std::rethrow_exception(state.failure);
+    }
+    // Before the first command after a quiet spell: nothing may be waiting
+    // to be read yet (one peek, only when no other command is in flight).
+    if (const std::optional<std::string_view> trouble = state.idle_trouble(true)) {
+      state.fail(*trouble);
+      std::rethrow_exception(state.failure);
+    }
+    std::string request;
+    for (const auto& arguments : commands) {
+      append_command(request, arguments);
+    }
+    state.send(std::move(request));
+    auto batch = std::make_shared<Batch>(commands.size());
+    state.waiting.push_back(batch);
+    return batch;
+  }
+
+  // Reads replies until `batch` is whole, handing each to the oldest
+  // batch (which may be another task's): replies come in request order.
+  // Throws what broke the connection; the batch keeps the replies it got.
+  static Task<void> fill(std::shared_ptr<State> state, std::shared_ptr<Batch> batch) {
+    while (batch->replies.size() < batch->expected) {
+      const MutexGuard guard = co_await state->read_lock.scoped_lock();
+      // Completion first: replies that another task read for us while we
+      // waited for the lock are ours even if the connection broke
+      // afterwards (Redis did answer those commands).
+      if (batch->replies.size() == batch->expected) {
+        break;
+      }
+      if (state->failure) {
+        state->raise_failure(*batch);
+      }
+      RedisReply reply;
+      try {
+        reply = co_await state->next_reply();
+      } catch (const CancelledError&) {
+        throw;  // no bytes were lost: the stream and the reader keep them
+      } catch (const RedisReplyTooLargeError& error) {
+        state->waiting.front()->too_large = state->name + ": " + error.what();
+        state->fail(error.what());
+        state->raise_failure(*batch);
+      } catch (const std::exception& error) {
+        state->fail(error.what());
+        std::rethrow_exception(state->failure);
+      }
+      Batch& oldest = *state->waiting.front();
+      oldest.replies.push_back(std::move(reply));
+      if (oldest.replies.size() == oldest.expected) {
+        state->waiting.pop_front();
+        // Bytes already read beyond the last awaited reply: more replies
+        // than commands. This batch was answered before them and keeps its
+        // replies; the connection is not to be trusted for the next.
+        if (state->idle_trouble(false)) {
+          state->fail(kUnsolicited);
+        }
+      }
+    }
+  }
+};
+
 Task<std::vector<RedisReply>> RedisConnection::pipeline(
     std::vector<std::vector<std::string>> commands) {
   // The frame's own reference: the state outlives a RedisConnection that is
@@ -347,64 +436,48 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
   if (!state) {
     throw std::logic_error("RedisConnection: not connected");
   }
-  if (state->failure) {
-    std::rethrow_exception(state->failure);
-  }
   if (commands.empty()) {
-    co_return std::vector<RedisReply>{};
-  }
-  // Before the first command after a quiet spell: nothing may be waiting
-  // to be read yet (one poll, only when no other command is in flight).
-  if (state->unsolicited(true)) {
-    state->fail(kUnsolicited);
-    std::rethrow_exception(state->failure);
-  }
-  std::string request;
-  for (const auto& arguments : commands) {
-    append_command(request, arguments);
-  }
-  state->send(std::move(request));
-  auto batch = std::make_shared<Batch>(commands.size());
-  state->waiting.push_back(batch);
-  // Whoever holds the read lock reads the next reply and hands it to the
-  // oldest batch, which may be another task's: replies come in request order.
-  while (batch->replies.size() < batch->expected) {
-    const MutexGuard guard = co_await state->read_lock.scoped_lock();
-    // Completion first: replies that another task read for us while we
-    // waited for the lock are ours even if the connection broke afterwards
-    // (Redis did answer those commands).
-    if (batch->replies.size() == batch->expected) {
-      break;
-    }
     if (state->failure) {
-      state->raise_failure(*batch);
-    }
-    RedisReply reply;
-    try {
-      reply = co_await state->next_reply();
-    } catch (const CancelledError&) {
-      throw;  // no bytes were lost: the stream and the reader keep them
-    } catch (const RedisReplyTooLargeError& error) {
-      state->waiting.front()->too_large = state->name + ": " + error.what();
-      state->fail(error.what());
-      state->raise_failure(*batch);
-    } catch (const std::exception& error) {
-      state->fail(error.what());
       std::rethrow_exception(state->failure);
     }
-    Batch& oldest = *state->waiting.front();
-    oldest.replies.push_back(std::move(reply));
-    if (oldest.replies.size() == oldest.expected) {
-      state->waiting.pop_front();
-      // Bytes already read beyond the last awaited reply: more replies than
-      // commands. This batch was answered before them and keeps its
-      // replies; the connection is not to be trusted for the next.
-      if (state->unsolicited(false)) {
-        state->fail(kUnsolicited);
-      }
-    }
+    co_return std::vector<RedisReply>{};
   }
+  const std::shared_ptr<Batch> batch = Reading::start(*state, commands);
+  co_await Reading::fill(state, batch);
   co_return std::move(batch->replies);
+}
+
+Task<RedisConnection::PartialReplies> RedisConnection::pipeline_within(
+    std::vector<std::vector<std::string>> commands, std::chrono::nanoseconds limit) {
+  const std::shared_ptr<State> state = state_;
+  if (!state) {
+    throw std::logic_error("RedisConnection: not connected");
+  }
+  PartialReplies result;
+  std::shared_ptr<Batch> batch;
+  try {
+    if (commands.empty()) {
+      if (state->failure) {
+        std::rethrow_exception(state->failure);
+      }
+      co_return result;
+    }
+    batch = Reading::start(*state, commands);
+    // Shared with fill(): what it read before the deadline stays here when
+    // the deadline cancels it (a cancelled read loses no bytes, and the
+    // rest of the batch's replies are read and dropped when they come).
+    co_await timeout(std::chrono::duration_cast<Duration>(limit), Reading::fill(state, batch));
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const TimeoutError&) {
+    result.timed_out = true;
+  } catch (const std::exception& error) {
+    result.error = error.what();
+  }
+  if (batch) {
+    result.replies = std::move(batch->replies);
+  }
+  co_return result;
 }
 
 bool RedisConnection::is_open() const noexcept {
@@ -418,16 +491,22 @@ bool RedisConnection::is_alive() {
   if (!state_->waiting.empty()) {
     return true;  // a reply is due; reading it will tell
   }
-  pollfd poller{.fd = state_->stream.fd(), .events = POLLIN | POLLRDHUP, .revents = 0};
-  if (::poll(&poller, 1, 0) == 1 && (poller.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-    state_->fail("the server closed the connection");
-    return false;
-  }
-  if ((poller.revents & POLLIN) != 0 || state_->unsolicited(false)) {
-    state_->fail(kUnsolicited);
+  if (const std::optional<std::string_view> trouble = state_->idle_trouble(true)) {
+    state_->fail(*trouble);
     return false;
   }
   return true;
+}
+
+bool RedisConnection::is_alive(std::chrono::nanoseconds overdue) {
+  return is_alive() && unanswered_for() <= overdue;
+}
+
+std::chrono::nanoseconds RedisConnection::unanswered_for() const noexcept {
+  if (!state_ || state_->waiting.empty()) {
+    return std::chrono::nanoseconds::zero();
+  }
+  return std::chrono::steady_clock::now() - state_->waiting.front()->sent_at;
 }
 
 void RedisConnection::close() noexcept {

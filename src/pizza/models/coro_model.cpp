@@ -145,14 +145,17 @@ Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& 
         }
       }
       activity.waiting_for_kitchen = true;
-      const std::vector<bool> placed = co_await shard.kitchen->place(valid);
+      const std::vector<KitchenQueue::Placement> placed = co_await shard.kitchen->place(valid);
       activity.waiting_for_kitchen = false;
       activity.last = SteadyClock::now();
       replies.clear();
       std::size_t next = 0;
       for (const Order order : orders) {
-        if (order.valid() && !placed[next++]) {
+        const auto placement = order.valid() ? placed[next++] : KitchenQueue::Placement::placed;
+        if (placement == KitchenQueue::Placement::refused) {
           replies += kKitchenClosedReply;
+        } else if (placement == KitchenQueue::Placement::unknown) {
+          replies += kKitchenUnsureReply;
         } else {
           append_reply(replies, order);
         }
