@@ -77,13 +77,17 @@ class PizzaConnection {
       close(context);
       return true;
     }
-    if (const std::string_view why =
-            context.expired(last_activity_, request_since(), waiting_for_reader(), now);
-        !why.empty()) {
+    if (const std::string_view why = expired(context, now); !why.empty()) {
       close(context, why);
       return true;
     }
     return false;
+  }
+  // Why the context's policy closes this connection at `now` ("idle
+  // timeout", "request timeout", "shutdown deadline"), or empty.
+  [[nodiscard]] std::string_view expired(const ServerContext& context,
+                                         Clock::time_point now) const noexcept {
+    return context.expired(last_activity_, request_since(), waiting_for_reader(), now);
   }
 
  private:

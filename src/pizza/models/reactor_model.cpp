@@ -229,11 +229,14 @@ void ReactorConnection::arm_idle_timer() {
   }
   idle_timer_ = shard_.loop().call_later(
       std::chrono::duration_cast<Duration>(close_at - Clock::now()), [this] {
-        if (!connection_.close_if_over(shard_.context(), Clock::now())) {
-          arm_idle_timer();  // there was activity since: sleep the rest
+        // Through close(), which removes the watch before it closes the
+        // socket: removed after, by number, the fd could name a socket
+        // another shard has opened since.
+        if (const std::string_view why = connection_.expired(shard_.context(), Clock::now());
+            !why.empty()) {
+          close(why);
         } else {
-          watch_.reset();
-          shard_.forget(this);
+          arm_idle_timer();  // there was activity since: sleep the rest
         }
       });
 }
