@@ -19,7 +19,7 @@
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_options.hpp"
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 namespace pz {
 namespace {
@@ -95,7 +95,7 @@ class PizzaServer {
  private:
   pizza::ServerOptions options_;
   std::uint16_t port_ = 0;
-  pizza::ShutdownSignal shutdown_;
+  ShutdownSignal shutdown_;
   std::ostringstream log_;
   std::thread thread_;
 };

@@ -2,7 +2,7 @@
 // soon as a file descriptor becomes readable, from a thread of its own.
 //
 // A server that blocks in its run loop until a shutdown request (an eventfd
-// written from a signal handler, such as pz::pizza::ShutdownSignal::fd())
+// written from a signal handler, such as pz::ShutdownSignal::fd())
 // cannot notify the manager itself when shutdown begins, and a signal
 // handler must not (sd_notify is not async-signal-safe):
 //

@@ -1,4 +1,4 @@
-// Runs an event-driven model on --workers shards: shard 0 on the calling
+// pz::run_sharded: runs an event-driven server on --workers shards: shard 0 on the calling
 // thread with the context's listener, shards 1..N-1 on their own threads,
 // each with its own SO_REUSEPORT listener on the same address, so the kernel
 // spreads new connections over them and no two loops ever share a socket.
@@ -18,14 +18,18 @@
 #include <thread>
 #include <vector>
 
-#include "pizzeria/pizza/server_context.hpp"
+#include "pizzeria/server/server_context.hpp"
 
-namespace pz::pizza::detail {
+namespace pz {
 
 // `serve(context, listener_fd)` runs one shard until shutdown is complete.
-template <class Serve>
-void run_sharded(ServerContext& context, Serve serve) {
-  unsigned shards = context.options().workers;
+// `Context` is pz::ServerContext or a server's own type derived from it.
+//
+// Thread safety: call from one thread; `serve` runs on every shard's.
+template <class Context, class Serve>
+void run_sharded(Context& context, Serve serve) {
+  ServerContext& framework = context;
+  unsigned shards = framework.policy().workers;
   if (shards == 0) {
     shards = std::max(1U, std::thread::hardware_concurrency());
   }
@@ -68,4 +72,4 @@ void run_sharded(ServerContext& context, Serve serve) {
   }
 }
 
-}  // namespace pz::pizza::detail
+}  // namespace pz

@@ -1,4 +1,4 @@
-// pz::pizza::ShutdownSignal: the "please stop" a server is handed as an
+// pz::ShutdownSignal: the "please stop" a server is handed as an
 // argument (as mini-redis's server::run(listener, shutdown)), so that tests
 // drive shutdown directly and `pizzeria serve` wires SIGINT/SIGTERM to it.
 //
@@ -16,7 +16,7 @@
 
 #include "pizzeria/core/unique_fd.hpp"
 
-namespace pz::pizza {
+namespace pz {
 
 class ShutdownSignal {
  public:
@@ -46,4 +46,4 @@ class ShutdownSignal {
   std::atomic<std::int64_t> requested_at_ns_{0};
 };
 
-}  // namespace pz::pizza
+}  // namespace pz

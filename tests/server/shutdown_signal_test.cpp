@@ -1,11 +1,11 @@
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
 
 #include <thread>
 
-namespace pz::pizza {
+namespace pz {
 namespace {
 
 bool readable(int fd) {
@@ -43,4 +43,4 @@ TEST(ShutdownSignal, KeepsTheTimeOfTheFirstRequest) {
 }
 
 }  // namespace
-}  // namespace pz::pizza
+}  // namespace pz

@@ -1,4 +1,4 @@
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 #include <sys/eventfd.h>
 #include <time.h>
@@ -6,7 +6,7 @@
 
 #include "pizzeria/core/system_error.hpp"
 
-namespace pz::pizza {
+namespace pz {
 
 ShutdownSignal::ShutdownSignal() : event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!event_fd_) {
@@ -38,4 +38,4 @@ std::chrono::steady_clock::time_point ShutdownSignal::requested_at() const noexc
       std::chrono::nanoseconds(requested_at_ns_.load(std::memory_order_acquire)));
 }
 
-}  // namespace pz::pizza
+}  // namespace pz

@@ -1,6 +1,6 @@
-// detail::run_sharded: the shards of an event-driven model, and what
-// happens when one of them fails.
-#include "pizza/models/sharding.hpp"
+// pz::run_sharded: the shards of an event-driven server, and what happens
+// when one of them fails.
+#include "pizzeria/server/run_sharded.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -11,20 +11,21 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "pizzeria/pizza/pizza_server.hpp"
-#include "pizzeria/pizza/server_context.hpp"
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/net/listen_socket.hpp"
+#include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/server/server_context.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
-namespace pz::pizza {
+namespace pz {
 namespace {
 
-ServerOptions sharded_options(unsigned workers) {
-  ServerOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  options.model = "reactor";  // one that shards with SO_REUSEPORT
-  options.workers = workers;
-  return options;
+ServerPolicy sharded_policy(unsigned workers) {
+  return ServerPolicy{.workers = workers};
+}
+
+// The first listener of a sharded server.
+UniqueFd shared_listener() {
+  return open_shared_listener(SocketAddress::parse("127.0.0.1", 0));
 }
 
 // Waits for the shutdown request, up to 10 s (a safety net: the test fails
@@ -35,13 +36,13 @@ bool wait_for_shutdown(const ServerContext& context) {
 }
 
 TEST(RunSharded, RunsOneShardPerWorkerEachOnItsOwnListener) {
-  const ServerOptions options = sharded_options(3);
+  const ServerPolicy policy = sharded_policy(3);
   ShutdownSignal shutdown;
   std::ostringstream log;
-  ServerContext context(options, open_server_listener(options), shutdown, log);
+  ServerContext context(policy, shared_listener(), shutdown, log);
   std::mutex mutex;
   std::set<int> listeners;
-  detail::run_sharded(context, [&](ServerContext& shard_context, int listener) {
+  run_sharded(context, [&](ServerContext& shard_context, int listener) {
     {
       std::lock_guard lock(mutex);
       listeners.insert(listener);
@@ -56,10 +57,10 @@ TEST(RunSharded, RunsOneShardPerWorkerEachOnItsOwnListener) {
 }
 
 TEST(RunSharded, AShardThatFailsStopsTheOthersAndItsErrorIsRethrown) {
-  const ServerOptions options = sharded_options(3);
+  const ServerPolicy policy = sharded_policy(3);
   ShutdownSignal shutdown;
   std::ostringstream log;
-  ServerContext context(options, open_server_listener(options), shutdown, log);
+  ServerContext context(policy, shared_listener(), shutdown, log);
   std::atomic<int> stopped_by_request{0};
   std::atomic<bool> failed{false};
   const auto serve = [&](ServerContext& shard_context, int listener) {
@@ -73,7 +74,7 @@ TEST(RunSharded, AShardThatFailsStopsTheOthersAndItsErrorIsRethrown) {
     }
   };
   try {
-    detail::run_sharded(context, serve);
+    run_sharded(context, serve);
     FAIL() << "the shard's error was not rethrown";
   } catch (const std::runtime_error& error) {
     EXPECT_STREQ(error.what(), "shard setup failed");
@@ -85,4 +86,4 @@ TEST(RunSharded, AShardThatFailsStopsTheOthersAndItsErrorIsRethrown) {
 }
 
 }  // namespace
-}  // namespace pz::pizza
+}  // namespace pz
