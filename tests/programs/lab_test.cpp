@@ -158,7 +158,8 @@ TEST(LabCommand, QuickRunMeasuresEveryExperimentAndWritesOneSelfContainedPage) {
   ASSERT_EQ(result.exit_status, 0) << result.out << result.err;
   const std::string html = read_file(report.path);
   expect_self_contained(html);
-  for (const char* id : {"cpu-bound", "io-bound", "server", "race", "deadlock"}) {
+  for (const char* id :
+       {"cpu-bound", "io-bound", "server", "race", "deadlock", "distributed-locks"}) {
     const auto start = html.find(std::string("<section id=\"") + id + "\">");
     ASSERT_NE(start, std::string::npos) << id;
     const auto end = html.find("</section>", start);
@@ -177,6 +178,11 @@ TEST(LabCommand, QuickRunMeasuresEveryExperimentAndWritesOneSelfContainedPage) {
   // the forced first meal deadlocks only left-then-right.
   EXPECT_NE(html.find("50.0% in lockstep"), std::string::npos);
   EXPECT_NE(html.find("ordered 0, both-at-once 0"), std::string::npos);
+  // Across processes the forced outcomes hold too; the stall findings may be
+  // inconclusive on a loaded machine (a stall that came too late), never
+  // contradicted.
+  EXPECT_NE(html.find("Coffman conditions holds"), std::string::npos) << html;
+  EXPECT_EQ(html.find("does not hold"), std::string::npos) << html;
   EXPECT_TRUE(std::regex_search(html, std::regex("<td>P[0-9]+ -&gt; R[0-9]+ -&gt; P")));
 }
 
@@ -195,6 +201,21 @@ TEST(LabCommand, AnExperimentWhoseChildFailsIsReportedAsFailedAndTheLabExitsOne)
       << html;
   // The child's own complaint, from its standard error.
   EXPECT_NE(html.find("lab-injected-failure"), html.rfind("lab-injected-failure")) << html;
+}
+
+TEST(LabCommand, TheDistributedLocksSectionFailsWithTheReasonWhenRedisCannotStart) {
+  const TemporaryReport report("no-redis");
+  const auto result =
+      run_program({pizzeria_binary(), "lab", "--quick", "--only", "distributed-locks",
+                   "--inject-failure", "distributed-locks", "--out", report.path});
+  EXPECT_EQ(result.exit_status, 1) << result.out << result.err;
+  EXPECT_NE(result.out.find("distributed-locks: FAILED: /nonexistent/redis-server not found "
+                            "(Debian redis-server, scripts/install-deps.sh)"),
+            std::string::npos)
+      << result.out;
+  const std::string html = read_file(report.path);
+  expect_self_contained(html);
+  EXPECT_NE(html.find("<section id=\"distributed-locks\" class=\"failed\">"), std::string::npos);
 }
 
 // The processes whose parent is `parent`, from /proc/PID/stat.
