@@ -29,10 +29,12 @@
 
 #include "pizzeria/programs/lab_report.hpp"
 #include "program_runner.hpp"
+#include "support/children_of.hpp"
 
 namespace pz::programs {
 namespace {
 
+using test::children_of;
 using test::pizzeria_binary;
 using test::run_program;
 
@@ -216,34 +218,6 @@ TEST(LabCommand, TheDistributedLocksSectionFailsWithTheReasonWhenRedisCannotStar
   const std::string html = read_file(report.path);
   expect_self_contained(html);
   EXPECT_NE(html.find("<section id=\"distributed-locks\" class=\"failed\">"), std::string::npos);
-}
-
-// The processes whose parent is `parent`, from /proc/PID/stat.
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> children;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) {
-    return children;
-  }
-  while (const dirent* entry = ::readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::atol(entry->d_name));
-    if (pid <= 0) {
-      continue;
-    }
-    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    // The command name in parentheses may hold spaces: the state and the
-    // parent's pid follow its closing parenthesis.
-    const auto close = stat.rfind(')');
-    if (close != std::string::npos) {
-      char state = 0;
-      long ppid = 0;
-      if (std::sscanf(stat.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent) {
-        children.push_back(pid);
-      }
-    }
-  }
-  ::closedir(proc);
-  return children;
 }
 
 // Its first argument after the program (the subcommand), or "" once gone.
