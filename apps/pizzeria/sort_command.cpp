@@ -75,7 +75,9 @@ constexpr std::uint16_t kSortPort = 2015;  // the seed's port
 std::string sort_json_task(std::string json) {
   return programs::sort_json_numbers(json);
 }
-const auto kSortJson = register_task("pizzeria.sort.json", &sort_json_task);
+// Idempotent (a pure function of the list): a request whose worker dies is
+// sorted again on another instead of failing.
+const auto kSortJson = register_task("pizzeria.sort.json", &sort_json_task).idempotent();
 
 struct SortServerArguments {
   std::string host = "127.0.0.1";
