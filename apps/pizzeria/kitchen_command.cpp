@@ -114,13 +114,13 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
   // the largest order an entry may carry (2^31 - 1 pizzas) must still fit.
   command->add_option("--bake-time", arguments->bake_seconds, "Seconds per pizza")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(seconds_between(0, 3600));
   command
       ->add_option("--reclaim-after", arguments->reclaim_seconds,
                    "Seconds after which an order a cook left unfinished (it died) is baked by "
                    "another")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(seconds_between(0.001, 1e6));
   command
       ->add_option("--max-order", options.max_pizzas,
                    "The largest order baked; a larger one is reported and skipped (keep it at "

@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // Bad arguments are exit status 2 in every command (as GNU tools and
+    // `pizzeria load` say), not CLI11's own codes (105, 106, ...).
+    return app.exit(error) == 0 ? 0 : 2;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "pizzeria: %s\n", error.what());
     return 1;

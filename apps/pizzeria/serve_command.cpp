@@ -94,12 +94,12 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", arguments->idle_timeout_seconds,
                    "Seconds a silent connection stays open; 0 = forever")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds_between(0, kMaxSeconds));
   command
       ->add_option("--shutdown-timeout", arguments->shutdown_timeout_seconds,
                    "Seconds to finish answering after SIGINT/SIGTERM")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds_between(0, kMaxSeconds));
   command->add_flag("--verbose,-v", options.verbose, "Log every connection");
   command
       ->add_option("--kitchen", arguments->kitchen,

@@ -4,29 +4,13 @@
 #include <string>
 #include <utility>
 
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/timeout.hpp"
 #include "pizzeria/coro/timeout_error.hpp"
+#include "pizzeria/pizza/stream_entry.hpp"
 
 namespace pz::pizza {
-
-namespace {
-
-// Whether `reply` is what XADD answers: the new entry's id, "MS-SEQ".
-bool is_entry_id(const RedisReply& reply) {
-  if (reply.kind != RedisReply::Kind::bulk) {
-    return false;
-  }
-  const std::string& id = reply.text;
-  const std::size_t dash = id.find('-');
-  const auto digits = [](std::string_view part) {
-    return !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
-  };
-  return dash != std::string::npos && digits(std::string_view(id).substr(0, dash)) &&
-         digits(std::string_view(id).substr(dash + 1));
-}
-
-}  // namespace
 
 KitchenQueue::KitchenQueue(Options options, std::function<void(std::string_view)> log)
     : options_(std::move(options)), log_(std::move(log)) {
@@ -135,7 +119,7 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
     const RedisReply* refusal = nullptr;
     const RedisReply* misshapen = nullptr;
     for (std::size_t i = 0; i < replies.size(); ++i) {
-      placed[i] = !misshapen && is_entry_id(replies[i]);
+      placed[i] = !misshapen && StreamEntry::is_id(replies[i]);
       if (replies[i].is_error()) {
         ++refusals;
         refusal = refusal ? refusal : &replies[i];
@@ -150,7 +134,7 @@ Task<std::vector<bool>> KitchenQueue::place(std::vector<int> pizzas) {
       co_return placed;
     }
     if (refusal) {
-      refused(refusals, refusal->text);
+      refused(refusals, loggable_text(refusal->text));
     }
     // Back only once Redis answered, not when a connection opened: a Redis
     // that accepts connections but does not answer is still down.
