@@ -15,12 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/coro/run.hpp"
@@ -83,15 +85,20 @@ pz::Task<std::string> read_lines(pz::TcpStream& stream, std::size_t limit) {
   co_return received;
 }
 
-pz::Task<void> exchange(std::string_view bytes, std::size_t limit, std::size_t chunk,
-                        std::size_t piece) {
+// Outside the coroutine: g++ rejects an array in a coroutine frame.
+std::pair<pz::UniqueFd, pz::UniqueFd> socket_pair() {
   int ends[2];
   check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0, "a socket pair");
-  pz::UniqueFd peer(ends[1]);
+  return {pz::UniqueFd(ends[0]), pz::UniqueFd(ends[1])};
+}
+
+pz::Task<void> exchange(std::string_view bytes, std::size_t limit, std::size_t chunk,
+                        std::size_t piece) {
+  auto [mine, peer] = socket_pair();
   pz::StreamOptions options;
   options.read_chunk = chunk;
   options.read_ahead_limit = chunk * 2;
-  pz::TcpStream stream(pz::UniqueFd(ends[0]), options);
+  pz::TcpStream stream(std::move(mine), options);
   std::string received;
   pz::TaskGroup group;
   group.spawn(send_in_pieces(std::move(peer), bytes, piece));

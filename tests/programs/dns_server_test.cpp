@@ -50,6 +50,12 @@ Task<void> until(const std::function<bool()>& done) {
   }
 }
 
+// The last line of `log`, or "" if there is none (ASSERT cannot stop a
+// coroutine, so a missing line must not be read past the end).
+std::string last_line(const std::vector<std::string>& log) {
+  return log.empty() ? std::string{} : log.back();
+}
+
 struct Served {
   ManualClock clock;
   EventLoop loop{EventLoopOptions{.clock = &clock}};
@@ -87,8 +93,8 @@ TEST(DnsServer, RepliesBeyondTheRateLimitAreDroppedAndLoggedOnceASecondWithACoun
       EXPECT_EQ(reply.data, *answer_dns_query(query(id), zone())) << "reply to " << id;
     }
     EXPECT_EQ(server.counters().rate_limited, 4u);
-    ASSERT_EQ(s.log.size(), 2u);
-    EXPECT_EQ(s.log[1],
+    EXPECT_EQ(s.log.size(), 2u);
+    EXPECT_EQ(last_line(s.log),
               "dns: dropping replies to 127.0.0.1 beyond 2 a second (--rate-limit) (and 2 more "
               "like it since the last such line)");
     stop.request_stop();
@@ -162,8 +168,8 @@ TEST(DnsServer, FailedSendsAreCountedAndLoggedOnceASecondWithTheCountLeftAtTheSt
     }
     co_await until([&] { return server.counters().send_failures == 4; });
     const std::string failed = "dns: sending a reply to 127.0.0.1:0 failed: ";
-    ASSERT_EQ(s.log.size(), 1u);
-    EXPECT_EQ(s.log[0].substr(0, failed.size()), failed);
+    EXPECT_EQ(s.log.size(), 1u);
+    EXPECT_EQ(last_line(s.log).substr(0, failed.size()), failed);
     // A real client is still answered meanwhile.
     co_await client.send_to(query(9), socket.local_address());
     EXPECT_EQ((co_await client.recv_from()).data, *answer_dns_query(query(9), zone()));
@@ -171,12 +177,13 @@ TEST(DnsServer, FailedSendsAreCountedAndLoggedOnceASecondWithTheCountLeftAtTheSt
     send_from_port_zero(raw.get(), socket.port(), query(5));
     send_from_port_zero(raw.get(), socket.port(), query(6));
     co_await until([&] { return server.counters().send_failures == 6; });
-    ASSERT_EQ(s.log.size(), 2u);
-    EXPECT_NE(s.log[1].find(" (and 3 more like it since the last such line)"), std::string::npos)
+    EXPECT_EQ(s.log.size(), 2u);
+    EXPECT_NE(last_line(s.log).find(" (and 3 more like it since the last such line)"),
+              std::string::npos)
         << s.log[1];
     stop.request_stop();
     co_await group.join();
-    EXPECT_EQ(s.log.back(), "dns: 1 more failed send was not logged");
+    EXPECT_EQ(last_line(s.log), "dns: 1 more failed send was not logged");
   };
   run(body());
 }
