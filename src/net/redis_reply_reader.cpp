@@ -122,7 +122,9 @@ RedisReplyReader::RedisReplyReader(std::size_t max_bytes, std::size_t max_elemen
 RedisReplyReader::~RedisReplyReader() = default;
 
 std::size_t RedisReplyReader::unparsed() const noexcept {
-  return reader_->len - reader_->pos;
+  // Not the reader's len - pos: hiredis consumes the type byte (and more)
+  // of a reply it has begun, so that would undercount a partial reply.
+  return budget_.bytes;
 }
 
 void RedisReplyReader::feed(std::string_view bytes) {
@@ -153,7 +155,8 @@ std::optional<RedisReply> RedisReplyReader::next() {
   }
   const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
   // What the reader still holds is the start of the next replies.
-  budget_.bytes = unparsed();
+  // (hiredis stops at the end of a complete reply, so len - pos is exact here.)
+  budget_.bytes = reader_->len - reader_->pos;
   budget_.elements = 0;
   return to_value(*reply);
 }

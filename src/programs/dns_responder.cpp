@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "pizzeria/core/loggable_text.hpp"
+
 namespace pz::programs {
 
 namespace {
@@ -161,8 +163,10 @@ DnsZone DnsZone::parse(std::string_view text) {
       continue;
     }
     const auto fail = [&](const std::string& why) {
+      // Escaped: a NUL would end what() early, a control byte garble the
+      // terminal that shows the error.
       throw std::invalid_argument("zone line " + std::to_string(line_number) + " ('" +
-                                  std::string(line) + "'): " + why);
+                                  loggable_text(line) + "'): " + why);
     };
     if (fields.size() != 3) {
       fail("expected 'name A address' or 'name AAAA address'");
