@@ -29,6 +29,13 @@ void expect_refused(std::vector<std::string> args, const std::string& message) {
   EXPECT_EQ(result.out, "") << command;  // nothing ran
 }
 
+TEST(SecondsOptions, AnyOtherCommandLineErrorIsExitStatusTwoLikeThem) {
+  // Not CLI11's own codes (109 for an unknown option, 105 for a bad value):
+  // a script tells "you called me wrong" from "it failed" by 2 against 1.
+  expect_refused({"serve", "--bogus"}, "The following argument was not expected: --bogus");
+  expect_refused({"dns", "--rate-limit", "many"}, "--rate-limit");
+}
+
 TEST(SecondsOptions, ThePizzaServerAndClientRefuseDurationsNoClockCanHold) {
   expect_refused({"serve", "--port", "0", "--idle-timeout", "1e10"},
                  "--idle-timeout: '1e10' is above the limit of 1000000000 seconds");
