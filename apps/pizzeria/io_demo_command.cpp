@@ -100,7 +100,7 @@ void register_io_demo_command(CLI::App& app, int& exit_code) {
   command->add_option("--tasks", arguments->tasks, "Operations (default 10)")
       ->check(more_than_zero());
   command->add_option("--seconds", arguments->seconds, "Length of each operation (default 5)")
-      ->check(more_than_zero());
+      ->check(seconds_between(1e-6, 1e6));
   command->add_flag("--json", arguments->json,
                     "Print the timings as one JSON object instead of lines (what `lab` reads)");
   command->callback([arguments, &exit_code] { exit_code = run_io_demo(*arguments); });

@@ -164,14 +164,14 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
   // the largest order an entry may carry (2^31 - 1 pizzas) must still fit.
   command->add_option("--bake-time", arguments->bake_seconds, "Seconds per pizza (whole ms)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(seconds_between(0, 3600))
       ->check(whole_milliseconds);
   command
       ->add_option("--reclaim-after", arguments->reclaim_seconds,
                    "Seconds after which an order a cook left unfinished (it died) is baked by "
                    "another")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1e6))
+      ->check(seconds_between(0.001, 1e6))
       ->check(whole_milliseconds);
   command
       ->add_option("--max-deliveries", options.max_deliveries,
@@ -184,7 +184,7 @@ void register_kitchen_command(CLI::App& app, int& exit_code) {
                    "Seconds after which a cook of the group that holds nothing and was not heard "
                    "of (its kitchen was killed) is removed from the group")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1e6))
+      ->check(seconds_between(0.001, 1e6))
       ->check(whole_milliseconds);
   command->add_flag("--dead-letters", arguments->dead_letters,
                     "List the orders in the dead-letter stream and exit");

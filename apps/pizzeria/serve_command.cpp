@@ -63,15 +63,6 @@ void raise_open_file_limit() {
 constexpr double kMaxTimeoutSeconds =
     std::chrono::duration<double>(ServerPolicy::kMaxTimeout).count();
 
-// Empty, or why `seconds` is out of range for `option`.
-std::string duration_error(const char* option, double seconds) {
-  if (seconds <= kMaxTimeoutSeconds) {
-    return {};
-  }
-  return fmt::format("pizzeria serve: {} must be at most {:.0f} seconds (365 days)", option,
-                     kMaxTimeoutSeconds);
-}
-
 std::chrono::milliseconds to_milliseconds(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
 }
@@ -116,18 +107,18 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", arguments->idle_timeout_seconds,
                    "Seconds a silent connection stays open; 0 = forever")
       ->capture_default_str()
-      ->check(zero_or_more());
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
   command
       ->add_option("--shutdown-timeout", arguments->shutdown_timeout_seconds,
                    "Seconds to finish answering after SIGINT/SIGTERM")
       ->capture_default_str()
-      ->check(zero_or_more());
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
   command
       ->add_option("--request-timeout", arguments->request_timeout_seconds,
                    "Seconds one order line may take from its first byte to its end, and its "
                    "replies may wait for the client to read them; 0 = no limit")
       ->capture_default_str()
-      ->check(zero_or_more());
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
   command->add_flag("--verbose,-v", options.verbose, "Log every connection");
   command
       ->add_option("--kitchen", arguments->kitchen,
@@ -141,16 +132,6 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   read_options_from_environment(*command, "PIZZERIA_");
   command->callback([arguments, &exit_code] {
     pizza::ServerOptions& server_options = arguments->options;
-    for (const auto& [option, seconds] :
-         {std::pair{"--idle-timeout", arguments->idle_timeout_seconds},
-          std::pair{"--shutdown-timeout", arguments->shutdown_timeout_seconds},
-          std::pair{"--request-timeout", arguments->request_timeout_seconds}}) {
-      if (const std::string error = duration_error(option, seconds); !error.empty()) {
-        std::fprintf(stderr, "%s\n", error.c_str());
-        exit_code = 2;
-        return;
-      }
-    }
     server_options.idle_timeout = to_milliseconds(arguments->idle_timeout_seconds);
     server_options.shutdown_timeout = to_milliseconds(arguments->shutdown_timeout_seconds);
     server_options.request_timeout = to_milliseconds(arguments->request_timeout_seconds);

@@ -63,7 +63,7 @@ void register_sleepers_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--scale", arguments->scale,
                    "Multiply every sleep by this (e.g. 0.01 to run 100 times faster)")
-      ->check(more_than_zero());
+      ->check(number_between(1e-6, 1e6));
   command->callback([arguments, &exit_code] {
     run(five_sleepers(*arguments));
     std::printf("Done five tasks\n");

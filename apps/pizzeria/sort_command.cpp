@@ -905,7 +905,7 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", server->idle_timeout,
                    "Seconds a connection may make no progress (send none of its frame, take "
                    "none of its reply) before it is closed (default 60; 0 = never)")
-      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
+      ->check(seconds_between(0, kMaxSeconds));
   server_command
       ->add_option("--max-connections", server->max_connections,
                    "Open connections beyond which a new client is accepted and closed at once, "
@@ -935,12 +935,12 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       ->add_option("--duration", client->duration,
                    "Load mode: seconds to start requests in (default 5); the run ends "
                    "when the requests in progress then have ended, within --timeout")
-      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
+      ->check(seconds_between(0, kMaxSeconds));
   client_command
       ->add_option("--timeout", client->timeout,
                    "Seconds a request may take, connect to whole reply, before it fails "
                    "(default 30)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(seconds_between(0.001, 1e6));
   client_command->callback([client, &exit_code] {
     exit_code = client->connections > 0 ? load_sorts(*client) : run(remote_sort(*client));
   });

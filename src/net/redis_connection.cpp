@@ -1,6 +1,5 @@
 #include "pizzeria/net/redis_connection.hpp"
 
-#include <hiredis/hiredis.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -14,57 +13,19 @@
 #include <utility>
 
 #include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/mutex.hpp"
 #include "pizzeria/coro/timeout.hpp"
 #include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
+#include "pizzeria/net/redis_reply_reader.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
 
 namespace pz {
 
 namespace {
-
-struct ReaderDeleter {
-  void operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
-};
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
-};
-
-RedisReply to_value(const redisReply& reply) {
-  RedisReply value;
-  switch (reply.type) {
-    case REDIS_REPLY_STATUS:
-      value.kind = RedisReply::Kind::status;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      value.kind = RedisReply::Kind::error;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      value.kind = RedisReply::Kind::integer;
-      value.integer = reply.integer;
-      break;
-    case REDIS_REPLY_STRING:
-      value.kind = RedisReply::Kind::bulk;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      value.kind = RedisReply::Kind::array;
-      value.elements.reserve(reply.elements);
-      for (std::size_t i = 0; i < reply.elements; ++i) {
-        value.elements.push_back(to_value(*reply.element[i]));
-      }
-      break;
-    default:  // REDIS_REPLY_NIL
-      value.kind = RedisReply::Kind::nil;
-      break;
-  }
-  return value;
-}
 
 // RESP2's request form: an array of bulk strings, so any bytes are safe.
 void append_command(std::string& out, const std::vector<std::string>& arguments) {
@@ -78,71 +39,6 @@ void append_command(std::string& out, const std::vector<std::string>& arguments)
     out += argument;
     out += "\r\n";
   }
-}
-
-// What the reply being parsed has taken so far, against the limits
-// (RedisConnection::kMaxReplyBytes, kMaxReplyElements). The reader's
-// privdata points here, and hiredis hands it to every object function.
-struct ReplyBudget {
-  std::size_t bytes = 0;     // read towards the reply being parsed
-  std::size_t elements = 0;  // hiredis objects made for it
-  bool refused = false;      // an object function refused: see next_reply
-};
-
-// hiredis's own object functions, and the same counting elements. The
-// defaults are not exported, so they are taken from a reader made for the
-// purpose.
-struct ReplyFunctions {
-  redisReplyObjectFunctions defaults{};
-  redisReplyObjectFunctions bounded{};
-};
-
-ReplyFunctions& reply_functions();
-
-// One more element for the reply, or false (and the reply refused) when it
-// would pass the limit; `announced` more are on their way (an array's
-// count). Checked before hiredis allocates: an array's element pointers are
-// allocated when its count is read, before any element came, and freed by
-// walking all of them, so "*2147483647" alone cost 16 GB of address space,
-// and freeing it blocked the loop for seconds of page faults.
-bool admit(const redisReadTask* task, std::size_t announced = 0) {
-  auto& budget = *static_cast<ReplyBudget*>(task->privdata);
-  if (budget.elements + 1 + announced > RedisConnection::kMaxReplyElements) {
-    budget.refused = true;
-    return false;  // a null object: hiredis then fails the reply
-  }
-  ++budget.elements;
-  return true;
-}
-
-void* bounded_string(const redisReadTask* task, char* text, std::size_t length) {
-  return admit(task) ? reply_functions().defaults.createString(task, text, length) : nullptr;
-}
-void* bounded_array(const redisReadTask* task, int elements) {
-  const std::size_t announced = elements > 0 ? static_cast<std::size_t>(elements) : 0;
-  return admit(task, announced) ? reply_functions().defaults.createArray(task, elements) : nullptr;
-}
-void* bounded_integer(const redisReadTask* task, long long value) {
-  return admit(task) ? reply_functions().defaults.createInteger(task, value) : nullptr;
-}
-void* bounded_nil(const redisReadTask* task) {
-  return admit(task) ? reply_functions().defaults.createNil(task) : nullptr;
-}
-
-ReplyFunctions& reply_functions() {
-  static ReplyFunctions functions = [] {
-    const std::unique_ptr<redisReader, ReaderDeleter> probe(redisReaderCreate());
-    if (!probe || probe->fn == nullptr) {
-      throw std::bad_alloc();
-    }
-    ReplyFunctions made{*probe->fn, *probe->fn};
-    made.bounded.createString = &bounded_string;
-    made.bounded.createArray = &bounded_array;
-    made.bounded.createInteger = &bounded_integer;
-    made.bounded.createNil = &bounded_nil;
-    return made;
-  }();
-  return functions;
 }
 
 constexpr std::string_view kUnsolicited =
@@ -167,13 +63,7 @@ struct Batch {
 }  // namespace
 
 struct RedisConnection::State {
-  explicit State(TcpStream connected)
-      : stream(std::move(connected)),
-        reader(redisReaderCreateWithFunctions(&reply_functions().bounded)) {
-    if (!reader) {
-      throw std::bad_alloc();
-    }
-    reader->privdata = &budget;  // for the object functions (ReplyBudget)
+  explicit State(TcpStream connected) : stream(std::move(connected)) {
     try {
       name = "Redis connection to " + stream.peer_address().to_string();
     } catch (const std::exception&) {
@@ -182,45 +72,20 @@ struct RedisConnection::State {
   }
 
   // Bytes the reader holds that no reply has taken yet.
-  [[nodiscard]] std::size_t unparsed() const noexcept { return reader->len - reader->pos; }
+  [[nodiscard]] std::size_t unparsed() const noexcept { return reader.unparsed(); }
 
-  // Reads until hiredis has one whole reply. A reply may take at most
-  // kMaxReplyBytes and kMaxReplyElements: hiredis keeps a reply's bytes and
-  // its parsed elements until the reply is whole, so a peer that is not
-  // Redis, or a hostile one, sending an endless bulk string ("$9999999999")
-  // or an endless array would otherwise take all the memory of the process.
+  // Reads until the reader has one whole reply (bounded: see
+  // RedisReplyReader).
   Task<RedisReply> next_reply() {
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
-        if (budget.refused) {
-          throw RedisReplyTooLargeError("the server sent a reply of more than " +
-                                        std::to_string(RedisConnection::kMaxReplyElements) +
-                                        " elements, more than this client takes");
-        }
-        throw std::runtime_error(std::string("the server sent a reply that is not RESP: ") +
-                                 reader->errstr);
-      }
-      if (raw != nullptr) {
-        const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
-        // What the reader still holds is the start of the next replies.
-        budget.bytes = unparsed();
-        budget.elements = 0;
-        co_return to_value(*reply);
+      if (std::optional<RedisReply> reply = reader.next()) {
+        co_return std::move(*reply);
       }
       const std::string data = co_await stream.read_some();
       if (data.empty()) {
         throw std::runtime_error("the server closed the connection");
       }
-      budget.bytes += data.size();
-      if (budget.bytes > RedisConnection::kMaxReplyBytes) {
-        throw RedisReplyTooLargeError("the server sent a reply of more than " +
-                                      std::to_string(RedisConnection::kMaxReplyBytes) +
-                                      " bytes, more than this client takes");
-      }
-      if (redisReaderFeed(reader.get(), data.data(), data.size()) != REDIS_OK) {
-        throw std::runtime_error(reader->errstr);
-      }
+      reader.feed(data);
     }
   }
 
@@ -320,13 +185,12 @@ struct RedisConnection::State {
   }
 
   TcpStream stream;
-  std::unique_ptr<redisReader, ReaderDeleter> reader;
+  RedisReplyReader reader;
   Mutex read_lock;                             // one reader of the socket at a time
   std::deque<std::shared_ptr<Batch>> waiting;  // sent, not yet fully answered, in order
   std::exception_ptr failure;                  // what broke the connection, once it did
   std::string name;                            // "Redis connection to HOST:PORT", for errors
   std::string outgoing;                        // requests not yet written (see send)
-  ReplyBudget budget;                          // what the reply being parsed has taken
   bool flush_scheduled = false;
   std::weak_ptr<State> self;  // for the flush callback
 };
@@ -348,7 +212,7 @@ Task<RedisConnection> RedisConnection::connect(std::string host, std::uint16_t p
     auth.push_back(std::move(password));
     const RedisReply reply = co_await connection.command(std::move(auth));
     if (reply.is_error()) {
-      throw RedisError("Redis at " + address + " refused AUTH: " + reply.text);
+      throw RedisError("Redis at " + address + " refused AUTH: " + loggable_text(reply.text));
     }
   }
   co_return connection;

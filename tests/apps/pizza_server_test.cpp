@@ -618,8 +618,7 @@ TEST(PizzaServeCommand, RejectsAnUnknownModelNamingTheKnownOnes) {
 TEST(PizzaServeCommand, RefusesTimeoutsBeyondAYearNamingTheLimit) {
   for (const std::string option : {"--idle-timeout", "--shutdown-timeout", "--request-timeout"}) {
     ServeProcess process({"--port", "0", option, "1e10"});
-    EXPECT_EQ(process.read_line(),
-              "pizzeria serve: " + option + " must be at most 31536000 seconds (365 days)");
+    EXPECT_EQ(process.read_line(), option + ": '1e10' is above the limit of 31536000 seconds");
     const int status = process.wait();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 2) << option;

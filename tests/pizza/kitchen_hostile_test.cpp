@@ -265,6 +265,26 @@ TEST(KitchenAgainstABadServer, NamesTheRedisAddressWhenRedisRefusesTheKitchen) {
                                "NOAUTH Authentication required.");
 }
 
+TEST(KitchenAgainstABadServer, CutsAndEscapesARefusalOfMegabytesWithRawBytesInIt) {
+  // Redis's error text goes into the kitchen's error and log: from a peer
+  // that is not Redis it could be 4 MiB, with newlines that forge log lines
+  // and escapes that drive the terminal.
+  const std::string forged = "ERR x\nkitchen: all fine\x1b[2J" + std::string(3 << 20, 'z');
+  test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
+    while (!peer.read_command().empty()) {
+      if (!peer.send("-" + forged + "\r\n")) {
+        return;
+      }
+    }
+  });
+  const Outcome outcome = run_kitchen(options_for(fake), [](const auto&) { return false; });
+  const std::string shown = "ERR x\\nkitchen: all fine\\x1b[2J" + std::string(200 - 31, 'z') +
+                            "... (" + std::to_string(forged.size()) + " bytes)";
+  EXPECT_EQ(outcome.error, "Redis at 127.0.0.1:" + std::to_string(fake.port()) +
+                               " refused XGROUP CREATE (making the consumer group kitchen): " +
+                               shown);
+}
+
 TEST(KitchenAgainstABadServer, GivesUpOnARedisThatNeverAnswersAndSaysSo) {
   // Accepts, reads, never answers (stopped, or its machine gone without a
   // reset): the old kitchen waited for ever without a word.

@@ -11,8 +11,8 @@
 //                                                              {"XADD", "s", "*", "n", "2"}});
 //
 // The protocol is RESP2: commands are written as arrays of bulk strings
-// (binary-safe); replies are parsed by hiredis's reader (Debian
-// libhiredis-dev), which is the reference implementation of that parser;
+// (binary-safe); replies are parsed by pz::RedisReplyReader (hiredis's
+// reader, the reference implementation of that parser, with bounds);
 // the I/O is pz::TcpStream's.
 //
 // Failure: when the connection breaks (reset, closed by the server, a reply
@@ -47,6 +47,7 @@
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/net/redis_reply.hpp"
+#include "pizzeria/net/redis_reply_reader.hpp"
 #include "pizzeria/net/tcp_stream.hpp"
 
 namespace pz {
@@ -56,8 +57,8 @@ class RedisConnection {
   // The largest reply taken, in bytes and in elements (an array and each
   // value in it count one). A kitchen's replies are a few hundred bytes and
   // a few dozen elements.
-  static constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
-  static constexpr std::size_t kMaxReplyElements = std::size_t{1} << 16;
+  static constexpr std::size_t kMaxReplyBytes = RedisReplyReader::kMaxReplyBytes;
+  static constexpr std::size_t kMaxReplyElements = RedisReplyReader::kMaxReplyElements;
 
   // Not connected: commands raise logic_error.
   RedisConnection() noexcept = default;
