@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
@@ -333,8 +334,9 @@ Task<RedisReply> Kitchen::ask(RedisConnection& redis, std::vector<std::string> c
 
 void Kitchen::check(const RedisReply& reply, std::string_view command) const {
   if (reply.is_error()) {
+    // Redis's text is outside bytes: cut and escaped before it reaches a log.
     throw RedisError("Redis at " + address() + " refused " + std::string(command) + ": " +
-                     reply.text);
+                     loggable_text(reply.text));
   }
 }
 

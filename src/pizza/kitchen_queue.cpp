@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/timeout.hpp"
@@ -95,7 +96,7 @@ void KitchenQueue::refused(std::size_t orders, std::string_view why) {
   log_("kitchen at " + address() + " refused " + std::to_string(unlogged_refusals_) +
        (unlogged_refusals_ == 1 ? " order" : " orders") +
        (unlogged_refusals_ == orders ? "" : " (since the last such line)") + ": " +
-       std::string(why));
+       loggable_text(why));
   unlogged_refusals_ = 0;
 }
 

@@ -66,7 +66,8 @@ TEST(PizzeriaCommand, ANegativeTimeoutIsRefusedNamingTheBoundNotThe309DigitLimit
   for (const char* option : {"--idle-timeout", "--shutdown-timeout"}) {
     const auto result = run_program({pizzeria_binary(), "serve", option, "-1"});
     EXPECT_EQ(result.exit_status, 2);
-    EXPECT_EQ(result.err, std::string(option) + ": must be 0 or more, got -1\n" + usage_hint);
+    EXPECT_EQ(result.err,
+              std::string(option) + ": '-1' is below the limit of 0 seconds\n" + usage_hint);
   }
 }
 

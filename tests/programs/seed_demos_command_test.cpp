@@ -43,7 +43,7 @@ TEST(SleepersCommand, ANegativeScaleIsRefusedNamingTheBound) {
   const auto result = run_program({pizzeria_binary(), "sleepers", "--scale", "-1"});
   EXPECT_EQ(result.exit_status, 2);
   EXPECT_EQ(result.err,
-            "--scale: must be more than 0, got -1\nRun with --help for more information.\n");
+            "--scale: '-1' is below the limit of 1e-06\nRun with --help for more information.\n");
 }
 
 TEST(SleepersCommand, WakeupsComeInDelayOrderAroundTheMainTasksTwoSecondSleep) {
