@@ -67,8 +67,7 @@ WireReport factor_operands_task(std::vector<std::string> operands, bool utf8) {
 // binary, re-executed) know them too.
 // Idempotent (pure functions of their input): a batch whose worker dies is
 // factored again on another, so the output still matches GNU factor.
-const auto kFactorText =
-    register_task("pizzeria.factor.text", &factor_text_task).idempotent();
+const auto kFactorText = register_task("pizzeria.factor.text", &factor_text_task).idempotent();
 const auto kFactorOperands =
     register_task("pizzeria.factor.operands", &factor_operands_task).idempotent();
 

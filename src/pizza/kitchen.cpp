@@ -19,6 +19,7 @@
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
+#include "pizzeria/pizza/stream_entry.hpp"
 
 namespace pz::pizza {
 
@@ -37,59 +38,8 @@ std::string default_name() {
   return std::string(host) + "-" + std::to_string(::getpid());
 }
 
-// A stream entry as XREADGROUP and XAUTOCLAIM return it: [id, [field,
-// value, ...]]. Anything else is not an entry (a deleted one is nil).
-struct Entry {
-  std::string id;
-  std::vector<RedisReply> fields;
-};
-
-std::optional<Entry> as_entry(RedisReply& reply) {
-  if (reply.kind != RedisReply::Kind::array || reply.elements.size() != 2 ||
-      reply.elements[0].kind != RedisReply::Kind::bulk ||
-      reply.elements[1].kind != RedisReply::Kind::array) {
-    return std::nullopt;
-  }
-  return Entry{std::move(reply.elements[0].text), std::move(reply.elements[1].elements)};
-}
-
-// The entry's `pizzas` value when it is a whole number of at least one.
-std::optional<int> pizzas_of(const Entry& entry) {
-  for (std::size_t i = 0; i + 1 < entry.fields.size(); i += 2) {
-    if (entry.fields[i].text != "pizzas") {
-      continue;
-    }
-    const std::string& text = entry.fields[i + 1].text;
-    int pizzas = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pizzas);
-    if (error == std::errc() && end == text.data() + text.size() && pizzas >= 1) {
-      return pizzas;
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-// At most this much of an entry's fields goes into its log line: anyone
-// with access to Redis can XADD megabytes, and one line should stay a line.
-constexpr std::size_t kShownFieldBytes = 200;
-
-std::string describe(const Entry& entry) {
-  std::string fields;
-  std::size_t total = 0;
-  for (const RedisReply& field : entry.fields) {
-    total += field.text.size() + (total == 0 ? 0 : 1);
-    if (fields.size() < kShownFieldBytes) {
-      fields += fields.empty() ? "" : " ";
-      fields += field.text;
-    }
-  }
-  if (fields.size() > kShownFieldBytes) {
-    fields.resize(kShownFieldBytes);
-    fields += "... (" + std::to_string(total) + " bytes)";
-  }
-  return "entry " + entry.id + " is not an order (" +
-         (fields.empty() ? std::string("no fields") : fields) +
+std::string describe(const StreamEntry& entry) {
+  return "entry " + entry.id + " is not an order (" + entry.describe_fields() +
          "; an order has a field pizzas of 1 or more): acknowledged and skipped";
 }
 
@@ -100,7 +50,7 @@ std::string unreadable(const std::string& id) {
          " elements): acknowledged and deleted unread";
 }
 
-std::string too_large(const Entry& entry, int pizzas, int max_pizzas) {
+std::string too_large(const StreamEntry& entry, int pizzas, int max_pizzas) {
   return "entry " + entry.id + " orders " + std::to_string(pizzas) +
          " pizzas, more than this kitchen bakes (--max-order " + std::to_string(max_pizzas) +
          "): acknowledged and skipped";
@@ -221,7 +171,7 @@ Task<std::vector<DeadLetter>> Kitchen::dead_letters(RedisConnection& redis, std:
   RedisReply reply = (co_await redis.command(std::move(range))).or_throw("XRANGE");
   std::vector<DeadLetter> letters;
   for (RedisReply& element : reply.elements) {
-    std::optional<Entry> entry = as_entry(element);
+    std::optional<StreamEntry> entry = StreamEntry::from_reply(element);
     if (!entry) {
       continue;
     }
@@ -612,7 +562,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   };
   ++taken_;
   Reservation reservation{taken_};
-  std::optional<Entry> entry;
+  std::optional<StreamEntry> entry;
   // First the oldest order left idle for reclaim_after (its cook died, or
   // was cut off), with its delivery count (XPENDING; XAUTOCLAIM ... JUSTID
   // would not count the delivery, and a poison order would come back for
@@ -677,7 +627,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
       co_await finish(redis, id, consumer);
       co_return;
     }
-    entry = as_entry(claimed.elements.front());
+    entry = StreamEntry::from_reply(claimed.elements.front());
     if (!entry) {
       misshapen(claimed.elements.front(), "XCLAIM", "an entry [id, [field, value, ...]]");
     }
@@ -710,7 +660,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
         misshapen(fresh, "XREADGROUP", "nil or [[stream, [entry]]]");
       }
       RedisReply& first = fresh.elements[0].elements[1].elements.front();
-      entry = as_entry(first);
+      entry = StreamEntry::from_reply(first);
       if (!entry) {
         misshapen(first, "XREADGROUP", "an entry [id, [field, value, ...]]");
       }
@@ -719,7 +669,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   if (!entry) {
     co_return;
   }
-  const std::optional<int> pizzas = pizzas_of(*entry);
+  const std::optional<int> pizzas = entry->pizzas();
   if (!pizzas || *pizzas > options_.max_pizzas) {
     ++rejected_;
     co_await finish(redis, entry->id, consumer);

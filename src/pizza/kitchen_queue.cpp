@@ -12,24 +12,11 @@
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/timeout.hpp"
 #include "pizzeria/coro/timeout_error.hpp"
+#include "pizzeria/pizza/stream_entry.hpp"
 
 namespace pz::pizza {
 
 namespace {
-
-// Whether `reply` is what XADD answers: the new entry's id, "MS-SEQ".
-bool is_entry_id(const RedisReply& reply) {
-  if (reply.kind != RedisReply::Kind::bulk) {
-    return false;
-  }
-  const std::string& id = reply.text;
-  const std::size_t dash = id.find('-');
-  const auto digits = [](std::string_view part) {
-    return !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos;
-  };
-  return dash != std::string::npos && digits(std::string_view(id).substr(0, dash)) &&
-         digits(std::string_view(id).substr(dash + 1));
-}
 
 // One order: its entry and its token's key in one step (a script runs
 // whole, and its writes reach the append-only file together), unless the
@@ -189,7 +176,7 @@ Task<void> KitchenQueue::settle(const std::vector<std::string>& tokens,
           // Fenced now, or by an earlier round of this lookup whose answer
           // was lost (tokens are unique): it never ran, and now never will.
           placed[which[k]] = Placement::refused;
-        } else if (reply != nullptr && is_entry_id(*reply)) {
+        } else if (reply != nullptr && StreamEntry::is_id(*reply)) {
           placed[which[k]] = Placement::placed;  // it ran: its entry is on the stream
         } else {
           open.push_back(which[k]);  // no answer, or an error (LOADING...): again
@@ -239,7 +226,7 @@ Task<std::vector<KitchenQueue::Placement>> KitchenQueue::place(std::vector<int> 
   const RedisReply* refusal = nullptr;
   const RedisReply* misshapen = nullptr;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (!misshapen && is_entry_id(replies[i])) {
+    if (!misshapen && StreamEntry::is_id(replies[i])) {
       placed[i] = Placement::placed;
     } else if (replies[i].is_error()) {
       ++refusals;

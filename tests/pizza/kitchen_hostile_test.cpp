@@ -280,9 +280,9 @@ TEST(KitchenAgainstABadServer, CutsAndEscapesARefusalOfMegabytesWithRawBytesInIt
   const Outcome outcome = run_kitchen(options_for(fake), [](const auto&) { return false; });
   const std::string shown = "ERR x\\nkitchen: all fine\\x1b[2J" + std::string(200 - 31, 'z') +
                             "... (" + std::to_string(forged.size()) + " bytes)";
-  EXPECT_EQ(outcome.error, "Redis at 127.0.0.1:" + std::to_string(fake.port()) +
-                               " refused XGROUP CREATE (making the consumer group kitchen): " +
-                               shown);
+  EXPECT_EQ(outcome.error,
+            "Redis at 127.0.0.1:" + std::to_string(fake.port()) +
+                " refused XGROUP CREATE (making the consumer group kitchen): " + shown);
 }
 
 TEST(KitchenAgainstABadServer, GivesUpOnARedisThatNeverAnswersAndSaysSo) {
