@@ -18,6 +18,10 @@ import sys
 # pz_layer() link lists in CMakeLists.txt.
 LAYERS = ["core", "coro", "exec", "net", "server", "load", "pizza", "programs"]
 
+# Layers beside the stack: each may include only the stack layers named here,
+# and no stack layer may include it (only apps/ do).
+SIDE_LAYERS = {"service": ["core"]}
+
 PUBLIC = re.compile(r'^\s*#\s*include\s*[<"]pizzeria/([a-z_]+)/')
 PRIVATE = re.compile(r'^\s*#\s*include\s*"([a-z_]+)/')
 
@@ -37,9 +41,21 @@ def included_layer(line):
         return match.group(1)
     match = PRIVATE.match(line)
     # "exec/fd_ready.hpp": a private header beside its layer's sources.
-    if match and match.group(1) in LAYERS:
+    if match and (match.group(1) in LAYERS or match.group(1) in SIDE_LAYERS):
         return match.group(1)
     return None
+
+
+def check_side_layer(root, path, layer):
+    allowed = set(SIDE_LAYERS[layer]) | {layer}
+    problems = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        other = included_layer(line)
+        if other is not None and other not in allowed:
+            problems.append(f"{path.relative_to(root)}:{number}: {layer} includes {other}, "
+                            f"a layer it may not use (only {', '.join(sorted(allowed))}): "
+                            f"{line.strip()}")
+    return problems
 
 
 def check(root):
@@ -49,6 +65,9 @@ def check(root):
             if path.suffix not in (".hpp", ".cpp", ".h") or not path.is_file():
                 continue
             layer = layer_of(root, path)
+            if layer in SIDE_LAYERS:
+                problems += check_side_layer(root, path, layer)
+                continue
             if layer not in LAYERS:
                 if layer is not None:
                     problems.append(f"{path.relative_to(root)}: layer '{layer}' is not in the "
@@ -57,6 +76,11 @@ def check(root):
             rank = LAYERS.index(layer)
             for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
                 other = included_layer(line)
+                if other in SIDE_LAYERS:
+                    problems.append(f"{path.relative_to(root)}:{number}: {layer} includes "
+                                    f"{other}, a layer beside the stack that only apps/ "
+                                    f"may use: {line.strip()}")
+                    continue
                 if other is None or other not in LAYERS:
                     continue
                 if LAYERS.index(other) > rank:
@@ -74,8 +98,11 @@ def main():
     for problem in problems:
         print(problem)
     if problems:
+        side = ", ".join(f"{name} (uses {', '.join(uses)})"
+                         for name, uses in SIDE_LAYERS.items())
         print(f"check-layers: {len(problems)} include(s) of a higher layer "
-              f"(order, lowest first: {' < '.join(LAYERS)})", file=sys.stderr)
+              f"(order, lowest first: {' < '.join(LAYERS)}; beside the stack: {side})",
+              file=sys.stderr)
         return 1
     return 0
 

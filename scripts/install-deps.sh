@@ -9,7 +9,9 @@ packages=(
   g++ clang-14 clang libclang-rt-14-dev cmake ninja-build pkg-config ccache git
   # libraries
   libgtest-dev libgmock-dev googletest libbenchmark-dev libasio-dev libcli11-dev libfmt-dev
-  nlohmann-json3-dev liburing-dev libtbb-dev libhiredis-dev
+  nlohmann-json3-dev liburing-dev libtbb-dev libhiredis-dev libsystemd-dev
+  # packaging: dpkg-shlibdeps for the .deb (scripts/check-install.sh), man pages
+  dpkg-dev help2man
   # test peers: Python clients, dig for the DNS responder, GNU factor (coreutils),
   # Redis for the kitchen queue
   python3 bind9-dnsutils coreutils procps redis-server

@@ -282,7 +282,7 @@ void register_echo_commands(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", server_arguments->idle_timeout,
                    "Seconds a connection may neither send nor take bytes before it is closed "
                    "(default 60; 0 = never)")
-      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
+      ->check(seconds_between(0, kMaxSeconds));
   server->callback([server_arguments, &exit_code] { exit_code = run_server(*server_arguments); });
 
   auto client_arguments = std::make_shared<ClientArguments>();
@@ -301,7 +301,7 @@ void register_echo_commands(CLI::App& app, int& exit_code) {
                    "Seconds a client waits for its connection, for the server to take a line "
                    "or to echo it, and for its close at the end, before it counts as failed "
                    "(default 30)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(seconds_between(0.001, 1e6));
   client->callback([client_arguments, &exit_code] { exit_code = run_client(*client_arguments); });
 }
 

@@ -65,8 +65,11 @@ WireReport factor_operands_task(std::vector<std::string> operands, bool utf8) {
 
 // Registered at static initialisation, so the worker processes (this same
 // binary, re-executed) know them too.
-const auto kFactorText = register_task("pizzeria.factor.text", &factor_text_task);
-const auto kFactorOperands = register_task("pizzeria.factor.operands", &factor_operands_task);
+// Idempotent (pure functions of their input): a batch whose worker dies is
+// factored again on another, so the output still matches GNU factor.
+const auto kFactorText = register_task("pizzeria.factor.text", &factor_text_task).idempotent();
+const auto kFactorOperands =
+    register_task("pizzeria.factor.operands", &factor_operands_task).idempotent();
 
 // Operands per batch taken from the command line.
 constexpr std::size_t kArgumentBatch = 256;

@@ -26,16 +26,21 @@ void register_input_reader_command(CLI::App& app, int& exit_code) {
       std::getline(std::cin, line_of_text);
       alive.store(false, std::memory_order_release);
     });
-    std::uint64_t count = 1;
-    std::uint64_t result = 1;
-    while (alive.load(std::memory_order_acquire)) {
-      result = count * count;
+    // The largest number whose square fits in 64 bits: counting stops there
+    // (a few seconds in) rather than wrap around and print a wrong square.
+    constexpr std::uint64_t largest = 0xFFFF'FFFF;
+    std::uint64_t count = 0;
+    std::uint64_t square = 0;
+    // At least one square, however fast the line comes; at the largest the
+    // reader's join below waits for the line.
+    do {
       ++count;
-    }
+      square = count * count;
+    } while (alive.load(std::memory_order_acquire) && count < largest);
     reader.join();
     std::printf("calculated squares up to %llu * %llu = %llu\n",
                 static_cast<unsigned long long>(count), static_cast<unsigned long long>(count),
-                static_cast<unsigned long long>(result));
+                static_cast<unsigned long long>(square));
     std::printf("while you typed %s\n", line_of_text.c_str());
     exit_code = 0;
   });

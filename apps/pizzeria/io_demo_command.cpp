@@ -98,9 +98,9 @@ void register_io_demo_command(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "io-demo", "I/O-bound waits sequentially, on threads and as coroutines, timed (seed 004)");
   command->add_option("--tasks", arguments->tasks, "Operations (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(more_than_zero());
   command->add_option("--seconds", arguments->seconds, "Length of each operation (default 5)")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_between(1e-6, 1e6));
   command->add_flag("--json", arguments->json,
                     "Print the timings as one JSON object instead of lines (what `lab` reads)");
   command->callback([arguments, &exit_code] { exit_code = run_io_demo(*arguments); });

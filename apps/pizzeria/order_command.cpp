@@ -6,8 +6,8 @@
 // reads, and a server that stops taking orders or replies cannot hold the
 // client for ever: --timeout bounds the wait for each step. What the server
 // may make the client hold is bounded too: one reply line (a reply is a
-// few dozen bytes; a "line" longer than kMaxReplyLine is not a reply), and
-// nothing beyond the last expected reply.
+// few dozen bytes; a "line" longer than OrderReplies::kMaxReplyLine is not a
+// reply), and nothing beyond the last expected reply (pz::pizza::OrderReplies).
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -22,17 +22,15 @@
 #include "commands.hpp"
 #include "pizzeria/core/system_error.hpp"
 #include "pizzeria/core/unique_fd.hpp"
+#include "pizzeria/coro/run.hpp"
+#include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/socket_address.hpp"
+#include "pizzeria/pizza/order_replies.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 
 namespace pz::app {
 
 namespace {
-
-// The longest reply line accepted, newline included: far above any reply of
-// the protocol (the longest is the kitchen's, 53 bytes), far below anything
-// that could matter for memory.
-constexpr std::size_t kMaxReplyLine = 4096;
 
 struct OrderArguments {
   std::vector<std::string> orders;
@@ -63,7 +61,7 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
   Outcome outcome;
   std::size_t sent = 0;
   bool sending = true;
-  std::string line;  // the reply being read, at most kMaxReplyLine bytes
+  pizza::OrderReplies replies(orders);
   char buffer[4096];
   const auto progress_text = [&] {
     return std::to_string(outcome.replies) + " of " + std::to_string(orders) + " replies";
@@ -130,33 +128,30 @@ Outcome exchange(int fd, const std::string& peer, const std::string& request, st
     if (received == 0) {
       if (outcome.replies < orders) {
         outcome.failure = peer + " closed the connection after " + progress_text();
-        if (!line.empty()) {
-          outcome.failure += " and " + std::to_string(line.size()) + " bytes of the next";
+        if (replies.partial() > 0) {
+          outcome.failure += " and " + std::to_string(replies.partial()) + " bytes of the next";
         }
       }
       return outcome;
     }
-    for (ssize_t i = 0; i < received; ++i) {
-      if (outcome.replies == orders) {
-        outcome.failure = peer + " sent more than the " + std::to_string(orders) +
-                          " replies it owed; the rest is not printed";
-        return outcome;
-      }
-      line.push_back(buffer[i]);
-      if (buffer[i] == '\n') {
-        outcome.busy = outcome.busy || line == pizza::kBusyReply;
-        if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() &&
-            outcome.output_error == 0) {
-          outcome.output_error = errno;
-        }
-        ++outcome.replies;
-        line.clear();
-      } else if (line.size() >= kMaxReplyLine) {
-        outcome.failure = peer + " sent " + std::to_string(line.size()) +
-                          " bytes without a newline after " + progress_text() +
-                          ": not a pizza reply";
-        return outcome;
-      }
+    const auto status = replies.feed(
+        std::string_view(buffer, static_cast<std::size_t>(received)), [&](std::string_view line) {
+          if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() &&
+              outcome.output_error == 0) {
+            outcome.output_error = errno;
+          }
+        });
+    outcome.replies = replies.replies();
+    outcome.busy = replies.busy();
+    if (status == pizza::OrderReplies::Status::too_many) {
+      outcome.failure = peer + " sent more than the " + std::to_string(orders) +
+                        " replies it owed; the rest is not printed";
+      return outcome;
+    }
+    if (status == pizza::OrderReplies::Status::line_too_long) {
+      outcome.failure = peer + " sent " + std::to_string(replies.partial()) +
+                        " bytes without a newline after " + progress_text() + ": not a pizza reply";
+      return outcome;
     }
     // Each chunk's replies are out before the next wait: a client killed
     // while it waits has printed everything it got.
@@ -200,9 +195,24 @@ UniqueFd connect_within(const SocketAddress& address, int timeout_ms) {
   return fd;
 }
 
+// A host name (localhost, /etc/hosts, DNS) or a numeric address, as load and
+// kitchen take them; IPv4 first, as they prefer it.
+SocketAddress resolve_server(const std::string& host, std::uint16_t port) {
+  const std::vector<SocketAddress> found = run(resolve(host, port));
+  for (const SocketAddress& address : found) {
+    if (!address.is_ipv6()) {
+      return address;
+    }
+  }
+  if (found.empty()) {
+    throw std::runtime_error("resolve " + host + ": no address");
+  }
+  return found.front();
+}
+
 // Returns the exit status: 0 when every order got its reply.
 int place_orders(const OrderArguments& arguments) {
-  const SocketAddress address = SocketAddress::parse(arguments.host, arguments.port);
+  const SocketAddress address = resolve_server(arguments.host, arguments.port);
   const std::string peer = address.to_string();
   const auto timeout_ms = static_cast<int>(std::ceil(arguments.timeout * 1000));
   UniqueFd socket = connect_within(address, timeout_ms);
@@ -242,14 +252,15 @@ void register_order_command(CLI::App& app, int& exit_code) {
       "more replies than orders, or made no progress for --timeout (the replies that\n"
       "did arrive are printed, and stderr says what went wrong), or the replies could\n"
       "not be written to standard output.");
-  command->add_option("--host", arguments->host, "Server address")->capture_default_str();
+  command->add_option("--host", arguments->host, "Server host name or address")
+      ->capture_default_str();
   command->add_option("--port,-p", arguments->port, "Server port")->capture_default_str();
   command
       ->add_option("--timeout", arguments->timeout,
                    "Seconds the server may take to accept the connection, or neither take "
                    "orders nor send a byte of reply, before the client gives up")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(seconds_between(0.001, 1e6));
   command->callback([command, arguments, &exit_code] {
     arguments->orders = command->remaining();
     if (arguments->orders.empty()) {

@@ -1,11 +1,15 @@
 // `pizzeria serve`: the pizza-ordering service in any model.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "commands.hpp"
 #include "pizzeria/net/redis_credentials.hpp"
@@ -13,6 +17,10 @@
 #include "pizzeria/pizza/load_generator.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_model.hpp"
+#include "pizzeria/server/server_policy.hpp"
+#include "pizzeria/service/service_notify.hpp"
+#include "pizzeria/service/socket_activation.hpp"
+#include "pizzeria/service/stopping_notice.hpp"
 
 namespace pz::app {
 
@@ -21,11 +29,11 @@ namespace {
 // The signal handler's only way to the server. A plain pointer store/load
 // would do on Linux, but an atomic makes the handoff well-defined; lock-free
 // pointer atomics are async-signal-safe.
-std::atomic<pizza::ShutdownSignal*> g_shutdown{nullptr};
+std::atomic<ShutdownSignal*> g_shutdown{nullptr};
 
 extern "C" void request_shutdown(int /*signal*/) {
   // acquire: pairs with the release store that published the signal object.
-  if (pizza::ShutdownSignal* shutdown = g_shutdown.load(std::memory_order_acquire)) {
+  if (ShutdownSignal* shutdown = g_shutdown.load(std::memory_order_acquire)) {
     shutdown->request();
   }
 }
@@ -51,6 +59,10 @@ void raise_open_file_limit() {
   }
 }
 
+// The longest duration any timeout takes (ServerPolicy::kMaxTimeout).
+constexpr double kMaxTimeoutSeconds =
+    std::chrono::duration<double>(ServerPolicy::kMaxTimeout).count();
+
 std::chrono::milliseconds to_milliseconds(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
 }
@@ -59,6 +71,7 @@ struct ServeArguments {
   pizza::ServerOptions options;
   double idle_timeout_seconds = 60.0;
   double shutdown_timeout_seconds = 5.0;
+  double request_timeout_seconds = 10.0;
   std::string kitchen;  // [HOST:]PORT of the kitchen's Redis, or empty
 };
 
@@ -94,12 +107,18 @@ void register_serve_command(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", arguments->idle_timeout_seconds,
                    "Seconds a silent connection stays open; 0 = forever")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
   command
       ->add_option("--shutdown-timeout", arguments->shutdown_timeout_seconds,
                    "Seconds to finish answering after SIGINT/SIGTERM")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
+  command
+      ->add_option("--request-timeout", arguments->request_timeout_seconds,
+                   "Seconds one order line may take from its first byte to its end, and its "
+                   "replies may wait for the client to read them; 0 = no limit")
+      ->capture_default_str()
+      ->check(seconds_between(0, kMaxTimeoutSeconds));
   command->add_flag("--verbose,-v", options.verbose, "Log every connection");
   command
       ->add_option("--kitchen", arguments->kitchen,
@@ -110,10 +129,12 @@ void register_serve_command(CLI::App& app, int& exit_code) {
   command->add_option("--stream", options.kitchen_stream, "The kitchen's Redis stream")
       ->capture_default_str();
 
+  read_options_from_environment(*command, "PIZZERIA_");
   command->callback([arguments, &exit_code] {
     pizza::ServerOptions& server_options = arguments->options;
     server_options.idle_timeout = to_milliseconds(arguments->idle_timeout_seconds);
     server_options.shutdown_timeout = to_milliseconds(arguments->shutdown_timeout_seconds);
+    server_options.request_timeout = to_milliseconds(arguments->request_timeout_seconds);
     if (!arguments->kitchen.empty()) {
       const SocketAddress kitchen = resolve_load_target(arguments->kitchen);
       server_options.kitchen_host = kitchen.host();
@@ -123,10 +144,15 @@ void register_serve_command(CLI::App& app, int& exit_code) {
     raise_open_file_limit();
     // Throws (unknown model, bad host, port in use) before printing anything;
     // main() reports the message.
-    UniqueFd listener = pizza::open_server_listener(server_options);
-    static pizza::ShutdownSignal shutdown;  // static: outlives any late signal
+    // Under systemd: a listener handed in by socket activation, READY=1 once
+    // listening, STOPPING=1 when shutdown begins (docs/running-the-service.md).
+    std::optional<UniqueFd> handed = service::activated_listener();
+    UniqueFd listener = handed ? std::move(*handed) : pizza::open_server_listener(server_options);
+    static ShutdownSignal shutdown;  // static: outlives any late signal
     g_shutdown.store(&shutdown, std::memory_order_release);
     install_shutdown_handlers();
+    const service::StoppingNotice stopping(shutdown.fd());
+    service::notify_ready();
     pizza::run_server(server_options, std::move(listener), shutdown, std::cout);
     exit_code = 0;
   });

@@ -29,7 +29,8 @@ Duration seconds(double value) {
 }
 
 Task<void> random_sleep(int counter, double delay, double scale) {
-  std::printf("%d sleeps for %f\n", counter, delay);
+  // The time it really sleeps: --scale shrinks what is printed too.
+  std::printf("%d sleeps for %f\n", counter, delay * scale);
   std::fflush(stdout);
   co_await sleep(seconds(delay * scale));
   std::printf("%d awakens\n", counter);
@@ -62,7 +63,7 @@ void register_sleepers_command(CLI::App& app, int& exit_code) {
   command
       ->add_option("--scale", arguments->scale,
                    "Multiply every sleep by this (e.g. 0.01 to run 100 times faster)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_between(1e-6, 1e6));
   command->callback([arguments, &exit_code] {
     run(five_sleepers(*arguments));
     std::printf("Done five tasks\n");

@@ -36,6 +36,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "commands.hpp"
@@ -55,6 +57,7 @@
 #include "pizzeria/exec/future_awaiter.hpp"
 #include "pizzeria/exec/process_pool.hpp"
 #include "pizzeria/exec/task_registry.hpp"
+#include "pizzeria/net/accept_throttle.hpp"
 #include "pizzeria/net/incomplete_read_error.hpp"
 #include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/open_connection.hpp"
@@ -72,7 +75,9 @@ constexpr std::uint16_t kSortPort = 2015;  // the seed's port
 std::string sort_json_task(std::string json) {
   return programs::sort_json_numbers(json);
 }
-const auto kSortJson = register_task("pizzeria.sort.json", &sort_json_task);
+// Idempotent (a pure function of the list): a request whose worker dies is
+// sorted again on another instead of failing.
+const auto kSortJson = register_task("pizzeria.sort.json", &sort_json_task).idempotent();
 
 struct SortServerArguments {
   std::string host = "127.0.0.1";
@@ -134,6 +139,16 @@ class SortServer {
         max_connections_(max_connections),
         batches_(batches),
         max_in_flight_(2 * std::max<std::size_t>(1, pool.worker_count())),
+        throttle_(AcceptThrottleOptions{.first_pause = std::chrono::milliseconds(10),
+                                        .last_pause = std::chrono::seconds(1),
+                                        .keep_spare = false,
+                                        .label = SocketAddress::local_of(listen_fd).to_string(),
+                                        .log =
+                                            [](std::string_view line) {
+                                              std::fprintf(stderr, "sort-server: %.*s\n",
+                                                           static_cast<int>(line.size()),
+                                                           line.data());
+                                            }}),
         listener_(loop.watch(listen_fd, Interest::readable, [this](IoEvents) { accept_all(); })) {}
   SortServer(const SortServer&) = delete;
   SortServer& operator=(const SortServer&) = delete;
@@ -181,43 +196,48 @@ class SortServer {
   void accept_all() {
     // Bounded per iteration, so a flood of connections cannot starve replies.
     for (int i = 0; i < 256; ++i) {
-      sockaddr_storage address{};
-      socklen_t length = sizeof address;
-      const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) {
-          continue;
-        }
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          // Out of descriptors or memory: the backlog keeps the clients;
-          // retry later instead of spinning on a listener that stays ready.
-          std::fprintf(stderr, "sort-server: accept failed: %s; pausing accepts for 100 ms\n",
-                       std::strerror(errno));
-          listener_.set_interest(Interest::none);
-          resume_accepting_ = loop_.call_later(std::chrono::milliseconds(100), [this] {
-            listener_.set_interest(Interest::readable);
-          });
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          std::fprintf(stderr, "sort-server: accept failed: %s\n", std::strerror(errno));
-        }
+      // Through the accept throttle every server shares (pz::AcceptThrottle):
+      // out of descriptors or kernel memory, accepting pauses from 10 ms
+      // doubling to 1 s (the clients wait in the backlog), the listener
+      // unwatched meanwhile so that the loop cannot spin on it. No spare
+      // descriptor: the protocol has no busy reply to send with it.
+      AcceptThrottle::Result accepted;
+      try {
+        accepted = throttle_.accept(listen_fd_, loop_.time(), SOCK_NONBLOCK);
+      } catch (const std::system_error& error) {
+        std::fprintf(stderr, "sort-server: %s\n", error.what());
         break;
       }
+      if (accepted.outcome == AcceptThrottle::Outcome::paused) {
+        listener_.set_interest(Interest::none);
+        resume_accepting_ = loop_.call_at(throttle_.paused_until(),
+                                          [this] { listener_.set_interest(Interest::readable); });
+        break;
+      }
+      if (accepted.outcome == AcceptThrottle::Outcome::none) {
+        if (accepted.error == EAGAIN || accepted.error == EWOULDBLOCK) {
+          break;
+        }
+        continue;  // that client gave up; the next may be fine
+      }
+      if (accepted.outcome == AcceptThrottle::Outcome::refuse) {
+        continue;  // not returned without keep_spare; closed if it were
+      }
+      const auto peer = SocketAddress::from_sockaddr(
+          reinterpret_cast<const sockaddr*>(&accepted.peer), accepted.peer_length);
       if (connections_.size() >= max_connections_) {
         // Accepted only to be closed: left in the backlog it would wait
         // there, and its client with it, until the backlog overflows.
-        ::close(fd);
+        accepted.client.reset();
         ++refused_unlogged_;
         open_at_last_refusal_ = connections_.size();
-        last_refused_ =
-            SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
+        last_refused_ = peer;
         continue;
       }
       connections_.emplace_front();
       Connection& connection = connections_.front();
-      connection.fd = UniqueFd(fd);
-      connection.peer =
-          SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length);
+      connection.fd = std::move(accepted.client);
+      connection.peer = peer;
       read_some(connections_.begin());
     }
     if (refused_unlogged_ > 0) {
@@ -475,6 +495,7 @@ class SortServer {
   std::size_t max_connections_;
   TaskGroup& batches_;
   std::size_t max_in_flight_;
+  AcceptThrottle throttle_;
   std::size_t in_flight_ = 0;
   bool flush_scheduled_ = false;
   std::vector<char> scratch_ = std::vector<char>(64 * 1024);
@@ -884,7 +905,7 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       ->add_option("--idle-timeout", server->idle_timeout,
                    "Seconds a connection may make no progress (send none of its frame, take "
                    "none of its reply) before it is closed (default 60; 0 = never)")
-      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
+      ->check(seconds_between(0, kMaxSeconds));
   server_command
       ->add_option("--max-connections", server->max_connections,
                    "Open connections beyond which a new client is accepted and closed at once, "
@@ -914,12 +935,12 @@ void register_sort_commands(CLI::App& app, int& exit_code) {
       ->add_option("--duration", client->duration,
                    "Load mode: seconds to start requests in (default 5); the run ends "
                    "when the requests in progress then have ended, within --timeout")
-      ->check(CLI::Range(0.0, 1e9));  // beyond ~9.2e9 s the nanosecond count overflows
+      ->check(seconds_between(0, kMaxSeconds));
   client_command
       ->add_option("--timeout", client->timeout,
                    "Seconds a request may take, connect to whole reply, before it fails "
                    "(default 30)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(seconds_between(0.001, 1e6));
   client_command->callback([client, &exit_code] {
     exit_code = client->connections > 0 ? load_sorts(*client) : run(remote_sort(*client));
   });

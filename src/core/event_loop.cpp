@@ -27,6 +27,18 @@ thread_local EventLoop* current_loop = nullptr;
 // competing for one signal would each get some deliveries at random.
 std::atomic<std::uint64_t> claimed_signals{0};
 
+// A child made by fork() starts with no loop, as asyncio's does
+// (os.register_at_fork): the parent's loop was copied with the memory, but
+// its epoll, eventfd and signalfd are the parent's, so the child must make
+// its own. Runs in the child's one thread, the one that forked, before
+// fork() returns there; posix_spawn does not run it.
+void forget_loops_in_forked_child() noexcept {
+  current_loop = nullptr;
+  claimed_signals.store(0, std::memory_order_relaxed);  // the child's one thread
+}
+[[maybe_unused]] const int fork_handler_registered =
+    ::pthread_atfork(nullptr, nullptr, &forget_loops_in_forked_child);
+
 constexpr std::uint64_t signal_bit(int signal) noexcept {
   return std::uint64_t{1} << signal;
 }

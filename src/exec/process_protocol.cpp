@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -98,9 +99,18 @@ bool read_frame(int fd, std::string& payload) {
   if (size > kMaxFrame) {
     throw WireError("frame of " + std::to_string(size) + " bytes exceeds the 1 GiB limit");
   }
-  payload.resize(size);
-  if (read_all(fd, payload.data(), size) < size) {
-    throw WireError("connection closed inside a frame");
+  // Grown as the bytes arrive, not to the declared size up front: a header
+  // alone (a worker gone bad, found by process_wire_fuzz) must not cost
+  // the parent up to 1 GiB.
+  constexpr std::size_t kStep = std::size_t{1} << 20;
+  payload.clear();
+  while (payload.size() < size) {
+    const std::size_t have = payload.size();
+    const std::size_t want = std::min<std::size_t>(kStep, size - have);
+    payload.resize(have + want);
+    if (read_all(fd, payload.data() + have, want) < want) {
+      throw WireError("connection closed inside a frame");
+    }
   }
   return true;
 }

@@ -2,7 +2,9 @@
 
 #include <netinet/in.h>
 
+#include <cerrno>
 #include <string>
+#include <system_error>
 
 #include "pizzeria/core/system_error.hpp"
 
@@ -41,6 +43,36 @@ UniqueFd open_listen_socket(const SocketAddress& address, const ListenOptions& o
     throw_errno("listen on " + address.to_string());
   }
   return fd;
+}
+
+UniqueFd open_shared_listener(const SocketAddress& address, ListenOptions options) {
+  options.reuse_port = true;
+  // Port 0: another program may take the probe's ephemeral port between
+  // the probe's close and our bind (then that bind fails): try a few.
+  const int attempts = address.port() == 0 ? 8 : 1;
+  for (int attempt = 1;; ++attempt) {
+    SocketAddress probed = address;
+    {
+      UniqueFd probe(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!probe) {
+        throw_errno("socket for " + address.to_string());
+      }
+      if (options.reuse_address) {
+        enable_option(probe.get(), SO_REUSEADDR, "SO_REUSEADDR", address);
+      }
+      if (::bind(probe.get(), address.data(), address.size()) != 0) {
+        throw_errno("bind " + address.to_string());
+      }
+      probed = SocketAddress::local_of(probe.get());
+    }
+    try {
+      return open_listen_socket(probed, options);
+    } catch (const std::system_error& error) {
+      if (attempt >= attempts || error.code().value() != EADDRINUSE) {
+        throw;
+      }
+    }
+  }
 }
 
 }  // namespace pz

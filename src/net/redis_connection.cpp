@@ -1,64 +1,31 @@
 #include "pizzeria/net/redis_connection.hpp"
 
-#include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <chrono>
 #include <deque>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
 
 #include "pizzeria/core/event_loop.hpp"
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/mutex.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/open_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
+#include "pizzeria/net/redis_reply_reader.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
 
 namespace pz {
 
 namespace {
-
-struct ReaderDeleter {
-  void operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
-};
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const noexcept { freeReplyObject(reply); }
-};
-
-RedisReply to_value(const redisReply& reply) {
-  RedisReply value;
-  switch (reply.type) {
-    case REDIS_REPLY_STATUS:
-      value.kind = RedisReply::Kind::status;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      value.kind = RedisReply::Kind::error;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      value.kind = RedisReply::Kind::integer;
-      value.integer = reply.integer;
-      break;
-    case REDIS_REPLY_STRING:
-      value.kind = RedisReply::Kind::bulk;
-      value.text.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      value.kind = RedisReply::Kind::array;
-      value.elements.reserve(reply.elements);
-      for (std::size_t i = 0; i < reply.elements; ++i) {
-        value.elements.push_back(to_value(*reply.element[i]));
-      }
-      break;
-    default:  // REDIS_REPLY_NIL
-      value.kind = RedisReply::Kind::nil;
-      break;
-  }
-  return value;
-}
 
 // RESP2's request form: an array of bulk strings, so any bytes are safe.
 void append_command(std::string& out, const std::vector<std::string>& arguments) {
@@ -74,80 +41,19 @@ void append_command(std::string& out, const std::vector<std::string>& arguments)
   }
 }
 
-// What the reply being parsed has taken so far, against the limits
-// (RedisConnection::kMaxReplyBytes, kMaxReplyElements). The reader's
-// privdata points here, and hiredis hands it to every object function.
-struct ReplyBudget {
-  std::size_t bytes = 0;     // read towards the reply being parsed
-  std::size_t elements = 0;  // hiredis objects made for it
-  bool refused = false;      // an object function refused: see next_reply
-};
-
-// hiredis's own object functions, and the same counting elements. The
-// defaults are not exported, so they are taken from a reader made for the
-// purpose.
-struct ReplyFunctions {
-  redisReplyObjectFunctions defaults{};
-  redisReplyObjectFunctions bounded{};
-};
-
-ReplyFunctions& reply_functions();
-
-// One more element for the reply, or false (and the reply refused) when it
-// would pass the limit; `announced` more are on their way (an array's
-// count). Checked before hiredis allocates: an array's element pointers are
-// allocated when its count is read, before any element came, and freed by
-// walking all of them, so "*2147483647" alone cost 16 GB of address space,
-// and freeing it blocked the loop for seconds of page faults.
-bool admit(const redisReadTask* task, std::size_t announced = 0) {
-  auto& budget = *static_cast<ReplyBudget*>(task->privdata);
-  if (budget.elements + 1 + announced > RedisConnection::kMaxReplyElements) {
-    budget.refused = true;
-    return false;  // a null object: hiredis then fails the reply
-  }
-  ++budget.elements;
-  return true;
-}
-
-void* bounded_string(const redisReadTask* task, char* text, std::size_t length) {
-  return admit(task) ? reply_functions().defaults.createString(task, text, length) : nullptr;
-}
-void* bounded_array(const redisReadTask* task, int elements) {
-  const std::size_t announced = elements > 0 ? static_cast<std::size_t>(elements) : 0;
-  return admit(task, announced) ? reply_functions().defaults.createArray(task, elements) : nullptr;
-}
-void* bounded_integer(const redisReadTask* task, long long value) {
-  return admit(task) ? reply_functions().defaults.createInteger(task, value) : nullptr;
-}
-void* bounded_nil(const redisReadTask* task) {
-  return admit(task) ? reply_functions().defaults.createNil(task) : nullptr;
-}
-
-ReplyFunctions& reply_functions() {
-  static ReplyFunctions functions = [] {
-    const std::unique_ptr<redisReader, ReaderDeleter> probe(redisReaderCreate());
-    if (!probe || probe->fn == nullptr) {
-      throw std::bad_alloc();
-    }
-    ReplyFunctions made{*probe->fn, *probe->fn};
-    made.bounded.createString = &bounded_string;
-    made.bounded.createArray = &bounded_array;
-    made.bounded.createInteger = &bounded_integer;
-    made.bounded.createNil = &bounded_nil;
-    return made;
-  }();
-  return functions;
-}
-
 constexpr std::string_view kUnsolicited =
     "the server sent data that no command asked for (is it Redis?)";
+constexpr std::string_view kClosed = "the server closed the connection";
 
 // The replies of one pipeline() call, filled in order by whichever task
 // holds the read lock. Shared: a cancelled caller leaves, its batch stays
 // queued and its replies are read and dropped.
 struct Batch {
-  explicit Batch(std::size_t count) : expected(count) { replies.reserve(count); }
+  explicit Batch(std::size_t count) : expected(count), sent_at(std::chrono::steady_clock::now()) {
+    replies.reserve(count);
+  }
   std::size_t expected;
+  std::chrono::steady_clock::time_point sent_at;  // for unanswered_for()
   std::vector<RedisReply> replies;
   // Its next reply was refused for its size: this batch raises
   // RedisReplyTooLargeError, the others the connection's failure.
@@ -157,13 +63,7 @@ struct Batch {
 }  // namespace
 
 struct RedisConnection::State {
-  explicit State(TcpStream connected)
-      : stream(std::move(connected)),
-        reader(redisReaderCreateWithFunctions(&reply_functions().bounded)) {
-    if (!reader) {
-      throw std::bad_alloc();
-    }
-    reader->privdata = &budget;  // for the object functions (ReplyBudget)
+  explicit State(TcpStream connected) : stream(std::move(connected)) {
     try {
       name = "Redis connection to " + stream.peer_address().to_string();
     } catch (const std::exception&) {
@@ -172,45 +72,20 @@ struct RedisConnection::State {
   }
 
   // Bytes the reader holds that no reply has taken yet.
-  [[nodiscard]] std::size_t unparsed() const noexcept { return reader->len - reader->pos; }
+  [[nodiscard]] std::size_t unparsed() const noexcept { return reader.unparsed(); }
 
-  // Reads until hiredis has one whole reply. A reply may take at most
-  // kMaxReplyBytes and kMaxReplyElements: hiredis keeps a reply's bytes and
-  // its parsed elements until the reply is whole, so a peer that is not
-  // Redis, or a hostile one, sending an endless bulk string ("$9999999999")
-  // or an endless array would otherwise take all the memory of the process.
+  // Reads until the reader has one whole reply (bounded: see
+  // RedisReplyReader).
   Task<RedisReply> next_reply() {
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
-        if (budget.refused) {
-          throw RedisReplyTooLargeError("the server sent a reply of more than " +
-                                        std::to_string(RedisConnection::kMaxReplyElements) +
-                                        " elements, more than this client takes");
-        }
-        throw std::runtime_error(std::string("the server sent a reply that is not RESP: ") +
-                                 reader->errstr);
-      }
-      if (raw != nullptr) {
-        const std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
-        // What the reader still holds is the start of the next replies.
-        budget.bytes = unparsed();
-        budget.elements = 0;
-        co_return to_value(*reply);
+      if (std::optional<RedisReply> reply = reader.next()) {
+        co_return std::move(*reply);
       }
       const std::string data = co_await stream.read_some();
       if (data.empty()) {
         throw std::runtime_error("the server closed the connection");
       }
-      budget.bytes += data.size();
-      if (budget.bytes > RedisConnection::kMaxReplyBytes) {
-        throw RedisReplyTooLargeError("the server sent a reply of more than " +
-                                      std::to_string(RedisConnection::kMaxReplyBytes) +
-                                      " bytes, more than this client takes");
-      }
-      if (redisReaderFeed(reader.get(), data.data(), data.size()) != REDIS_OK) {
-        throw std::runtime_error(reader->errstr);
-      }
+      reader.feed(data);
     }
   }
 
@@ -218,19 +93,31 @@ struct RedisConnection::State {
   // while no command waits for a reply are not a reply to anything. Taken
   // as the next command's reply, they would answer it wrongly (an XADD
   // "confirmed" by bytes sent before it was), so they break the connection.
-  // Looks at the reader, the stream's buffer and, if asked, the socket.
-  [[nodiscard]] bool unsolicited(bool ask_socket) {
+  // What is wrong with an idle connection, if anything: bytes nobody asked
+  // for, or (asking the socket, if `ask_socket`) the server's end of the
+  // connection. A closed or reset connection is that, not "data": a Redis
+  // that died must be reported as gone, not as something that is not Redis.
+  [[nodiscard]] std::optional<std::string_view> idle_trouble(bool ask_socket) {
     if (!waiting.empty()) {
-      return false;
+      return std::nullopt;
     }
     if (unparsed() > 0 || stream.buffered_input() > 0) {
-      return true;
+      return kUnsolicited;
     }
     if (!ask_socket) {
-      return false;
+      return std::nullopt;
     }
-    pollfd poller{.fd = stream.fd(), .events = POLLIN, .revents = 0};
-    return ::poll(&poller, 1, 0) == 1 && (poller.revents & POLLIN) != 0;
+    // A peek without waiting: data, the end of the stream (0), a reset, or
+    // nothing (EAGAIN).
+    char byte = 0;
+    const ssize_t peeked = ::recv(stream.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked > 0) {
+      return kUnsolicited;
+    }
+    if (peeked == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      return kClosed;
+    }
+    return std::nullopt;
   }
 
   // Queues a request; the queue is written once this loop iteration's
@@ -298,13 +185,12 @@ struct RedisConnection::State {
   }
 
   TcpStream stream;
-  std::unique_ptr<redisReader, ReaderDeleter> reader;
+  RedisReplyReader reader;
   Mutex read_lock;                             // one reader of the socket at a time
   std::deque<std::shared_ptr<Batch>> waiting;  // sent, not yet fully answered, in order
   std::exception_ptr failure;                  // what broke the connection, once it did
   std::string name;                            // "Redis connection to HOST:PORT", for errors
   std::string outgoing;                        // requests not yet written (see send)
-  ReplyBudget budget;                          // what the reply being parsed has taken
   bool flush_scheduled = false;
   std::weak_ptr<State> self;  // for the flush callback
 };
@@ -326,7 +212,7 @@ Task<RedisConnection> RedisConnection::connect(std::string host, std::uint16_t p
     auth.push_back(std::move(password));
     const RedisReply reply = co_await connection.command(std::move(auth));
     if (reply.is_error()) {
-      throw RedisError("Redis at " + address + " refused AUTH: " + reply.text);
+      throw RedisError("Redis at " + address + " refused AUTH: " + loggable_text(reply.text));
     }
   }
   co_return connection;
@@ -339,6 +225,73 @@ Task<RedisReply> RedisConnection::command(std::vector<std::string> arguments) {
   co_return std::move(replies.front());
 }
 
+struct RedisConnection::Reading {
+  // Writes `commands` and queues their batch; throws if the connection is
+  // broken, or an idle check finds it so.
+  static std::shared_ptr<Batch> start(State& state,
+                                      const std::vector<std::vector<std::string>>& commands) {
+    if (state.failure) {
+      std::rethrow_exception(state.failure);
+    }
+    // Before the first command after a quiet spell: nothing may be waiting
+    // to be read yet (one peek, only when no other command is in flight).
+    if (const std::optional<std::string_view> trouble = state.idle_trouble(true)) {
+      state.fail(*trouble);
+      std::rethrow_exception(state.failure);
+    }
+    std::string request;
+    for (const auto& arguments : commands) {
+      append_command(request, arguments);
+    }
+    state.send(std::move(request));
+    auto batch = std::make_shared<Batch>(commands.size());
+    state.waiting.push_back(batch);
+    return batch;
+  }
+
+  // Reads replies until `batch` is whole, handing each to the oldest
+  // batch (which may be another task's): replies come in request order.
+  // Throws what broke the connection; the batch keeps the replies it got.
+  static Task<void> fill(std::shared_ptr<State> state, std::shared_ptr<Batch> batch) {
+    while (batch->replies.size() < batch->expected) {
+      const MutexGuard guard = co_await state->read_lock.scoped_lock();
+      // Completion first: replies that another task read for us while we
+      // waited for the lock are ours even if the connection broke
+      // afterwards (Redis did answer those commands).
+      if (batch->replies.size() == batch->expected) {
+        break;
+      }
+      if (state->failure) {
+        state->raise_failure(*batch);
+      }
+      RedisReply reply;
+      try {
+        reply = co_await state->next_reply();
+      } catch (const CancelledError&) {
+        throw;  // no bytes were lost: the stream and the reader keep them
+      } catch (const RedisReplyTooLargeError& error) {
+        state->waiting.front()->too_large = state->name + ": " + error.what();
+        state->fail(error.what());
+        state->raise_failure(*batch);
+      } catch (const std::exception& error) {
+        state->fail(error.what());
+        std::rethrow_exception(state->failure);
+      }
+      Batch& oldest = *state->waiting.front();
+      oldest.replies.push_back(std::move(reply));
+      if (oldest.replies.size() == oldest.expected) {
+        state->waiting.pop_front();
+        // Bytes already read beyond the last awaited reply: more replies
+        // than commands. This batch was answered before them and keeps its
+        // replies; the connection is not to be trusted for the next.
+        if (state->idle_trouble(false)) {
+          state->fail(kUnsolicited);
+        }
+      }
+    }
+  }
+};
+
 Task<std::vector<RedisReply>> RedisConnection::pipeline(
     std::vector<std::vector<std::string>> commands) {
   // The frame's own reference: the state outlives a RedisConnection that is
@@ -347,64 +300,48 @@ Task<std::vector<RedisReply>> RedisConnection::pipeline(
   if (!state) {
     throw std::logic_error("RedisConnection: not connected");
   }
-  if (state->failure) {
-    std::rethrow_exception(state->failure);
-  }
   if (commands.empty()) {
-    co_return std::vector<RedisReply>{};
-  }
-  // Before the first command after a quiet spell: nothing may be waiting
-  // to be read yet (one poll, only when no other command is in flight).
-  if (state->unsolicited(true)) {
-    state->fail(kUnsolicited);
-    std::rethrow_exception(state->failure);
-  }
-  std::string request;
-  for (const auto& arguments : commands) {
-    append_command(request, arguments);
-  }
-  state->send(std::move(request));
-  auto batch = std::make_shared<Batch>(commands.size());
-  state->waiting.push_back(batch);
-  // Whoever holds the read lock reads the next reply and hands it to the
-  // oldest batch, which may be another task's: replies come in request order.
-  while (batch->replies.size() < batch->expected) {
-    const MutexGuard guard = co_await state->read_lock.scoped_lock();
-    // Completion first: replies that another task read for us while we
-    // waited for the lock are ours even if the connection broke afterwards
-    // (Redis did answer those commands).
-    if (batch->replies.size() == batch->expected) {
-      break;
-    }
     if (state->failure) {
-      state->raise_failure(*batch);
-    }
-    RedisReply reply;
-    try {
-      reply = co_await state->next_reply();
-    } catch (const CancelledError&) {
-      throw;  // no bytes were lost: the stream and the reader keep them
-    } catch (const RedisReplyTooLargeError& error) {
-      state->waiting.front()->too_large = state->name + ": " + error.what();
-      state->fail(error.what());
-      state->raise_failure(*batch);
-    } catch (const std::exception& error) {
-      state->fail(error.what());
       std::rethrow_exception(state->failure);
     }
-    Batch& oldest = *state->waiting.front();
-    oldest.replies.push_back(std::move(reply));
-    if (oldest.replies.size() == oldest.expected) {
-      state->waiting.pop_front();
-      // Bytes already read beyond the last awaited reply: more replies than
-      // commands. This batch was answered before them and keeps its
-      // replies; the connection is not to be trusted for the next.
-      if (state->unsolicited(false)) {
-        state->fail(kUnsolicited);
-      }
-    }
+    co_return std::vector<RedisReply>{};
   }
+  const std::shared_ptr<Batch> batch = Reading::start(*state, commands);
+  co_await Reading::fill(state, batch);
   co_return std::move(batch->replies);
+}
+
+Task<RedisConnection::PartialReplies> RedisConnection::pipeline_within(
+    std::vector<std::vector<std::string>> commands, std::chrono::nanoseconds limit) {
+  const std::shared_ptr<State> state = state_;
+  if (!state) {
+    throw std::logic_error("RedisConnection: not connected");
+  }
+  PartialReplies result;
+  std::shared_ptr<Batch> batch;
+  try {
+    if (commands.empty()) {
+      if (state->failure) {
+        std::rethrow_exception(state->failure);
+      }
+      co_return result;
+    }
+    batch = Reading::start(*state, commands);
+    // Shared with fill(): what it read before the deadline stays here when
+    // the deadline cancels it (a cancelled read loses no bytes, and the
+    // rest of the batch's replies are read and dropped when they come).
+    co_await timeout(std::chrono::duration_cast<Duration>(limit), Reading::fill(state, batch));
+  } catch (const CancelledError&) {
+    throw;
+  } catch (const TimeoutError&) {
+    result.timed_out = true;
+  } catch (const std::exception& error) {
+    result.error = error.what();
+  }
+  if (batch) {
+    result.replies = std::move(batch->replies);
+  }
+  co_return result;
 }
 
 bool RedisConnection::is_open() const noexcept {
@@ -418,16 +355,22 @@ bool RedisConnection::is_alive() {
   if (!state_->waiting.empty()) {
     return true;  // a reply is due; reading it will tell
   }
-  pollfd poller{.fd = state_->stream.fd(), .events = POLLIN | POLLRDHUP, .revents = 0};
-  if (::poll(&poller, 1, 0) == 1 && (poller.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-    state_->fail("the server closed the connection");
-    return false;
-  }
-  if ((poller.revents & POLLIN) != 0 || state_->unsolicited(false)) {
-    state_->fail(kUnsolicited);
+  if (const std::optional<std::string_view> trouble = state_->idle_trouble(true)) {
+    state_->fail(*trouble);
     return false;
   }
   return true;
+}
+
+bool RedisConnection::is_alive(std::chrono::nanoseconds overdue) {
+  return is_alive() && unanswered_for() <= overdue;
+}
+
+std::chrono::nanoseconds RedisConnection::unanswered_for() const noexcept {
+  if (!state_ || state_->waiting.empty()) {
+    return std::chrono::nanoseconds::zero();
+  }
+  return std::chrono::steady_clock::now() - state_->waiting.front()->sent_at;
 }
 
 void RedisConnection::close() noexcept {

@@ -4,8 +4,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -13,6 +11,7 @@
 #include "pizzeria/core/event_loop.hpp"
 #include "pizzeria/core/fd_watch.hpp"
 #include "pizzeria/core/timer_handle.hpp"
+#include "pizzeria/net/accept_throttle.hpp"
 #include "pizzeria/net/socket_ops.hpp"
 
 namespace pz {
@@ -22,7 +21,11 @@ struct TcpListener::State {
       : fd(std::move(listening)),
         options(listener_options),
         loop(&detail::current_loop("pz::TcpListener")),
-        backoff(options.backoff_min) {
+        throttle(AcceptThrottleOptions{.first_pause = options.backoff_min,
+                                       .last_pause = options.backoff_max,
+                                       .keep_spare = false,
+                                       .label = "fd " + std::to_string(fd.get()),
+                                       .log = nullptr}) {
     set_non_blocking(fd.get());
     watch = loop->watch(fd.get(), Interest::none, [this](IoEvents /*events*/) { on_readable(); });
   }
@@ -32,68 +35,57 @@ struct TcpListener::State {
   ListenerOptions options;
   EventLoop* loop;
   FdWatch watch;
-  TimerHandle retry;  // armed while backing off
-  Duration backoff;
-  std::uint64_t backoffs = 0;
+  TimerHandle retry;  // armed while the throttle pauses accepts
+  AcceptThrottle throttle;
   AcceptAwaiter* waiter = nullptr;
   bool closed = false;
 
   enum class Outcome { accepted, again, failed, backing_off };
 
-  // One accept4. Fills `accepted` or `error`.
+  // One accept through the throttle (pz::AcceptThrottle: the back-off every
+  // server shares). Fills `accepted` or `error`.
   Outcome try_accept(UniqueFd& accepted, int& error) {
     if (retry.pending()) {
       return Outcome::backing_off;
     }
     for (;;) {
-      const int client = ::accept4(fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (client >= 0) {
-        accepted.reset(client);
-        backoff = options.backoff_min;
-        if (options.tcp_no_delay) {
-          try {
-            set_tcp_no_delay(client);
-          } catch (const std::system_error&) {
-            // Not a TCP socket after all (a test's AF_UNIX listener): harmless.
-          }
-        }
-        return Outcome::accepted;
+      AcceptThrottle::Result result;
+      try {
+        result = throttle.accept(fd.get(), loop->time(), SOCK_NONBLOCK);
+      } catch (const std::system_error& failure) {
+        error = failure.code().value();
+        return Outcome::failed;
       }
-      switch (errno) {
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
-        case EPERM:
-        case ENETDOWN:
-        case ENOPROTOOPT:
-        case EHOSTDOWN:
-        case ENONET:
-        case EHOSTUNREACH:
-        case EOPNOTSUPP:
-        case ENETUNREACH:
+      switch (result.outcome) {
+        case AcceptThrottle::Outcome::accepted:
+          accepted = std::move(result.client);
+          if (options.tcp_no_delay) {
+            try {
+              set_tcp_no_delay(accepted.get());
+            } catch (const std::system_error&) {
+              // Not a TCP socket after all (a test's AF_UNIX listener): harmless.
+            }
+          }
+          return Outcome::accepted;
+        case AcceptThrottle::Outcome::none:
+          if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
+            return Outcome::again;
+          }
           continue;  // that client is gone; the next may be fine
-        case EAGAIN:
-          return Outcome::again;
-        case EMFILE:
-        case ENFILE:
-        case ENOBUFS:
-        case ENOMEM:
-          start_backoff(errno);
+        case AcceptThrottle::Outcome::refuse:
+          continue;  // not kept by a plain listener (keep_spare is off)
+        case AcceptThrottle::Outcome::paused:
+          wait_out_pause();
           return Outcome::backing_off;
-        default:
-          error = errno;
-          return Outcome::failed;
       }
     }
   }
 
-  void start_backoff(int error) {
-    ++backoffs;
-    std::fprintf(stderr, "pizzeria: accept on fd %d: %s; retrying in %.0f ms\n", fd.get(),
-                 std::strerror(error), std::chrono::duration<double, std::milli>(backoff).count());
+  // Stops watching the socket (it stays readable while the client waits in
+  // the backlog) until the throttle's pause ends.
+  void wait_out_pause() {
     watch.set_interest(Interest::none);
-    retry = loop->call_later(backoff, [this] { on_readable(); });
-    backoff = std::min(backoff * 2, options.backoff_max);
+    retry = loop->call_later(throttle.paused_until() - loop->time(), [this] { on_readable(); });
   }
 
   void on_readable() {
@@ -205,7 +197,7 @@ int TcpListener::fd() const noexcept {
   return state_ ? state_->fd.get() : -1;
 }
 std::uint64_t TcpListener::backoff_count() const noexcept {
-  return state_ ? state_->backoffs : 0;
+  return state_ ? state_->throttle.pauses() : 0;
 }
 
 TcpListener::AcceptAwaiter TcpListener::accept() {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pizzeria/core/loggable_text.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
@@ -18,6 +19,7 @@
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/redis_error.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
+#include "pizzeria/pizza/stream_entry.hpp"
 
 namespace pz::pizza {
 
@@ -36,59 +38,8 @@ std::string default_name() {
   return std::string(host) + "-" + std::to_string(::getpid());
 }
 
-// A stream entry as XREADGROUP and XAUTOCLAIM return it: [id, [field,
-// value, ...]]. Anything else is not an entry (a deleted one is nil).
-struct Entry {
-  std::string id;
-  std::vector<RedisReply> fields;
-};
-
-std::optional<Entry> as_entry(RedisReply& reply) {
-  if (reply.kind != RedisReply::Kind::array || reply.elements.size() != 2 ||
-      reply.elements[0].kind != RedisReply::Kind::bulk ||
-      reply.elements[1].kind != RedisReply::Kind::array) {
-    return std::nullopt;
-  }
-  return Entry{std::move(reply.elements[0].text), std::move(reply.elements[1].elements)};
-}
-
-// The entry's `pizzas` value when it is a whole number of at least one.
-std::optional<int> pizzas_of(const Entry& entry) {
-  for (std::size_t i = 0; i + 1 < entry.fields.size(); i += 2) {
-    if (entry.fields[i].text != "pizzas") {
-      continue;
-    }
-    const std::string& text = entry.fields[i + 1].text;
-    int pizzas = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pizzas);
-    if (error == std::errc() && end == text.data() + text.size() && pizzas >= 1) {
-      return pizzas;
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-// At most this much of an entry's fields goes into its log line: anyone
-// with access to Redis can XADD megabytes, and one line should stay a line.
-constexpr std::size_t kShownFieldBytes = 200;
-
-std::string describe(const Entry& entry) {
-  std::string fields;
-  std::size_t total = 0;
-  for (const RedisReply& field : entry.fields) {
-    total += field.text.size() + (total == 0 ? 0 : 1);
-    if (fields.size() < kShownFieldBytes) {
-      fields += fields.empty() ? "" : " ";
-      fields += field.text;
-    }
-  }
-  if (fields.size() > kShownFieldBytes) {
-    fields.resize(kShownFieldBytes);
-    fields += "... (" + std::to_string(total) + " bytes)";
-  }
-  return "entry " + entry.id + " is not an order (" +
-         (fields.empty() ? std::string("no fields") : fields) +
+std::string describe(const StreamEntry& entry) {
+  return "entry " + entry.id + " is not an order (" + entry.describe_fields() +
          "; an order has a field pizzas of 1 or more): acknowledged and skipped";
 }
 
@@ -99,7 +50,7 @@ std::string unreadable(const std::string& id) {
          " elements): acknowledged and deleted unread";
 }
 
-std::string too_large(const Entry& entry, int pizzas, int max_pizzas) {
+std::string too_large(const StreamEntry& entry, int pizzas, int max_pizzas) {
   return "entry " + entry.id + " orders " + std::to_string(pizzas) +
          " pizzas, more than this kitchen bakes (--max-order " + std::to_string(max_pizzas) +
          "): acknowledged and skipped";
@@ -120,7 +71,127 @@ bool is_transient(const RedisReply& reply) {
                      [&](std::string_view prefix) { return reply.text.rfind(prefix, 0) == 0; });
 }
 
+// The acknowledgement of a baked order, in one step. If another consumer
+// holds the order (it reclaimed it while this cook was cut off), that one
+// acknowledges it: the answer names it. Otherwise XACK and XDEL, and, if
+// the XACK took it off the pending list, a key that remembers who baked it;
+// if not (this cook's own earlier acknowledgement did, or another cook's),
+// the key says who. KEYS: stream, baked-by key; ARGV: group, id, consumer,
+// the key's seconds. Answers [1 if acknowledged now, who].
+constexpr std::string_view kFinishScript =
+    "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) "
+    "if not p.err and #p == 1 and p[1][2] ~= ARGV[3] then return {0, p[1][2]} end "
+    "local n = redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2]) "
+    "if type(n) ~= 'number' then n = 0 end "
+    "redis.call('XDEL', KEYS[1], ARGV[2]) "
+    "if n == 1 then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) return {1, ARGV[3]} end "
+    "local by = redis.call('GET', KEYS[2]) "
+    "if by then return {0, by} end "
+    "return {0, ''}";
+
+// A claim renewed only while the order is still this consumer's: XCLAIM
+// alone takes an order from whoever holds it. KEYS: stream; ARGV: group,
+// id, consumer. Answers who holds it now ('' when nobody: acknowledged).
+constexpr std::string_view kRenewScript =
+    "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) "
+    "if p.err or #p == 0 then return '' end "
+    "if p[1][2] ~= ARGV[3] then return p[1][2] end "
+    "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID') "
+    "return ARGV[3]";
+
+// An order moved to the dead-letter stream in one step: a copy of its
+// fields (up to 1,000 of them: a script's stack is bounded) with its id and
+// the reason, then XACK and XDEL. KEYS: stream, dead-letter stream; ARGV:
+// group, id, reason.
+constexpr std::string_view kBuryScript =
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) "
+    "local f = {'order', ARGV[2], 'reason', ARGV[3]} "
+    "if #e == 1 and #e[1][2] <= 1000 then "
+    "for _, v in ipairs(e[1][2]) do f[#f + 1] = v end end "
+    "redis.call('XADD', KEYS[2], '*', unpack(f)) "
+    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) "
+    "redis.call('XDEL', KEYS[1], ARGV[2]) "
+    "return 1";
+
+// Removes, in one step (so none can take an order in between), the
+// consumers that hold nothing, have had nothing delivered for ARGV[2] ms,
+// and whose heartbeat key (ARGV[3] .. name, which every living cook renews
+// each turn: Redis's own idle time does not count empty reads) is gone.
+// KEYS: stream; ARGV: group, idle ms, heartbeat prefix. Answers their names.
+constexpr std::string_view kForgetScript =
+    "local gone = {} "
+    "for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do "
+    "local info = {} "
+    "for i = 1, #c, 2 do info[c[i]] = c[i + 1] end "
+    "if info['pending'] == 0 and info['idle'] >= tonumber(ARGV[2]) and "
+    "redis.call('EXISTS', ARGV[3] .. info['name']) == 0 then "
+    "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name']) "
+    "gone[#gone + 1] = info['name'] end end "
+    "return gone";
+
+std::string eval_words() {
+  return "EVAL";
+}
+
+// A command's name for the log: a script is named after what it does, so
+// that "did not answer XACK" says which step of a turn was not answered.
+std::string command_name(const std::vector<std::string>& command) {
+  if (command.empty()) {
+    return {};
+  }
+  if (command.front() != eval_words() || command.size() < 2) {
+    return command.front();
+  }
+  const std::string& script = command[1];
+  if (script == kFinishScript) {
+    return "XACK";
+  }
+  if (script == kRenewScript) {
+    return "XCLAIM";
+  }
+  if (script == kBuryScript) {
+    return "XADD to the dead-letter stream";
+  }
+  if (script == kForgetScript) {
+    return "XGROUP DELCONSUMER";
+  }
+  return command.front();
+}
+
 }  // namespace
+
+std::string Kitchen::dead_letter_stream(std::string_view stream) {
+  return std::string(stream) + ":dead";
+}
+
+Task<std::vector<DeadLetter>> Kitchen::dead_letters(RedisConnection& redis, std::string_view stream,
+                                                    std::size_t count) {
+  std::vector<std::string> range{"XRANGE", dead_letter_stream(stream), "-", "+",
+                                 "COUNT",  std::to_string(count)};
+  RedisReply reply = (co_await redis.command(std::move(range))).or_throw("XRANGE");
+  std::vector<DeadLetter> letters;
+  for (RedisReply& element : reply.elements) {
+    std::optional<StreamEntry> entry = StreamEntry::from_reply(element);
+    if (!entry) {
+      continue;
+    }
+    DeadLetter letter;
+    letter.id = entry->id;
+    for (std::size_t i = 0; i + 1 < entry->fields.size(); i += 2) {
+      const std::string& field = entry->fields[i].text;
+      const std::string& value = entry->fields[i + 1].text;
+      if (field == "order" && letter.order.empty()) {
+        letter.order = value;
+      } else if (field == "reason" && letter.reason.empty()) {
+        letter.reason = value;
+      } else {
+        letter.fields += (letter.fields.empty() ? "" : " ") + field + " " + value;
+      }
+    }
+    letters.push_back(std::move(letter));
+  }
+  co_return letters;
+}
 
 Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_baked,
                  std::function<void(std::string_view)> log)
@@ -130,10 +201,15 @@ Kitchen::Kitchen(Options options, std::function<void(const BakedOrder&)> on_bake
                                 std::to_string(options_.cooks));
   }
   if (options_.bake_time.count() < 0 || options_.reclaim_after.count() < 1 ||
-      options_.poll.count() < 1 || options_.answer_timeout.count() < 1) {
+      options_.poll.count() < 1 || options_.answer_timeout.count() < 1 ||
+      options_.forget_cooks_after.count() < 1 || options_.remember_bakes.count() < 1) {
     throw std::invalid_argument(
-        "kitchen: the bake time cannot be negative, and the reclaim, poll and answer times must "
-        "be at least 1 ms");
+        "kitchen: the bake time cannot be negative, and the reclaim, poll, answer and forget "
+        "times must be at least 1 ms");
+  }
+  if (options_.max_deliveries < 1) {
+    throw std::invalid_argument("kitchen: an order needs at least one delivery, got " +
+                                std::to_string(options_.max_deliveries));
   }
   if (options_.name.empty()) {
     options_.name = default_name();
@@ -180,7 +256,7 @@ Task<std::vector<RedisReply>> Kitchen::ask(RedisConnection& redis,
                                            std::chrono::milliseconds blocking) const {
   // Without a bound, a Redis that stops answering (stopped, or its machine
   // gone without a reset) would hold the cook for ever, silently.
-  const std::string name = commands.empty() ? std::string() : commands.front().front();
+  const std::string name = commands.empty() ? std::string() : command_name(commands.front());
   try {
     std::vector<RedisReply> replies =
         co_await timeout(std::chrono::duration_cast<Duration>(options_.answer_timeout + blocking),
@@ -208,8 +284,9 @@ Task<RedisReply> Kitchen::ask(RedisConnection& redis, std::vector<std::string> c
 
 void Kitchen::check(const RedisReply& reply, std::string_view command) const {
   if (reply.is_error()) {
+    // Redis's text is outside bytes: cut and escaped before it reaches a log.
     throw RedisError("Redis at " + address() + " refused " + std::string(command) + ": " +
-                     reply.text);
+                     loggable_text(reply.text));
   }
 }
 
@@ -260,17 +337,93 @@ Task<bool> Kitchen::group_lost(RedisConnection& redis, const RedisReply& reply) 
   co_return true;
 }
 
-Task<void> Kitchen::finish(RedisConnection& redis, const std::string& id) const {
+Task<Kitchen::Acknowledged> Kitchen::finish(RedisConnection& redis, const std::string& id,
+                                            const std::string& consumer) const {
   // Acknowledged, and deleted: the stream holds what waits or bakes, not
   // every order ever made (Redis's memory and its append-only file would
-  // otherwise grow for ever). One round trip for both.
-  std::vector<std::vector<std::string>> done{{"XACK", options_.stream, options_.group, id},
-                                             {"XDEL", options_.stream, id}};
-  const std::vector<RedisReply> replies = co_await ask(redis, std::move(done));
-  check(replies.at(0), "XACK");
-  check(replies.at(1), "XDEL");
-  if (replies[0].kind != RedisReply::Kind::integer) {
-    misshapen(replies[0], "XACK", "a count");
+  // otherwise grow for ever). One round trip, one script (kFinishScript).
+  std::vector<std::string> done{eval_words(),
+                                std::string(kFinishScript),
+                                "2",
+                                options_.stream,
+                                options_.stream + ":baked:" + id,
+                                options_.group,
+                                id,
+                                consumer,
+                                std::to_string(options_.remember_bakes.count())};
+  const RedisReply reply = co_await ask(redis, std::move(done));
+  check(reply, "XACK");
+  if (!is_array(reply) || reply.elements.size() != 2 ||
+      reply.elements[0].kind != RedisReply::Kind::integer ||
+      reply.elements[1].kind != RedisReply::Kind::bulk) {
+    misshapen(reply, "XACK", "[count, consumer]");
+  }
+  co_return Acknowledged{.now = reply.elements[0].integer == 1, .first = reply.elements[1].text};
+}
+
+Task<void> Kitchen::deliver(RedisConnection& redis, Cook& cook) {
+  // Until Redis confirms, the cook keeps the order (cook.unacknowledged):
+  // an acknowledgement that timed out may or may not have been applied,
+  // and asking again tells (the script remembers who baked it).
+  BakedOrder order = *cook.unacknowledged;
+  const Acknowledged acknowledged = co_await finish(redis, order.id, cook.consumer);
+  cook.unacknowledged.reset();
+  if (acknowledged.now || acknowledged.first == cook.consumer) {
+    ++baked_;
+  } else {
+    order.duplicate = true;
+    order.first = acknowledged.first;
+    ++duplicates_;
+  }
+  if (on_baked_) {
+    on_baked_(order);
+  }
+}
+
+Task<void> Kitchen::bury(RedisConnection& redis, const std::string& id, const std::string& reason) {
+  std::vector<std::string> move{eval_words(),
+                                std::string(kBuryScript),
+                                "2",
+                                options_.stream,
+                                dead_letter_stream(options_.stream),
+                                options_.group,
+                                id,
+                                reason};
+  check(co_await ask(redis, std::move(move)), "the move to the dead-letter stream");
+  ++dead_lettered_;
+  if (log_) {
+    log_("order " + id + " moved to " + dead_letter_stream(options_.stream) + ": " + reason);
+  }
+}
+
+Task<void> Kitchen::forget_dead_cooks(RedisConnection& redis, const std::string& consumer) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_sweep_) {
+    co_return;
+  }
+  next_sweep_ = now + std::max(options_.forget_cooks_after / 2, std::chrono::milliseconds(1));
+  std::vector<std::string> forget{eval_words(),
+                                  std::string(kForgetScript),
+                                  "1",
+                                  options_.stream,
+                                  options_.group,
+                                  milliseconds(options_.forget_cooks_after),
+                                  options_.stream + ":cook:"};
+  const RedisReply gone = co_await ask(redis, std::move(forget));
+  if (!is_array(gone)) {
+    co_return;  // no group yet (NOGROUP): the next turn makes it
+  }
+  std::string names;
+  for (const RedisReply& name : gone.elements) {
+    if (name.text == consumer) {
+      continue;  // this cook itself, idle between two turns: it is back at once
+    }
+    names += (names.empty() ? "" : ", ") + name.text;
+    ++forgotten_;
+  }
+  if (!names.empty() && log_) {
+    log_("removed from the group the cooks that hold nothing and were silent for " +
+         milliseconds(options_.forget_cooks_after) + " ms: " + names);
   }
 }
 
@@ -305,7 +458,10 @@ Task<void> Kitchen::cook(int number) {
     throw std::runtime_error("kitchen: cannot reach Redis at " + address() + ": " + error.what());
   }
   bool outage = false;
-  while (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders)) {
+  // An order baked and not yet acknowledged keeps the cook going, closing
+  // or not: it must not be forgotten (a second Ctrl-C cancels).
+  while (cook.unacknowledged ||
+         (!closing_ && (options_.max_orders == 0 || taken_ < options_.max_orders))) {
     bool pause = false;
     try {
       if (!redis.is_open()) {
@@ -353,7 +509,7 @@ Task<void> Kitchen::cook(int number) {
       outage = true;
       redis.close();
     }
-    if ((outage || pause) && !closing_) {
+    if ((outage || pause) && (!closing_ || cook.unacknowledged)) {
       co_await sleep(std::chrono::duration_cast<Duration>(std::chrono::seconds(1)));
     }
   }
@@ -377,11 +533,15 @@ Task<void> Kitchen::cook(int number) {
 Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   const int number = cook.number;
   const std::string& consumer = cook.consumer;
+  if (cook.unacknowledged) {
+    co_await deliver(redis, cook);
+    co_return;
+  }
   if (!cook.unreadable.empty()) {
     // It cannot be baked, or even read, by any cook of any kitchen: left
     // pending it would break a cook's connection at every reclaim.
     const std::string id = cook.unreadable;
-    co_await finish(redis, id);
+    co_await finish(redis, id, consumer);
     cook.unreadable.clear();
     ++rejected_;
     if (log_) {
@@ -402,60 +562,79 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   };
   ++taken_;
   Reservation reservation{taken_};
-  std::optional<Entry> entry;
-  // First an order that a dead cook left in its oven, claimed by id and
-  // then fetched: an entry too large to read then has a name (see the
-  // RedisReplyTooLargeError in cook()).
-  std::vector<std::string> reclaim{"XAUTOCLAIM",
-                                   options_.stream,
-                                   options_.group,
-                                   consumer,
-                                   milliseconds(options_.reclaim_after),
-                                   cook.cursor,
-                                   "COUNT",
-                                   "1",
-                                   "JUSTID"};
-  RedisReply claimed = co_await ask(redis, std::move(reclaim));
-  if (co_await group_lost(redis, claimed)) {
+  std::optional<StreamEntry> entry;
+  // First the oldest order left idle for reclaim_after (its cook died, or
+  // was cut off), with its delivery count (XPENDING; XAUTOCLAIM ... JUSTID
+  // would not count the delivery, and a poison order would come back for
+  // ever).
+  // With it, in the same round trip, the cook's heartbeat: the proof that
+  // it lives, for other kitchens' sweeps of dead cooks (forget_dead_cooks).
+  std::vector<std::vector<std::string>> turn;
+  turn.push_back(std::vector<std::string>{"XPENDING", options_.stream, options_.group, "IDLE",
+                                          milliseconds(options_.reclaim_after), "-", "+", "1"});
+  turn.push_back(std::vector<std::string>{"SET", options_.stream + ":cook:" + consumer, "1", "PX",
+                                          milliseconds(options_.forget_cooks_after)});
+  RedisReply pending = std::move((co_await ask(redis, std::move(turn))).front());
+  if (co_await group_lost(redis, pending)) {
     co_return;
   }
-  check(claimed, "XAUTOCLAIM");
-  // [next cursor, [ids], [deleted ids]]: the scan goes on from the cursor
-  // next time (Redis looks at a bounded number of pending entries per
-  // call), and starts over from 0-0 when it wraps.
-  if (!is_array(claimed) || claimed.elements.size() < 2 ||
-      claimed.elements[0].kind != RedisReply::Kind::bulk || !is_array(claimed.elements[1])) {
-    misshapen(claimed, "XAUTOCLAIM", "[cursor, [ids], ...]");
+  check(pending, "XPENDING");
+  if (!is_array(pending) || pending.elements.size() > 1) {
+    misshapen(pending, "XPENDING", "[] or [[id, consumer, idle, deliveries]]");
   }
-  cook.cursor = claimed.elements[0].text.empty() ? "0-0" : claimed.elements[0].text;
-  if (!claimed.elements[1].elements.empty()) {
-    const RedisReply& claimed_id = claimed.elements[1].elements.front();
-    if (claimed_id.kind != RedisReply::Kind::bulk) {
-      misshapen(claimed_id, "XAUTOCLAIM", "an entry id");
+  if (!pending.elements.empty()) {
+    const RedisReply& found = pending.elements.front();
+    if (!is_array(found) || found.elements.size() != 4 ||
+        found.elements[0].kind != RedisReply::Kind::bulk ||
+        found.elements[3].kind != RedisReply::Kind::integer) {
+      misshapen(found, "XPENDING", "[id, consumer, idle, deliveries]");
     }
-    std::vector<std::string> fetch{"XRANGE", options_.stream, claimed_id.text, claimed_id.text};
-    RedisReply fetched;
+    const std::string id = found.elements[0].text;
+    const long long deliveries = found.elements[3].integer;
+    // The claim's minimum idle time is the lease: once one cook claimed it
+    // (which makes it idle no more), another's claim takes nothing.
+    const bool dead = deliveries >= options_.max_deliveries;
+    std::vector<std::string> claim{
+        "XCLAIM", options_.stream, options_.group, consumer, milliseconds(options_.reclaim_after),
+        id};
+    if (dead) {
+      claim.emplace_back("JUSTID");  // not a delivery: it will not be baked
+    }
+    RedisReply claimed;
     try {
-      fetched = co_await ask(redis, std::move(fetch));
+      claimed = co_await ask(redis, std::move(claim));
     } catch (const RedisReplyTooLargeError&) {
-      cook.unreadable = claimed_id.text;
+      cook.unreadable = id;
       throw;
     }
-    check(fetched, "XRANGE");
-    if (!is_array(fetched) || fetched.elements.size() > 1) {
-      misshapen(fetched, "XRANGE", "[] or [entry]");
+    check(claimed, "XCLAIM");
+    if (!is_array(claimed) || claimed.elements.size() > 1) {
+      misshapen(claimed, "XCLAIM", "[] or [entry]");
     }
-    if (fetched.elements.empty()) {
-      // Deleted while pending (XDEL by hand): nothing to bake, and the
-      // acknowledgement takes it out of the group's pending list.
-      co_await finish(redis, claimed_id.text);
+    if (claimed.elements.empty()) {
+      co_return;  // another cook claimed it first, or it was deleted
+    }
+    if (dead) {
+      co_await bury(redis, id,
+                    "delivered " + std::to_string(deliveries) +
+                        " times without being acknowledged (--max-deliveries " +
+                        std::to_string(options_.max_deliveries) + ")");
       co_return;
     }
-    entry = as_entry(fetched.elements.front());
+    if (claimed.elements.front().is_nil()) {
+      // Deleted while pending (XDEL by hand): nothing to bake, and the
+      // acknowledgement takes it out of the group's pending list.
+      co_await finish(redis, id, consumer);
+      co_return;
+    }
+    entry = StreamEntry::from_reply(claimed.elements.front());
     if (!entry) {
-      misshapen(fetched.elements.front(), "XRANGE", "an entry [id, [field, value, ...]]");
+      misshapen(claimed.elements.front(), "XCLAIM", "an entry [id, [field, value, ...]]");
     }
   } else {
+    if (number == 1) {
+      co_await forget_dead_cooks(redis, consumer);
+    }
     // ...else a new one, waiting at most `poll` so close() is noticed.
     std::vector<std::string> read{"XREADGROUP",
                                   "GROUP",
@@ -481,7 +660,7 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
         misshapen(fresh, "XREADGROUP", "nil or [[stream, [entry]]]");
       }
       RedisReply& first = fresh.elements[0].elements[1].elements.front();
-      entry = as_entry(first);
+      entry = StreamEntry::from_reply(first);
       if (!entry) {
         misshapen(first, "XREADGROUP", "an entry [id, [field, value, ...]]");
       }
@@ -490,17 +669,19 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
   if (!entry) {
     co_return;
   }
-  const std::optional<int> pizzas = pizzas_of(*entry);
+  const std::optional<int> pizzas = entry->pizzas();
   if (!pizzas || *pizzas > options_.max_pizzas) {
     ++rejected_;
-    co_await finish(redis, entry->id);
+    co_await finish(redis, entry->id, consumer);
     if (log_) {
       log_(pizzas ? too_large(*entry, *pizzas, options_.max_pizzas) : describe(*entry));
     }
     co_return;
   }
-  // Baking. The claim is renewed every half reclaim_after, so other cooks
-  // never take this order from a living cook.
+  // Baking. The claim is renewed every half reclaim_after while it is still
+  // this cook's, so other cooks never take this order from a living cook;
+  // a cook that was not heard of for reclaim_after (paused, cut off) and
+  // finds the order another's gives it up.
   const auto renew_every = std::max(options_.reclaim_after / 2, std::chrono::milliseconds(1));
   auto left = options_.bake_time * *pizzas;
   while (left.count() > 0) {
@@ -508,17 +689,26 @@ Task<void> Kitchen::take_and_bake(RedisConnection& redis, Cook& cook) {
     co_await sleep(std::chrono::duration_cast<Duration>(step));
     left -= step;
     if (left.count() > 0) {
-      std::vector<std::string> renew{"XCLAIM", options_.stream, options_.group, consumer,
-                                     "0",      entry->id,       "JUSTID"};
-      check(co_await ask(redis, std::move(renew)), "XCLAIM");
+      std::vector<std::string> renew{
+          eval_words(), std::string(kRenewScript), "1", options_.stream, options_.group, entry->id,
+          consumer};
+      const RedisReply holder = co_await ask(redis, std::move(renew));
+      check(holder, "XCLAIM");
+      if (holder.text != consumer) {
+        if (log_) {
+          log_("cook " + std::to_string(number) + " gave up order " + entry->id + ": " +
+               (holder.text.empty() ? std::string("another cook acknowledged it")
+                                    : holder.text + " reclaimed it") +
+               " while this cook was not heard of for " + milliseconds(options_.reclaim_after) +
+               " ms");
+        }
+        co_return;
+      }
     }
   }
-  co_await finish(redis, entry->id);
   reservation.kept = true;
-  ++baked_;
-  if (on_baked_) {
-    on_baked_(BakedOrder{.cook = number, .id = entry->id, .pizzas = *pizzas});
-  }
+  cook.unacknowledged = BakedOrder{.cook = number, .id = entry->id, .pizzas = *pizzas};
+  co_await deliver(redis, cook);
 }
 
 }  // namespace pz::pizza

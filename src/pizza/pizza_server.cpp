@@ -24,7 +24,8 @@ const ServerModel& checked_model(const ServerOptions& options) {
   if (options.max_connections < 1) {
     throw std::invalid_argument("--max-connections must be at least 1");
   }
-  if (options.idle_timeout.count() < 0 || options.shutdown_timeout.count() < 0) {
+  if (options.idle_timeout.count() < 0 || options.shutdown_timeout.count() < 0 ||
+      options.request_timeout.count() < 0) {
     throw std::invalid_argument("timeouts cannot be negative");
   }
   if (options.workers > 1 && !model->reads_workers()) {
@@ -52,10 +53,14 @@ UniqueFd open_server_listener(const ServerOptions& options) {
   if (model.check_available != nullptr) {
     model.check_available();
   }
-  return open_listen_socket(
-      SocketAddress::parse(options.host, options.port),
-      ListenOptions{.reuse_port = model.shards_with_reuseport && options.workers != 1,
-                    .non_blocking = true});
+  const SocketAddress address = SocketAddress::parse(options.host, options.port);
+  const ListenOptions listen{.non_blocking = true};
+  // Sharded models bind for their shards, yet fail like the others when
+  // the port is in use (open_shared_listener).
+  if (model.shards_with_reuseport && options.workers != 1) {
+    return open_shared_listener(address, listen);
+  }
+  return open_listen_socket(address, listen);
 }
 
 void run_server(const ServerOptions& options, UniqueFd listener, ShutdownSignal& shutdown,

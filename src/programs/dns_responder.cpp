@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "pizzeria/core/loggable_text.hpp"
 
 namespace pz::programs {
 
@@ -18,11 +21,36 @@ std::string lower_case(std::string_view text) {
   return out;
 }
 
+// "." (the root) becomes "", as parse_question spells it.
 std::string normalize_name(std::string_view name) {
-  if (!name.empty() && name.back() == '.' && name.size() > 1) {
+  if (!name.empty() && name.back() == '.') {
     name.remove_suffix(1);
   }
   return lower_case(name);
+}
+
+// Whether a query can ask for `name` (normalized): labels of 1 to 63 bytes,
+// at most 253 bytes in all (255 on the wire). A zone name that no query can
+// ask for is a mistake in the zone file.
+bool askable(std::string_view name) {
+  if (name.empty()) {
+    return true;  // the root
+  }
+  if (name.size() > 253) {
+    return false;
+  }
+  std::size_t label = 0;
+  for (const char c : name) {
+    if (c == '.') {
+      if (label == 0) {
+        return false;
+      }
+      label = 0;
+    } else if (++label > 63) {
+      return false;
+    }
+  }
+  return label > 0;
 }
 
 std::vector<std::string_view> split_fields(std::string_view line) {
@@ -135,18 +163,25 @@ DnsZone DnsZone::parse(std::string_view text) {
       continue;
     }
     const auto fail = [&](const std::string& why) {
+      // Escaped: a NUL would end what() early, a control byte garble the
+      // terminal that shows the error.
       throw std::invalid_argument("zone line " + std::to_string(line_number) + " ('" +
-                                  std::string(line) + "'): " + why);
+                                  loggable_text(line) + "'): " + why);
     };
     if (fields.size() != 3) {
       fail("expected 'name A address' or 'name AAAA address'");
     }
     const std::string name = normalize_name(fields[0]);
-    if (name.size() > 253 || name.find("..") != std::string::npos) {
-      fail("'" + std::string(fields[0]) + "' is not a valid domain name");
+    if (!askable(name)) {
+      fail("'" + std::string(fields[0]) +
+           "' is not a valid domain name (labels of 1 to 63 bytes, 253 in all)");
     }
     const std::string type = lower_case(fields[1]);
     const std::string address(fields[2]);
+    // inet_pton reads up to a NUL: "1.2.3.4<NUL>junk" would pass as 1.2.3.4.
+    if (address.find('\0') != std::string::npos) {
+      fail("the address holds a NUL byte");
+    }
     Records& records = zone.names_[name];
     if (type == "a") {
       std::array<std::uint8_t, 4> bytes{};
@@ -205,11 +240,13 @@ std::optional<std::string> answer_dns_query(std::string_view query, const DnsZon
     reply[3] = static_cast<char>(dns::kNxDomain);
     return reply;
   }
+  // Never more than kMaxAmplification times the query: see the header.
+  const std::size_t max_reply = std::min(dns::kMaxUdpReply, dns::kMaxAmplification * query.size());
   std::uint16_t answers = 0;
   bool truncated = false;
   const auto add_answer = [&](std::uint16_t type, const std::uint8_t* data, std::size_t size) {
     // Name (pointer to offset 12), type, class, TTL, length, data.
-    if (reply.size() + 12 + size > dns::kMaxUdpReply) {
+    if (reply.size() + 12 + size > max_reply) {
       truncated = true;
       return;
     }

@@ -148,6 +148,35 @@ TEST(KitchenCommand, BakesTheOrdersTheServerConfirmed) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST(KitchenCommand, ListsTheDeadLetters) {
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    RedisConnection connection = co_await RedisConnection::open("127.0.0.1", redis.port());
+    std::vector<std::string> add{
+        "XADD",
+        "pizzeria:orders:dead",
+        "*",
+        "order",
+        "17-0",
+        "reason",
+        "delivered 5 times without being acknowledged (--max-deliveries 5)",
+        "pizzas",
+        "3",
+        "token",
+        "t-1"};
+    (co_await connection.command(std::move(add))).or_throw("XADD");
+  }());
+  test::ChildProcess kitchen(
+      {pizzeria_binary(), "kitchen", "--redis", redis.address(), "--dead-letters"});
+  EXPECT_EQ(kitchen.read_line(), "1 dead letter in pizzeria:orders:dead");
+  EXPECT_EQ(kitchen.read_line(),
+            "order 17-0 (pizzas 3 token t-1): delivered 5 times without being acknowledged "
+            "(--max-deliveries 5)");
+  EXPECT_EQ(kitchen.read_line(), "");
+  const int status = kitchen.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST(KitchenCommand, SaysSoAndFailsWhenRedisIsNotThere) {
   test::RedisServer redis;
   const std::string address = redis.address();

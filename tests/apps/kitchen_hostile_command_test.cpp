@@ -44,6 +44,27 @@ TEST(ServeWithABadKitchen, NeverThanksForAnOrderTheKitchenDidNotConfirm) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST(ServeWithABadKitchen, TellsTheCustomerTheOrderMayHaveGoneThroughWhenNothingAnswers) {
+  // A kitchen that takes the order and then never answers, not even the
+  // lookup of its token (5 s, then 5 s more). "Closed" would be a guess:
+  // a paused Redis runs what it read once it resumes.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    while (!peer.read_command().empty()) {
+    }
+  });
+  test::ChildProcess server({test::pizzeria_binary(), "serve", "--port", "0", "--workers", "1",
+                             "--kitchen", "127.0.0.1:" + std::to_string(fake.port())});
+  const std::string line = server.read_line();
+  const auto colon = line.rfind(':');
+  ASSERT_EQ(line.rfind("Starting up at: ", 0), 0U) << line;
+  const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+  EXPECT_EQ(round_trip(port, "3\n"),
+            "Sorry, the kitchen did not answer in time: your order may have gone through\n");
+  server.signal(SIGINT);
+  const int status = server.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST(KitchenCommandArguments, RefusesABakeTimeOrReclaimTimeItCannotRepresent) {
   // Seconds far beyond a day were converted to milliseconds with an
   // overflow (undefined behaviour; UBSan stopped the program).
@@ -57,6 +78,23 @@ TEST(KitchenCommandArguments, RefusesABakeTimeOrReclaimTimeItCannotRepresent) {
     }
     EXPECT_NE(output.find(option), std::string::npos) << output;
     EXPECT_EQ(output.find("cannot reach Redis"), std::string::npos) << output;
+    const int status = kitchen.wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  }
+}
+
+TEST(KitchenCommandArguments, RefusesADurationFinerThanAMillisecondInsteadOfRoundingIt) {
+  // 0.0005 s per pizza used to become 0 ms, silently; 1.0015 s became 1 s.
+  for (const char* option : {"--bake-time", "--reclaim-after", "--forget-cooks-after"}) {
+    test::ChildProcess kitchen(
+        {test::pizzeria_binary(), "kitchen", "--redis", "127.0.0.1:1", option, "1.0005"},
+        test::ChildProcess::Output::stdout_and_stderr);
+    std::string output;
+    for (std::string line = kitchen.read_line(); !line.empty(); line = kitchen.read_line()) {
+      output += line + "\n";
+    }
+    EXPECT_NE(output.find("takes whole milliseconds"), std::string::npos) << output;
+    EXPECT_NE(output.find(option), std::string::npos) << output;
     const int status = kitchen.wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
   }

@@ -19,7 +19,7 @@
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_options.hpp"
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 namespace pz {
 namespace {
@@ -36,7 +36,8 @@ Outcome run_load(const std::string& arguments) {
   if (binary == nullptr) {
     throw std::runtime_error("PZ_PIZZERIA_BIN is not set (CTest sets it)");
   }
-  const std::string command = std::string(binary) + " load " + arguments + " 2>&1";
+  // Quoted: the build tree may sit under a path with spaces.
+  const std::string command = "'" + std::string(binary) + "' load " + arguments + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
     throw std::runtime_error("popen failed for: " + command);
@@ -94,7 +95,7 @@ class PizzaServer {
  private:
   pizza::ServerOptions options_;
   std::uint16_t port_ = 0;
-  pizza::ShutdownSignal shutdown_;
+  ShutdownSignal shutdown_;
   std::ostringstream log_;
   std::thread thread_;
 };

@@ -157,4 +157,14 @@ TEST(OrderCommand, GivesUpOnAConnectThatGetsNoAnswerWithinTheTimeout) {
                             ": no answer within 200 ms (--timeout)\n");
 }
 
+TEST(OrderCommand, ResolvesAHostNameAsLoadAndKitchenDo) {
+  ScriptedServer server([](ScriptedConnection& c) {
+    c.read_line();
+    c.send("Thank you for ordering 3 pizzas!\n");
+  });
+  const auto result = order(server, {"--host", "localhost", "3"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out, "Thank you for ordering 3 pizzas!\n");
+}
+
 }  // namespace

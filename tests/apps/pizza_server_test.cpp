@@ -613,6 +613,33 @@ TEST(PizzaServeCommand, RejectsAnUnknownModelNamingTheKnownOnes) {
   EXPECT_NE(WEXITSTATUS(status), 0);
 }
 
+// A year of idle time is plenty; 1e10 s used to overflow the deadline
+// arithmetic and close every connection at once.
+TEST(PizzaServeCommand, RefusesTimeoutsBeyondAYearNamingTheLimit) {
+  for (const std::string option : {"--idle-timeout", "--shutdown-timeout", "--request-timeout"}) {
+    ServeProcess process({"--port", "0", option, "1e10"});
+    EXPECT_EQ(process.read_line(), option + ": '1e10' is above the limit of 31536000 seconds");
+    const int status = process.wait();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << option;
+  }
+}
+
+TEST(PizzaServeCommand, ATimeoutOfAYearIsAcceptedAndDoesNotCloseConnections) {
+  ServeProcess process({"--port", "0", "--idle-timeout", "31536000", "--request-timeout",
+                        "31536000", "--shutdown-timeout", "31536000"});
+  const std::string starting = process.read_line();
+  const std::string prefix = "Starting up at: 127.0.0.1:";
+  ASSERT_TRUE(starting.starts_with(prefix)) << starting;
+  ASSERT_EQ(process.read_line(), "Server listening for incoming connections");
+  const auto port = static_cast<std::uint16_t>(std::stoi(starting.substr(prefix.size())));
+  // Served, not closed at once by an overflowed deadline.
+  EXPECT_EQ(round_trip(SocketAddress::parse("127.0.0.1", port), "2\n"), reply_for(Order{2}));
+  process.signal(SIGINT);
+  EXPECT_EQ(process.read_line(), "Server stopped.");
+  EXPECT_EQ(process.wait(), 0);
+}
+
 TEST(PizzaServeCommand, TheUringModelWithoutIoUringSaysWhyAndNamesTheOtherModels) {
   ServeProcess process({"--port", "0", "--model", "uring"}, "serve", ServeProcess::IoUring::denied);
   // Refused before the port is bound: no line claims the server started.

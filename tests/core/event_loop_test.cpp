@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -383,3 +385,47 @@ TEST_P(EventLoopDeathTest, LoopOnlyMethodsFromAnotherThreadAreAFatalError) {
 
 }  // namespace
 }  // namespace pz
+
+namespace {
+
+// What a forked child finds, as an exit code: 0 when it has no loop, can
+// make its own, claim the parent's signal and run a callback on it.
+int child_after_fork() {
+  if (pz::EventLoop::current() != nullptr) {
+    return 10;
+  }
+  pz::EventLoop own;
+  if (pz::EventLoop::current() != &own) {
+    return 11;
+  }
+  try {
+    own.add_signal_handler(SIGUSR2, [] {});
+  } catch (...) {
+    return 12;
+  }
+  bool ran = false;
+  own.call_soon([&ran] { ran = true; });
+  own.run_once(std::chrono::milliseconds(0));
+  own.remove_signal_handler(SIGUSR2);
+  return ran ? 0 : 13;
+}
+
+}  // namespace
+
+TEST(EventLoop, AForkedChildStartsWithNoLoopAndMakesItsOwn) {
+  pz::EventLoop parent;
+  parent.add_signal_handler(SIGUSR2, [] {});
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // _exit: the parent's loop, copied here, must not be destroyed here.
+    ::_exit(child_after_fork());
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The parent's loop is still this thread's, signal and all.
+  EXPECT_EQ(pz::EventLoop::current(), &parent);
+  EXPECT_TRUE(parent.remove_signal_handler(SIGUSR2));
+}

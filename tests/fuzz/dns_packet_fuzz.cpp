@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check(reply->size() >= pz::programs::dns::kHeaderSize);
   check(reply->size() <= pz::programs::dns::kMaxUdpReply);
-  check(reply->substr(0, 2) == query.substr(0, 2));              // same id
-  check((static_cast<unsigned char>((*reply)[2]) & 0x80) != 0);  // QR
+  check(reply->size() <= pz::programs::dns::kMaxAmplification * size);  // no amplifier
+  check(reply->substr(0, 2) == query.substr(0, 2));                     // same id
+  check((static_cast<unsigned char>((*reply)[2]) & 0x80) != 0);         // QR
   return 0;
 }

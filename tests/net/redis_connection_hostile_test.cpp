@@ -2,12 +2,18 @@
 // test::FakeRedis sends exactly the bytes each test needs.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pizzeria/coro/gather.hpp"
 #include "pizzeria/coro/run.hpp"
+#include "pizzeria/coro/sleep.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/timeout_error.hpp"
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/redis_reply_too_large_error.hpp"
 #include "support/fake_redis.hpp"
@@ -143,6 +149,97 @@ TEST(RedisConnectionAgainstABadServer, BreaksTheConnectionOnMoreRepliesThanComma
     EXPECT_FALSE(redis.is_open());
     const std::string why = co_await failure_of(redis.command(words("XADD", "s", "*", "n", "1")));
     EXPECT_NE(why.find("the server sent data that no command asked for"), std::string::npos) << why;
+  }());
+}
+
+TEST(RedisConnectionAgainstABadServer,
+     ReportsAServerThatClosedTheConnectionAsClosedNotAsUnaskedData) {
+  // A Redis that dies (or closes an idle connection) sends a FIN. It used to
+  // be read as bytes that no command asked for, "is it Redis?", in every
+  // cook's log when Redis went down.
+  std::atomic<bool> hung_up{false};
+  test::FakeRedis fake([&](test::FakeRedis::Peer& peer) {
+    if (!peer.read_command().empty()) {
+      peer.send("+PONG\r\n");
+      peer.hang_up();
+      hung_up.store(true);
+    }
+    while (!peer.read_command().empty()) {
+    }
+  });
+  run([&]() -> Task<void> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    EXPECT_EQ((co_await redis.command(words("PING"))).text, "PONG");
+    for (int i = 0; i < 5000 && !hung_up.load(); ++i) {
+      co_await sleep(std::chrono::milliseconds(1));
+    }
+    EXPECT_TRUE(hung_up.load());
+    const std::string why = co_await failure_of(redis.command(words("PING")));
+    EXPECT_NE(why.find("the server closed the connection"), std::string::npos) << why;
+    EXPECT_EQ(why.find("no command asked for"), std::string::npos) << why;
+  }());
+}
+
+TEST(RedisConnectionAgainstABadServer, CountsAConnectionWhoseReplyIsOverdueAsStuck) {
+  // A server that reads and never answers (paused): the connection is open
+  // and no reset comes, but a reply is overdue.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    while (!peer.read_command().empty()) {
+    }
+  });
+  run([&]() -> Task<void> {
+    RedisConnection redis = co_await RedisConnection::open("127.0.0.1", fake.port());
+    EXPECT_EQ(redis.unanswered_for(), std::chrono::nanoseconds::zero());
+    bool timed_out = false;
+    try {
+      (void)co_await timeout(std::chrono::milliseconds(20), redis.command(words("PING")));
+    } catch (const TimeoutError&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    EXPECT_GE(redis.unanswered_for(), std::chrono::milliseconds(20));
+    EXPECT_TRUE(redis.is_alive());  // a reply is due: by itself, not broken
+    EXPECT_TRUE(redis.is_alive(std::chrono::hours(1)));
+    EXPECT_FALSE(redis.is_alive(std::chrono::milliseconds(10)));
+  }());
+}
+
+TEST(RedisConnectionAgainstABadServer, KeepsTheRepliesThatCameBeforeATimeoutOrABreak) {
+  // Two of three replies, then silence (first connection) or a hang-up
+  // (second): the two are Redis's answers and are returned.
+  test::FakeRedis fake([](test::FakeRedis::Peer& peer) {
+    for (int i = 0; i < 3; ++i) {
+      if (peer.read_command().empty()) {
+        return;
+      }
+    }
+    peer.send("+one\r\n+two\r\n");
+    if (peer.number() == 2) {
+      peer.hang_up();
+    }
+    while (!peer.read_command().empty()) {
+    }
+  });
+  run([&]() -> Task<void> {
+    std::vector<Arguments> three{words("ECHO", "1"), words("ECHO", "2"), words("ECHO", "3")};
+    RedisConnection stalled = co_await RedisConnection::open("127.0.0.1", fake.port());
+    const RedisConnection::PartialReplies late =
+        co_await stalled.pipeline_within(three, std::chrono::seconds(1));
+    EXPECT_TRUE(late.timed_out);
+    EXPECT_EQ(late.error, "");
+    EXPECT_EQ(late.replies.size(), 2U);
+    if (late.replies.size() == 2U) {
+      EXPECT_EQ(late.replies[1].text, "two");
+    }
+    RedisConnection broken = co_await RedisConnection::open("127.0.0.1", fake.port());
+    const RedisConnection::PartialReplies cut =
+        co_await broken.pipeline_within(three, std::chrono::seconds(30));
+    EXPECT_FALSE(cut.timed_out);
+    EXPECT_NE(cut.error.find("the server closed the connection"), std::string::npos) << cut.error;
+    EXPECT_EQ(cut.replies.size(), 2U);
+    if (!cut.replies.empty()) {
+      EXPECT_EQ(cut.replies[0].text, "one");
+    }
   }());
 }
 

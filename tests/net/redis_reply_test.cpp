@@ -35,7 +35,20 @@ TEST(RedisReply, CutsALongTextTo100BytesWhenDescribingIt) {
   // The reply may come from a peer that is not Redis; a message stays a line.
   const std::string long_text(5000, 'x');
   EXPECT_EQ(reply_of(RedisReply::Kind::bulk, long_text).describe(),
-            "the string " + std::string(100, 'x'));
+            "the string " + std::string(100, 'x') + "... (5000 bytes)");
+}
+
+TEST(RedisReply, EscapesControlBytesWhenDescribingOrRaisingIt) {
+  // A fake server must not write lines of its own into the log.
+  const RedisReply forged = reply_of(RedisReply::Kind::error, "ERR x\nkitchen: all fine\x1b[2J");
+  EXPECT_EQ(forged.describe(), "the error ERR x\\nkitchen: all fine\\x1b[2J");
+  try {
+    (void)forged.or_throw("XADD");
+    ADD_FAILURE() << "an error reply passed or_throw";
+  } catch (const RedisError& raised) {
+    EXPECT_STREQ(raised.what(),
+                 "XADD failed: the Redis server replied ERR x\\nkitchen: all fine\\x1b[2J");
+  }
 }
 
 TEST(RedisReply, OrThrowRaisesARedisErrorNamingTheCommandForAnErrorReply) {

@@ -17,6 +17,8 @@
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
 #include "pizzeria/coro/task_group.hpp"
+#include "pizzeria/coro/timeout.hpp"
+#include "pizzeria/coro/when_any.hpp"
 #include "pizzeria/net/listen_socket.hpp"
 #include "pizzeria/net/redis_connection.hpp"
 #include "pizzeria/net/socket_address.hpp"
@@ -42,11 +44,12 @@ template <class... Counts>
 std::vector<int> pizzas(Counts... counts) {
   return std::vector<int>{counts...};
 }
-std::vector<bool> placed(std::size_t orders) {
-  return std::vector<bool>(orders, true);
+using Placement = KitchenQueue::Placement;
+std::vector<Placement> placed(std::size_t orders) {
+  return std::vector<Placement>(orders, Placement::placed);
 }
-std::vector<bool> refused(std::size_t orders) {
-  return std::vector<bool>(orders, false);
+std::vector<Placement> refused(std::size_t orders) {
+  return std::vector<Placement>(orders, Placement::refused);
 }
 
 // The stream's entries as (id, pizzas field).
@@ -87,7 +90,7 @@ Kitchen::Options kitchen_options(const test::RedisServer& redis) {
 Task<bool> place_until_taken(KitchenQueue& queue, int count) {
   for (int attempt = 0; attempt < 500; ++attempt) {
     co_await sleep(2ms);
-    if ((co_await queue.place(pizzas(count)))[0]) {
+    if ((co_await queue.place(pizzas(count)))[0] == Placement::placed) {
       co_return true;
     }
   }
@@ -525,6 +528,289 @@ TEST(Kitchen, KeepsAnOrderThatTakesLongerThanTheReclaimTime) {
     co_await group.join();
     EXPECT_EQ(slow_baked.size(), 1U);
     EXPECT_TRUE(thief_baked.empty());
+  }());
+}
+
+// Waits until `done()` (asked every few ms), at most ~10 s: a bound for a
+// loaded machine, not a timing. Returns whether it came.
+template <class Predicate>
+Task<bool> eventually(Predicate done) {
+  for (int i = 0; i < 2000; ++i) {
+    if (co_await done()) {
+      co_return true;
+    }
+    co_await sleep(5ms);
+  }
+  co_return false;
+}
+
+// The consumer holding the pending order `id` and its delivery count, or
+// {"", 0} when it is not pending.
+Task<std::pair<std::string, std::int64_t>> holder(RedisConnection& redis, const std::string& id) {
+  const RedisReply found =
+      co_await redis.command(words("XPENDING", kDefaultOrderStream, "kitchen", id, id, "1"));
+  if (found.kind != RedisReply::Kind::array || found.elements.empty()) {
+    co_return std::pair<std::string, std::int64_t>{"", 0};
+  }
+  co_return std::pair{found.elements[0].elements.at(1).text,
+                      found.elements[0].elements.at(3).integer};
+}
+
+// The id of the only entry on the stream ("" if none).
+Task<std::string> only_entry(RedisConnection& redis) {
+  const auto all = co_await entries(redis);
+  co_return all.size() == 1 ? all[0].first : std::string();
+}
+
+Task<std::vector<std::string>> consumers(RedisConnection& redis) {
+  const RedisReply listed =
+      co_await redis.command(words("XINFO", "CONSUMERS", kDefaultOrderStream, "kitchen"));
+  std::vector<std::string> names;
+  for (const RedisReply& consumer : listed.elements) {
+    names.push_back(consumer.elements.at(1).text);
+  }
+  co_return names;
+}
+
+TEST(KitchenQueue, TellsTheTruthAboutAnOrderSentToARedisPausedPastTheTimeout) {
+  // SIGSTOP: the order is in Redis's socket buffer and runs when Redis
+  // resumes. It used to be told "closed" at the timeout and then appear on
+  // the stream. Redis resumes as the timeout gives up (the log line), so
+  // the order and the fence race; whichever wins, the answer must match
+  // the stream.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue::Options options = queue_options(redis);
+    options.timeout = 100ms;
+    options.lookup_timeout = 30s;
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    for (int round = 0; round < 3; ++round) {
+      KitchenQueue queue(options, [&](std::string_view line) {
+        if (line.find("no answer within") != std::string_view::npos) {
+          redis.resume();
+        }
+      });
+      EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));  // connected, before the pause
+      redis.pause();
+      const std::vector<Placement> answer = co_await queue.place(pizzas(2, 3));
+      redis.resume();  // in case the order was answered before the timeout
+      EXPECT_EQ(answer.size(), 2U);
+      if (answer.size() != 2U) {
+        co_return;
+      }
+      // The fence was answered, so the token keys are settled: a script that
+      // has not run yet never will add its entry.
+      std::set<std::string> on_stream;
+      for (const auto& [id, count] : co_await entries(check)) {
+        on_stream.insert(count);
+      }
+      EXPECT_NE(answer[0], Placement::unknown);
+      EXPECT_NE(answer[1], Placement::unknown);
+      EXPECT_EQ(on_stream.count("2") == 1, answer[0] == Placement::placed) << "round " << round;
+      EXPECT_EQ(on_stream.count("3") == 1, answer[1] == Placement::placed) << "round " << round;
+      (co_await check.command(words("DEL", kDefaultOrderStream))).or_throw("DEL");
+    }
+  }());
+}
+
+TEST(Kitchen, ReportsARepeatBakeAsADuplicateAndNotAsABake) {
+  // A cook cut off past reclaim_after wakes up and acknowledges an order
+  // that another kitchen reclaimed and baked meanwhile. Its XACK counted 0
+  // and it printed a normal bake: the order baked twice, unmarked.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(1)), placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const std::string id = co_await only_entry(check);
+    Kitchen::Options sleepy = kitchen_options(redis);
+    sleepy.name = "sleepy";
+    sleepy.cooks = 1;
+    sleepy.max_orders = 1;
+    sleepy.bake_time = 1000ms;     // one step: no renewal before it ends
+    sleepy.reclaim_after = 10min;  // renews every 5 min: never, here
+    Kitchen::Options other = kitchen_options(redis);
+    other.name = "other";
+    other.cooks = 1;
+    other.max_orders = 1;
+    other.reclaim_after = 1ms;  // takes anything idle at once
+    std::vector<BakedOrder> sleepy_baked;
+    std::vector<BakedOrder> other_baked;
+    Kitchen first(sleepy, [&](const BakedOrder& order) { sleepy_baked.push_back(order); });
+    Kitchen second(other, [&](const BakedOrder& order) { other_baked.push_back(order); });
+    TaskGroup group;
+    group.spawn(first.run());
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> Task<bool> { co_return (co_await holder(check, id)).first == "sleepy-1"; }));
+    group.spawn(second.run());
+    co_await group.join();
+    EXPECT_EQ(other_baked.size(), 1U);
+    if (other_baked.size() != 1U) {
+      co_return;
+    }
+    EXPECT_FALSE(other_baked[0].duplicate);
+    EXPECT_EQ(sleepy_baked.size(), 1U);
+    if (sleepy_baked.size() != 1U) {
+      co_return;
+    }
+    EXPECT_TRUE(sleepy_baked[0].duplicate);
+    EXPECT_EQ(sleepy_baked[0].first, "other-1");
+    EXPECT_EQ(first.baked(), 0U);
+    EXPECT_EQ(first.duplicates(), 1U);
+  }());
+}
+
+TEST(Kitchen, GivesAnOrderUpWhenAnotherCookReclaimedItInsteadOfTakingItBack) {
+  // The renewal used XCLAIM with a minimum idle time of 0: it took the
+  // order back from the cook that had reclaimed it, and both baked it.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(40)), placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const std::string id = co_await only_entry(check);
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.bake_time = 50ms;  // 2 s in all, renewing every 100 ms
+    options.reclaim_after = 200ms;
+    std::vector<std::string> log;
+    std::vector<BakedOrder> baked;
+    Kitchen* self = nullptr;
+    Kitchen kitchen(
+        options, [&](const BakedOrder& order) { baked.push_back(order); },
+        [&](std::string_view line) {
+          log.emplace_back(line);
+          self->close();
+        });
+    self = &kitchen;
+    TaskGroup group;
+    group.spawn(kitchen.run());
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> Task<bool> { co_return (co_await holder(check, id)).first == "test-1"; }));
+    // Another kitchen's cook reclaims it (as if this one had been cut off).
+    (co_await check.command(
+         words("XCLAIM", kDefaultOrderStream, "kitchen", "thief-1", "0", id, "JUSTID")))
+        .or_throw("XCLAIM");
+    co_await group.join();
+    EXPECT_TRUE(baked.empty());
+    EXPECT_EQ(log.size(), 1U);
+    if (log.size() != 1U) {
+      co_return;
+    }
+    EXPECT_EQ(log[0], "cook 1 gave up order " + id +
+                          ": thief-1 reclaimed it while this cook was not heard of for 200 ms");
+    EXPECT_EQ((co_await holder(check, id)).first, "thief-1");
+  }());
+}
+
+TEST(Kitchen, MovesAnOrderThatKillsItsCooksToTheDeadLetterStreamAfterMaxDeliveries) {
+  // A poison order: every kitchen that takes it dies mid-bake (here: is
+  // cancelled). Reclaiming with XAUTOCLAIM JUSTID kept its delivery count
+  // at 1, so it was reclaimed and re-baked for ever.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(3)), placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const std::string id = co_await only_entry(check);
+    Kitchen::Options options = kitchen_options(redis);
+    options.cooks = 1;
+    options.bake_time = 1h;  // never done: the kitchen dies first
+    options.reclaim_after = 1ms;
+    options.max_deliveries = 3;
+    for (std::int64_t delivery = 1; delivery <= 3; ++delivery) {
+      options.name = "doomed" + std::to_string(delivery);
+      Kitchen doomed(options, nullptr);
+      const std::pair<std::string, std::int64_t> expected{options.name + "-1", delivery};
+      const auto delivered = [&]() -> Task<void> {
+        EXPECT_TRUE(co_await eventually(
+            [&]() -> Task<bool> { co_return co_await holder(check, id) == expected; }));
+      };
+      co_await when_any(doomed.run(), delivered());  // the kitchen is killed
+    }
+    options.name = "survivor";
+    std::vector<std::string> log;
+    std::vector<BakedOrder> baked;
+    Kitchen* self = nullptr;
+    Kitchen survivor(
+        options, [&](const BakedOrder& order) { baked.push_back(order); },
+        [&](std::string_view line) {
+          log.emplace_back(line);
+          if (line.find("moved to") != std::string_view::npos) {
+            self->close();
+          }
+        });
+    self = &survivor;
+    co_await timeout(30s, survivor.run());
+    EXPECT_TRUE(baked.empty());
+    EXPECT_EQ(survivor.dead_lettered(), 1U);
+    EXPECT_EQ(co_await pending(check), 0);
+    EXPECT_TRUE((co_await entries(check)).empty());
+    const std::vector<DeadLetter> dead =
+        co_await Kitchen::dead_letters(check, kDefaultOrderStream, 10);
+    EXPECT_EQ(dead.size(), 1U);
+    if (dead.size() != 1U) {
+      co_return;
+    }
+    EXPECT_EQ(dead[0].order, id);
+    EXPECT_EQ(dead[0].reason, "delivered 3 times without being acknowledged (--max-deliveries 3)");
+    EXPECT_EQ(dead[0].fields.rfind("pizzas 3 token ", 0), 0U) << dead[0].fields;
+  }());
+}
+
+TEST(Kitchen, RemovesTheCooksOfAKilledKitchenFromTheGroup) {
+  // A killed kitchen's cooks stayed in the group for ever, one more pair per
+  // restart. Once their orders were reclaimed and they are silent past
+  // forget_cooks_after, the living remove them.
+  test::RedisServer redis;
+  run([&]() -> Task<void> {
+    KitchenQueue queue(queue_options(redis));
+    EXPECT_EQ(co_await queue.place(pizzas(2)), placed(1));
+    RedisConnection check = co_await RedisConnection::open("127.0.0.1", redis.port());
+    const std::string id = co_await only_entry(check);
+    Kitchen::Options killed_options = kitchen_options(redis);
+    killed_options.name = "killed";
+    killed_options.bake_time = 1h;
+    killed_options.forget_cooks_after = 100ms;  // how long its heartbeats outlive it
+    Kitchen killed(killed_options, nullptr);
+    // Named, not a temporary in the co_await (GCC 12).
+    const auto taken = [&]() -> Task<void> {
+      EXPECT_TRUE(co_await eventually([&]() -> Task<bool> {
+        co_return (co_await holder(check, id)).first.rfind("killed-", 0) == 0;
+      }));
+    };
+    co_await when_any(killed.run(), taken());
+    std::size_t killed_cooks = 0;  // those Redis made: a cook is made at its first delivery
+    for (const std::string& name : co_await consumers(check)) {
+      killed_cooks += name.rfind("killed-", 0) == 0 ? 1 : 0;
+    }
+    EXPECT_GE(killed_cooks, 1U);
+    Kitchen::Options options = kitchen_options(redis);
+    options.name = "living";
+    options.reclaim_after = 50ms;
+    options.forget_cooks_after = 100ms;
+    std::vector<BakedOrder> baked;
+    Kitchen living(options, [&](const BakedOrder& order) { baked.push_back(order); });
+    TaskGroup group;
+    group.spawn(living.run());
+    const bool forgotten = co_await eventually([&]() -> Task<bool> {
+      for (const std::string& name : co_await consumers(check)) {
+        if (name.rfind("killed-", 0) == 0) {
+          co_return false;
+        }
+      }
+      co_return true;
+    });
+    living.close();
+    co_await group.join();
+    EXPECT_TRUE(forgotten);
+    EXPECT_EQ(living.forgotten_cooks(), killed_cooks);
+    EXPECT_EQ(baked.size(), 1U);  // the order the killed kitchen left
+    if (baked.size() != 1U) {
+      co_return;
+    }
+    EXPECT_EQ(baked[0].id, id);
+    EXPECT_TRUE((co_await consumers(check)).empty());
   }());
 }
 

@@ -23,7 +23,7 @@
 #include "pizzeria/net/socket_address.hpp"
 #include "pizzeria/pizza/pizza_server.hpp"
 #include "pizzeria/pizza/server_options.hpp"
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 using namespace std::chrono_literals;
 
@@ -467,7 +467,7 @@ TEST(LoadGenerator, DrivesThePizzaServerWithExactCounts) {
     server_options.model = model;
     UniqueFd listener = pizza::open_server_listener(server_options);
     const auto address = SocketAddress::local_of(listener.get());
-    pizza::ShutdownSignal shutdown;
+    ShutdownSignal shutdown;
     std::ostringstream log;
     std::thread server(
         [&] { pizza::run_server(server_options, std::move(listener), shutdown, log); });

@@ -147,11 +147,35 @@ TEST(DnsResponder, AnswersThatDoNotFitFiveHundredTwelveBytesSetTruncation) {
     text += "many.test A 10.0.0." + std::to_string(i) + "\n";
   }
   const DnsZone zone = DnsZone::parse(text);
-  const auto reply = answer_dns_query(query(dns::kTypeA, "\x04many\x04test\x00"s), zone);
+  // 100 bytes of an additional record (ignored) make the query large enough
+  // that 512 bytes, not the amplification bound, is what limits the reply.
+  const std::string padded = query(dns::kTypeA, "\x04many\x04test\x00"s) + std::string(100, '\0');
+  const auto reply = answer_dns_query(padded, zone);
   ASSERT_TRUE(reply);
   EXPECT_LE(reply->size(), dns::kMaxUdpReply);
   EXPECT_EQ((*reply)[2] & 0x02, 0x02);
   EXPECT_EQ(static_cast<unsigned char>((*reply)[7]), (512u - 28u) / 16u);
+}
+
+TEST(DnsResponder, NoReplyIsMoreThanFourTimesItsQueryAnswersBeyondAreTruncated) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) {
+    text += "many.test A 10.0.0." + std::to_string(i) + "\n";
+  }
+  const DnsZone zone = DnsZone::parse(text);
+  const std::string small = query(dns::kTypeA, "\x04many\x04test\x00"s);  // 27 bytes
+  ASSERT_EQ(small.size(), 27u);
+  const auto reply = answer_dns_query(small, zone);
+  ASSERT_TRUE(reply);
+  // 27 bytes of header and question, then 16 per A record: 5 fit in 108.
+  EXPECT_EQ(reply->size(), 27u + 5 * 16);
+  EXPECT_LE(reply->size(), dns::kMaxAmplification * small.size());
+  EXPECT_EQ((*reply)[2] & 0x02, 0x02);  // TC
+  EXPECT_EQ((*reply)[7], 5);
+  // A name whose answers fit is answered whole, without TC.
+  const auto one = answer_dns_query(query(dns::kTypeA), test_zone());
+  ASSERT_TRUE(one);
+  EXPECT_EQ((*one)[2] & 0x02, 0);
 }
 
 TEST(DnsZone, BadLinesAreRejectedWithTheLineNumberAndReason) {
@@ -165,6 +189,31 @@ TEST(DnsZone, BadLinesAreRejectedWithTheLineNumberAndReason) {
     EXPECT_NE(std::string(error.what()).find("zone line 2"), std::string::npos) << error.what();
     EXPECT_NE(std::string(error.what()).find("not an IPv6 address"), std::string::npos);
   }
+}
+
+TEST(DnsZone, AnAddressWithANulByteInsideIsRejectedNotReadUpToTheNul) {
+  try {
+    (void)DnsZone::parse("a.test A 1.2.3.4\0junk\n"s);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("NUL byte"), std::string::npos) << error.what();
+  }
+}
+
+TEST(DnsZone, NamesThatNoQueryCanAskForAreRejected) {
+  EXPECT_THROW((void)DnsZone::parse(std::string(64, 'x') + ".test A 1.2.3.4\n"),
+               std::invalid_argument);
+  EXPECT_THROW((void)DnsZone::parse("a..test A 1.2.3.4\n"), std::invalid_argument);
+  EXPECT_THROW((void)DnsZone::parse(".test A 1.2.3.4\n"), std::invalid_argument);
+  EXPECT_NO_THROW((void)DnsZone::parse(std::string(63, 'x') + ".test A 1.2.3.4\n"));
+}
+
+TEST(DnsZone, TheRootWrittenAsADotIsAnsweredForTheRootQuestion) {
+  const DnsZone zone = DnsZone::parse(". A 1.2.3.4\n");
+  const auto reply = answer_dns_query(query(dns::kTypeA, "\x00"s), zone);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)[3] & 0x0F, dns::kNoError);
+  EXPECT_EQ((*reply)[7], 1);  // one answer
 }
 
 }  // namespace

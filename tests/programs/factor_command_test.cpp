@@ -1,13 +1,24 @@
 // `pizzeria factor` against GNU coreutils factor, byte for byte.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pizzeria/programs/prime_factors.hpp"
 #include "program_runner.hpp"
+#include "support/children_of.hpp"
 
 namespace pz::programs {
 namespace {
@@ -92,6 +103,112 @@ TEST(FactorCommand, AgreesWithGnuFactorOnTenThousandNumbersFromStandardInput) {
       << std::mismatch(ours.out.begin(), ours.out.end(), gnu.out.begin(), gnu.out.end()).first -
              ours.out.begin()
       << "\nours: " << ours.out.substr(0, 200) << "\nGNU:  " << gnu.out.substr(0, 200);
+}
+
+// Writes all of `bytes` to a blocking pipe; false when the reader is gone.
+bool write_all(int fd, const std::string& bytes) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string contents_of(const std::string& path) {
+  std::ifstream file(path);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+// The factor tasks are idempotent: a batch whose worker is SIGKILLed while
+// it factors is factored again on a new worker, so the output is still GNU
+// factor's, byte for byte.
+TEST(FactorCommand, AWorkerKilledMidRunLosesNoNumberAndChangesNoByte) {
+  // Three times the ten thousand: a dozen batches, so that many are still
+  // to do when the first results are out.
+  std::string input;
+  for (int round = 0; round < 3; ++round) {
+    for (const UInt128 n : test_numbers()) {
+      input += to_decimal(n);
+      input += '\n';
+    }
+  }
+  const auto gnu = run_program({kGnuFactor}, input, kCLocale);
+  ASSERT_EQ(gnu.exit_status, 0) << gnu.err;
+
+  const std::string out_path = ::testing::TempDir() + "factor-kill-" + std::to_string(::getpid());
+  const std::string err_path = out_path + ".err";
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe2(pipe_ends, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, pipe_ends[0], 0);
+  ::posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+  ::posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+  std::vector<std::string> arguments{pizzeria_binary(), "factor", "--workers", "2"};
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) {
+    argv.push_back(argument.data());
+  }
+  argv.push_back(nullptr);
+  std::vector<std::string> environment{"LC_ALL=C"};
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::string_view(*variable).rfind("LC_ALL=", 0) != 0) {
+      environment.emplace_back(*variable);
+    }
+  }
+  std::vector<char*> envp;
+  for (std::string& variable : environment) {
+    envp.push_back(variable.data());
+  }
+  envp.push_back(nullptr);
+  pid_t factor = -1;
+  const int spawned = ::posix_spawn(&factor, argv[0], &actions, nullptr, argv.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_ends[0]);
+  ASSERT_EQ(spawned, 0);
+  std::thread writer([fd = pipe_ends[1], &input] {
+    write_all(fd, input);
+    ::close(fd);
+  });
+
+  // Once the first results are out the workers are past their start; one
+  // that is running (not asleep waiting for a task) is factoring a batch.
+  pid_t busy = -1;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (busy < 0 && std::chrono::steady_clock::now() < give_up) {
+    if (!contents_of(out_path).empty()) {
+      for (const pid_t worker : test::children_of(factor)) {
+        if (test::process_state(worker) == 'R') {
+          busy = worker;
+          break;
+        }
+      }
+    }
+    if (busy < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  const bool killed = busy > 0 && ::kill(busy, SIGKILL) == 0;
+  int status = 0;
+  const pid_t waited = ::waitpid(factor, &status, 0);
+  writer.join();
+  ASSERT_TRUE(killed) << "no worker was seen at work";
+  ASSERT_EQ(waited, factor);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << contents_of(err_path);
+  const std::string ours = contents_of(out_path);
+  EXPECT_EQ(contents_of(err_path), "");
+  EXPECT_EQ(std::count(ours.begin(), ours.end(), '\n'), 30000);
+  EXPECT_TRUE(ours == gnu.out)
+      << "first difference at byte "
+      << std::mismatch(ours.begin(), ours.end(), gnu.out.begin(), gnu.out.end()).first -
+             ours.begin();
+  ::unlink(out_path.c_str());
+  ::unlink(err_path.c_str());
 }
 
 TEST(FactorCommand, ArgumentsGiveTheSameOutputErrorsAndExitStatusAsGnuFactor) {

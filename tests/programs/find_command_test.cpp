@@ -8,17 +8,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "program_runner.hpp"
+#include "support/reachable_copy.hpp"
 
 namespace pz::programs {
 namespace {
 
 namespace fs = std::filesystem;
-using test::pizzeria_binary;
 using test::ProgramResult;
 using test::run_program;
 
@@ -88,7 +89,20 @@ class FindCommand : public ::testing::Test {
     EXPECT_EQ(actual.exit_status, expected.exit_status);
   }
 
+  // The binary the tests run: as root, a copy that `nobody` can reach (the
+  // build tree may sit in a private home directory).
+  std::string pizzeria_binary() {
+    if (::geteuid() != 0) {
+      return test::pizzeria_binary();
+    }
+    if (!copy_) {
+      copy_ = std::make_unique<test::ReachableCopy>(test::pizzeria_binary());
+    }
+    return copy_->path();
+  }
+
   fs::path root_;
+  std::unique_ptr<test::ReachableCopy> copy_;
 };
 
 TEST_F(FindCommand, SubstringMatchesWhatFindPathPrintsAndReportsTheUnreadableDirectory) {

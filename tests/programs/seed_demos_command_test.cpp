@@ -25,6 +25,27 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+TEST(SleepersCommand, PrintedDelaysAreTheScaledTimesItSleeps) {
+  const auto result =
+      run_program({pizzeria_binary(), "sleepers", "--seed", "3", "--scale", "0.001"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const auto lines = lines_of(result.out);
+  ASSERT_EQ(lines.size(), 14u) << result.out;
+  for (int i = 0; i < 5; ++i) {
+    const std::string prefix = std::to_string(i) + " sleeps for ";
+    ASSERT_EQ(lines[1 + i].rfind(prefix, 0), 0u) << lines[1 + i];
+    // Delays are drawn from 0-5 s; scaled by 0.001 they are at most 5 ms.
+    EXPECT_LE(std::atof(lines[1 + i].c_str() + prefix.size()), 0.005) << lines[1 + i];
+  }
+}
+
+TEST(SleepersCommand, ANegativeScaleIsRefusedNamingTheBound) {
+  const auto result = run_program({pizzeria_binary(), "sleepers", "--scale", "-1"});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_EQ(result.err,
+            "--scale: '-1' is below the limit of 1e-06\nRun with --help for more information.\n");
+}
+
 TEST(SleepersCommand, WakeupsComeInDelayOrderAroundTheMainTasksTwoSecondSleep) {
   const auto result =
       run_program({pizzeria_binary(), "sleepers", "--seed", "3", "--scale", "0.02"});
@@ -42,7 +63,7 @@ TEST(SleepersCommand, WakeupsComeInDelayOrderAroundTheMainTasksTwoSecondSleep) {
                           std::to_string(i) + " awakens");
   }
   EXPECT_EQ(lines[6], "Sleeping after starting five tasks");
-  expected.emplace_back(2.0, "Waking and waiting for five tasks");
+  expected.emplace_back(2.0 * 0.02, "Waking and waiting for five tasks");
   std::sort(expected.begin(), expected.end());
   for (std::size_t k = 0; k < expected.size(); ++k) {
     EXPECT_EQ(lines[7 + k], expected[k].second) << result.out;
@@ -106,8 +127,8 @@ TEST(InputReaderCommand, SquaresAreComputedUntilTheLineArrivesAndTheLineIsEchoed
       << lines[1];
   EXPECT_EQ(count, again);
   EXPECT_GE(count, 1u);
-  // The last square computed is of the count before the final increment.
-  EXPECT_EQ(square, count == 1 ? 1 : (count - 1) * (count - 1));
+  // A true equation: the square printed is the count's.
+  EXPECT_EQ(square, count * count);
   EXPECT_EQ(lines[2], "while you typed pizza please");
 }
 

@@ -89,6 +89,10 @@ bool FakeRedis::Peer::send(std::string_view bytes) {
   return true;
 }
 
+void FakeRedis::Peer::hang_up() noexcept {
+  ::shutdown(fd_, SHUT_WR);
+}
+
 std::size_t FakeRedis::Peer::flood(std::string_view chunk, std::size_t limit) {
   std::size_t sent = 0;
   while (sent < limit && send(chunk)) {

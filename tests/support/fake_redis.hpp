@@ -41,6 +41,9 @@ class FakeRedis {
     // Sends `chunk` again and again until the client closes the connection
     // or `limit` bytes went out; returns the bytes sent.
     std::size_t flood(std::string_view chunk, std::size_t limit);
+    // Ends the conversation from the server's side (a FIN, as a Redis that
+    // closes the connection sends); reads still see what the client sent.
+    void hang_up() noexcept;
     [[nodiscard]] int number() const noexcept { return number_; }  // 1 for the first connection
 
    private:

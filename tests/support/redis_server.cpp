@@ -82,6 +82,18 @@ void RedisServer::crash() {
   }
 }
 
+void RedisServer::pause() {
+  if (process_) {
+    process_->signal(SIGSTOP);
+  }
+}
+
+void RedisServer::resume() {
+  if (process_) {
+    process_->signal(SIGCONT);
+  }
+}
+
 void RedisServer::start() {
   crash();
   const bool durable = durability_ == Durability::every_write;

@@ -35,11 +35,17 @@ class RedisServer {
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Its files (dump, appendonlydir/ with the append-only file's parts).
+  [[nodiscard]] const std::string& directory() const noexcept { return directory_; }
 
   // Kills it with SIGKILL and waits for it.
   void crash();
   // Starts it (again) on the same port with the same directory.
   void start();
+  // SIGSTOP and SIGCONT: a Redis that stops answering without closing
+  // anything (its connections and their unread bytes wait), and resumes.
+  void pause();
+  void resume();
 
  private:
   Durability durability_;

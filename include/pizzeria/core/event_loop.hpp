@@ -60,7 +60,9 @@ class EventLoop {
   // of the loop must be gone by now (a fatal error otherwise).
   ~EventLoop();
 
-  // The loop of the calling thread, or nullptr. Any thread.
+  // The loop of the calling thread, or nullptr. Any thread. In a child made
+  // by fork() it is nullptr (the parent's loop is not the child's to use):
+  // the child makes its own loop, with pz::run for example.
   [[nodiscard]] static EventLoop* current() noexcept;
 
   // Runs iterations until stop(). Calling run() on a running loop throws

@@ -34,4 +34,16 @@ struct ListenOptions {
 [[nodiscard]] UniqueFd open_listen_socket(const SocketAddress& address,
                                           const ListenOptions& options = {});
 
+// The first listener of a sharded server: SO_REUSEPORT (so that its shards
+// can add theirs, see pz::run_sharded), yet an error when the port is in
+// use, as without it. SO_REUSEPORT alone would let a second server of the
+// same user join the group, and the kernel would split the clients between
+// the two. So the address is first bound by a probe socket without
+// SO_REUSEPORT, which fails ("bind 127.0.0.1:12345: Address already in use")
+// while anybody listens there, reuseport or not; the probe is closed and
+// the real listener bound on the port it found (the chosen one for port 0).
+// `options.reuse_port` is implied.
+[[nodiscard]] UniqueFd open_shared_listener(const SocketAddress& address,
+                                            ListenOptions options = {});
+
 }  // namespace pz

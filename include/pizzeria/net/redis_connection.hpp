@@ -11,8 +11,8 @@
 //                                                              {"XADD", "s", "*", "n", "2"}});
 //
 // The protocol is RESP2: commands are written as arrays of bulk strings
-// (binary-safe); replies are parsed by hiredis's reader (Debian
-// libhiredis-dev), which is the reference implementation of that parser;
+// (binary-safe); replies are parsed by pz::RedisReplyReader (hiredis's
+// reader, the reference implementation of that parser, with bounds);
 // the I/O is pz::TcpStream's.
 //
 // Failure: when the connection breaks (reset, closed by the server, a reply
@@ -36,6 +36,7 @@
 // thread. Thread safety: loop thread only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,6 +47,7 @@
 #include "pizzeria/coro/task.hpp"
 #include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/net/redis_reply.hpp"
+#include "pizzeria/net/redis_reply_reader.hpp"
 #include "pizzeria/net/tcp_stream.hpp"
 
 namespace pz {
@@ -55,8 +57,8 @@ class RedisConnection {
   // The largest reply taken, in bytes and in elements (an array and each
   // value in it count one). A kitchen's replies are a few hundred bytes and
   // a few dozen elements.
-  static constexpr std::size_t kMaxReplyBytes = std::size_t{4} << 20;
-  static constexpr std::size_t kMaxReplyElements = std::size_t{1} << 16;
+  static constexpr std::size_t kMaxReplyBytes = RedisReplyReader::kMaxReplyBytes;
+  static constexpr std::size_t kMaxReplyElements = RedisReplyReader::kMaxReplyElements;
 
   // Not connected: commands raise logic_error.
   RedisConnection() noexcept = default;
@@ -83,6 +85,21 @@ class RedisConnection {
   [[nodiscard]] Task<std::vector<RedisReply>> pipeline(
       std::vector<std::vector<std::string>> commands);
 
+  // What pipeline_within() got: the replies that came, in order (fewer
+  // than the commands when it stopped early), and why it stopped early.
+  struct PartialReplies {
+    std::vector<RedisReply> replies;
+    bool timed_out = false;  // `limit` passed first
+    std::string error;       // the connection broke first: why
+  };
+  // Like pipeline(), but never throws for the connection's trouble: when
+  // `limit` passes or the connection breaks, the replies that already came
+  // are returned (they are Redis's answers to the first commands, which a
+  // caller that must tell confirmed from unknown needs), and the rest of
+  // the commands' fate is unknown: they may have been run.
+  [[nodiscard]] Task<PartialReplies> pipeline_within(std::vector<std::vector<std::string>> commands,
+                                                     std::chrono::nanoseconds limit);
+
   // False when never connected, closed, or broken.
   [[nodiscard]] bool is_open() const noexcept;
   // is_open(), and when no command waits for a reply, the socket is asked
@@ -91,6 +108,14 @@ class RedisConnection {
   // connection that sat idle across a restart of Redis, where the first
   // command would otherwise fail. A closed connection counts as broken.
   [[nodiscard]] bool is_alive();
+  // is_alive(), and no reply has been due for longer than `overdue`: a
+  // connection whose server stopped answering (paused, or its machine cut
+  // off) still looks alive while the replies it owes pile up, and new
+  // commands on it would only queue behind them.
+  [[nodiscard]] bool is_alive(std::chrono::nanoseconds overdue);
+  // How long the oldest command still waiting for its reply has waited;
+  // zero when none waits.
+  [[nodiscard]] std::chrono::nanoseconds unanswered_for() const noexcept;
   // Closes now; commands still waiting raise.
   void close() noexcept;
 
@@ -104,6 +129,7 @@ class RedisConnection {
                                        std::string password);
 
   struct State;
+  struct Reading;  // the reading of replies, shared by pipeline() and pipeline_within()
   std::shared_ptr<State> state_;
 };
 

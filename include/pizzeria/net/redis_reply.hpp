@@ -36,7 +36,8 @@ struct RedisReply {
 
   // What this reply is, for messages about a reply of the wrong shape:
   // "the integer 5", "the string 1-1", "an array of 3", "nil". Texts are cut
-  // to 100 bytes: the reply may come from a peer that is not Redis.
+  // to 100 bytes and escaped (pz::loggable_text): the reply may come from a
+  // peer that is not Redis.
   [[nodiscard]] std::string describe() const;
 
   friend bool operator==(const RedisReply&, const RedisReply&) = default;

@@ -8,18 +8,30 @@
 // that Redis, take it from there (pz::pizza::Kitchen).
 //
 //   KitchenQueue queue({.host = "127.0.0.1", .port = 6379});
-//   std::vector<bool> placed = co_await queue.place({3, 5});   // XADD, XADD
+//   std::vector<Placement> placed = co_await queue.place({3, 5});   // two entries
 //
 // One queue per shard (its connection belongs to the shard's loop); the
 // orders of every connection of the shard share that connection, pipelined.
-// When Redis cannot be reached, or does not answer within `timeout`, the
-// orders are not placed (false) and the server tells the customer the
-// kitchen is closed. During such an outage one order, at most once per
-// `retry_interval`, tries to connect (waiting up to `connect_timeout`), and
-// every other order is refused at once; the kitchen is back when Redis
-// answers a command, not merely when a connection opens. An order that timed out may still reach
-// the stream afterwards: the customer, told it failed, may order again — the one case in which an
-// order can be made twice, as with any request whose answer is lost.
+// Every answer is true (Placement): `placed` only once Redis confirmed the
+// entry; `refused` only when the order is certainly not on the stream (it
+// was never sent, Redis refused it, or a fence proved it will never run);
+// `unknown` when neither could be found out within `lookup_timeout`.
+//
+// Each entry carries a token of its own, and goes to Redis as a script that
+// writes the entry and a short-lived key named after the token, unless that
+// key exists. When the confirmation does not come within `timeout` (or the
+// connection breaks first), the queue reconnects and fences the token: SET
+// the key NX. If the script ran, the key holds the entry's id: placed. If
+// not, the fence now stops it from ever running (Redis may still hold it in
+// a socket buffer, to run when it resumes): refused. Replies that came
+// before the trouble are kept. A connection whose oldest reply is overdue
+// by `stall_after` takes no new orders (they are refused unsent).
+//
+// When Redis cannot be reached, the orders are refused. During such an
+// outage one order, at most once per `retry_interval`, tries to connect
+// (waiting up to `connect_timeout`), and every other order is refused at
+// once; the kitchen is back when Redis answers a command, not merely when a
+// connection opens.
 //
 // Thread safety: loop thread only (one queue per loop).
 #pragma once
@@ -65,6 +77,13 @@ class KitchenQueue {
     std::atomic<bool> down_{false};
   };
 
+  // What became of one order; every value is true when said.
+  enum class Placement {
+    placed,   // Redis confirmed its entry on the stream
+    refused,  // certainly not on the stream, and never will be
+    unknown,  // Redis did not answer in time, even to the fence: it may be
+  };
+
   struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -73,6 +92,17 @@ class KitchenQueue {
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // for Redis's answer
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(1)};
     std::chrono::milliseconds retry_interval{std::chrono::seconds(1)};
+    // A connection whose oldest reply is this overdue is stuck (a paused
+    // Redis, a link gone without a reset): new orders do not queue on it.
+    std::chrono::milliseconds stall_after{std::chrono::seconds(1)};
+    // After an order went unanswered: how long to find out (reconnecting,
+    // then fencing its token) before answering `unknown`.
+    std::chrono::milliseconds lookup_timeout{std::chrono::seconds(5)};
+    // How long Redis keeps a placed order's token key: longer than any
+    // lookup (timeout plus lookup_timeout). A fence is kept for a day: a
+    // script Redis still held past that could run after all.
+    std::chrono::seconds token_ttl{std::chrono::minutes(10)};
+    std::chrono::seconds fence_ttl{std::chrono::hours(24)};
     // Shared with the other shards' queues; null: this queue's own.
     std::shared_ptr<SharedOutage> outage{};
   };
@@ -83,13 +113,20 @@ class KitchenQueue {
   // the connection as an outage: the peer is not Redis, or out of step.
   explicit KitchenQueue(Options options, std::function<void(std::string_view)> log = {});
 
-  // Appends one entry per order, {pizzas: N}, in order; returns, per order,
-  // whether Redis confirmed it. Never throws for Redis trouble.
-  [[nodiscard]] Task<std::vector<bool>> place(std::vector<int> pizzas);
+  // Appends one entry per order, {pizzas: N, token: T}, in order; returns
+  // what became of each order (Placement). Never throws for Redis trouble.
+  [[nodiscard]] Task<std::vector<Placement>> place(std::vector<int> pizzas);
+
+  // The key that holds an order's token (and then its entry's id).
+  [[nodiscard]] static std::string token_key(std::string_view stream, std::string_view token);
 
  private:
   [[nodiscard]] std::string address() const;  // HOST:PORT, for the log
   Task<bool> connect();
+  // Finds out, by fencing their tokens on a new connection, what became of
+  // the orders whose answers did not come (`which` indexes `tokens`).
+  Task<void> settle(const std::vector<std::string>& tokens, std::vector<std::size_t> which,
+                    std::vector<Placement>& placed);
   void lost(std::string_view why);
   // Logs that Redis refused `orders` orders (an error reply), rate-limited.
   void refused(std::size_t orders, std::string_view why);
@@ -102,6 +139,8 @@ class KitchenQueue {
   bool down_ = false;  // this queue failed to reach Redis and has not since
   std::chrono::steady_clock::time_point next_refusal_log_{};
   std::size_t unlogged_refusals_ = 0;  // refused orders not yet counted in a line
+  std::string token_prefix_;           // random, per queue: tokens unique across servers
+  std::uint64_t next_token_ = 0;
 };
 
 }  // namespace pz::pizza

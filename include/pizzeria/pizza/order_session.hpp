@@ -46,6 +46,8 @@ class OrderSession {
   [[nodiscard]] bool wants_input() const noexcept {
     return output_.size() - sent_ < kOutputHighWater;
   }
+  // True while a line has begun but not ended (a request in progress).
+  [[nodiscard]] bool in_line() const noexcept { return parser_.in_line(); }
   // Number of lines answered so far.
   [[nodiscard]] std::size_t orders_answered() const noexcept { return answered_; }
 

@@ -17,7 +17,7 @@
 
 #include "pizzeria/core/unique_fd.hpp"
 #include "pizzeria/pizza/server_options.hpp"
-#include "pizzeria/pizza/shutdown_signal.hpp"
+#include "pizzeria/server/shutdown_signal.hpp"
 
 namespace pz::pizza {
 

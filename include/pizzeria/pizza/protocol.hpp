@@ -29,9 +29,15 @@ inline constexpr std::size_t kMaxLineLength = 1024;
 inline constexpr std::string_view kWrongNumberReply = "Wrong number of pizzas, please try again\n";
 inline constexpr std::string_view kBusyReply = "Server busy, please try again later\n";
 // With --kitchen, for a valid order the kitchen's queue could not take (it
-// is unreachable or refused it): nothing was ordered.
+// is unreachable, refused it, or a fence proved it never ran): nothing was
+// ordered.
 inline constexpr std::string_view kKitchenClosedReply =
     "Sorry, the kitchen is closed, please try again later\n";
+// With --kitchen, for a valid order whose fate the server could not find
+// out in time (Redis stopped answering after it was sent): it may be on
+// the kitchen's queue, so ordering again may make it twice.
+inline constexpr std::string_view kKitchenUnsureReply =
+    "Sorry, the kitchen did not answer in time: your order may have gone through\n";
 
 // The longest reply the formatter can produce (an order of INT_MAX pizzas).
 inline constexpr std::size_t kMaxReplyLength =

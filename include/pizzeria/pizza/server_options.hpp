@@ -10,6 +10,7 @@
 #include "pizzeria/net/redis_credentials.hpp"
 #include "pizzeria/pizza/order_stream.hpp"
 #include "pizzeria/pizza/protocol.hpp"
+#include "pizzeria/server/server_policy.hpp"
 
 namespace pz::pizza {
 
@@ -29,6 +30,9 @@ struct ServerOptions {
   // A connection that neither sends nor accepts bytes for this long is
   // closed. Zero disables the timeout.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // One order line, from its first byte to its end, and the wait for the
+  // client to read its replies: see ServerPolicy::request_timeout.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // After SIGINT/SIGTERM, connections get this long to have their complete
   // orders answered; whatever is still open then is closed.
   std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(5)};
@@ -43,6 +47,17 @@ struct ServerOptions {
   std::uint16_t kitchen_port = 6379;
   RedisCredentials kitchen_credentials{};  // when that Redis wants a password
   std::string kitchen_stream{kDefaultOrderStream};
+
+  // What the server framework enforces, with the pizza protocol's busy reply.
+  [[nodiscard]] ServerPolicy policy() const {
+    return ServerPolicy{.workers = workers,
+                        .max_connections = max_connections,
+                        .idle_timeout = idle_timeout,
+                        .request_timeout = request_timeout,
+                        .shutdown_timeout = shutdown_timeout,
+                        .verbose = verbose,
+                        .busy_reply = std::string(kBusyReply)};
+  }
 };
 
 }  // namespace pz::pizza

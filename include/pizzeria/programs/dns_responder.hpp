@@ -19,8 +19,13 @@
 //   echoed byte for byte (preserving the query's letter case), answers point
 //   to it with a compression pointer, AA is set, RD is copied, RA is clear.
 // Records after the question (an EDNS OPT from dig, say) are ignored and the
-// reply carries no OPT, so it must fit 512 bytes: answers that do not fit are
-// left out and TC is set.
+// reply carries no OPT, so it must fit 512 bytes; and since a UDP query's
+// source address is anyone's to forge, a reply is never more than
+// kMaxAmplification (4) times the size of its query, so the responder
+// cannot be used to multiply an attacker's traffic towards a victim (a
+// 28-byte query for a name of 40 A records would otherwise bring back 512
+// bytes, 18 times as much). Answers that do not fit are left out and TC is
+// set, as real servers do (a resolver would ask again over TCP).
 //
 // Thread safety: DnsZone is immutable after parse; answer_dns_query is pure.
 #pragma once
@@ -47,7 +52,8 @@ inline constexpr std::uint8_t kNxDomain = 3;
 inline constexpr std::uint8_t kNotImp = 4;
 inline constexpr std::uint8_t kRefused = 5;
 inline constexpr std::size_t kHeaderSize = 12;
-inline constexpr std::size_t kMaxUdpReply = 512;  // RFC 1035 4.2.1, without EDNS
+inline constexpr std::size_t kMaxUdpReply = 512;     // RFC 1035 4.2.1, without EDNS
+inline constexpr std::size_t kMaxAmplification = 4;  // reply bytes per query byte, at most
 }  // namespace dns
 
 class DnsZone {

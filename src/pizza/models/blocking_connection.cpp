@@ -10,22 +10,16 @@ namespace pz::pizza {
 
 void serve_connection_blocking(ServerContext& context, AcceptedClient client) {
   using Clock = PizzaConnection::Clock;
-  context.verbose("Connected to {}", client.peer.to_string());
   PizzaConnection connection(std::move(client), context.options().max_order, Clock::now());
   bool readable = false;
   while (true) {
     const auto now = Clock::now();
     const bool stopping = context.stopping();
     connection.service(readable, stopping, now);
-    if (connection.done()) {
-      connection.close(context);
+    if (connection.close_if_over(context, now)) {
       return;
     }
-    const auto close_by = context.close_by(connection.last_activity());
-    if (now >= close_by) {
-      connection.close(context, stopping ? "shutdown deadline" : "idle timeout");
-      return;
-    }
+    const auto close_by = connection.close_by(context);
     pollfd fds[2] = {
         {connection.fd(),
          static_cast<short>((connection.wants_read() ? POLLIN : 0) |

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,6 @@
 #include <vector>
 
 #include "pizza/models/models.hpp"
-#include "pizza/models/sharding.hpp"
 #include "pizzeria/coro/cancelled_error.hpp"
 #include "pizzeria/coro/run.hpp"
 #include "pizzeria/coro/sleep.hpp"
@@ -47,6 +47,7 @@
 #include "pizzeria/pizza/order_session.hpp"
 #include "pizzeria/pizza/protocol.hpp"
 #include "pizzeria/pizza/server_context.hpp"
+#include "pizzeria/server/run_sharded.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -57,10 +58,31 @@ using SteadyClock = std::chrono::steady_clock;
 // connection's frame.
 struct Activity {
   SteadyClock::time_point last;
-  bool timed_out = false;
+  // Since when a request has been in progress (the read that began its
+  // line, or the start of a wait for the client to read its replies);
+  // max(): none. See ServerContext::close_by.
+  SteadyClock::time_point request_since = SteadyClock::time_point::max();
+  // Set by the sweeper when it shut the socket down: why.
+  enum class Expired : std::uint8_t { no, idle, request } expired = Expired::no;
+  bool timed_out = false;  // expired != no, for the read loop's test
+  // Waiting for the client to take our replies: activity, not idleness, up
+  // to the request deadline.
+  bool waiting_for_reader = false;
   // Waiting for the kitchen to confirm this connection's orders: not idle,
   // however long Redis takes (it has its own timeout).
   bool waiting_for_kitchen = false;
+
+  // After input: a line begun in this read starts the request deadline; no
+  // line in progress ends it.
+  void after_input(bool was_in_line, bool finished_a_line, bool in_line,
+                   SteadyClock::time_point now) noexcept {
+    last = now;
+    if (!in_line) {
+      request_since = SteadyClock::time_point::max();
+    } else if (!was_in_line || finished_a_line) {
+      request_since = now;
+    }
+  }
 };
 
 // Open client sockets, indexed by fd: shutdown SHUT_RDs them all, the
@@ -110,9 +132,14 @@ constexpr StreamOptions kStreamOptions{
     .read_chunk = OrderSession::kReadChunk,
 };
 
-// Back-pressure: a client that does not read its replies waits here.
-Task<void> wait_for_reader(TcpStream& stream) {
+// Back-pressure: a client that does not read its replies waits here, which
+// counts against its request deadline rather than as idleness.
+Task<void> wait_for_reader(TcpStream& stream, Activity& activity) {
+  activity.waiting_for_reader = true;
+  activity.request_since = std::min(activity.request_since, SteadyClock::now());
   co_await stream.drain();
+  activity.waiting_for_reader = false;
+  activity.last = SteadyClock::now();
 }
 
 Task<void> flush(TcpStream& stream) {
@@ -130,13 +157,14 @@ Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& 
   const auto take = [&orders](Order order) { orders.push_back(order); };
   while (true) {
     const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
-    activity.last = SteadyClock::now();
     orders.clear();
+    const bool was_in_line = parser.in_line();
     if (!data.empty()) {
       parser.feed(data, take);
     } else if (!shard.stopping && !activity.timed_out) {
       parser.finish(take);  // the peer's end of stream: see serve_client
     }
+    activity.after_input(was_in_line, !orders.empty(), parser.in_line(), SteadyClock::now());
     if (!orders.empty()) {
       valid.clear();
       for (const Order order : orders) {
@@ -145,21 +173,24 @@ Task<void> converse_with_kitchen(CoroShard& shard, TcpStream& stream, Activity& 
         }
       }
       activity.waiting_for_kitchen = true;
-      const std::vector<bool> placed = co_await shard.kitchen->place(valid);
+      const std::vector<KitchenQueue::Placement> placed = co_await shard.kitchen->place(valid);
       activity.waiting_for_kitchen = false;
       activity.last = SteadyClock::now();
       replies.clear();
       std::size_t next = 0;
       for (const Order order : orders) {
-        if (order.valid() && !placed[next++]) {
+        const auto placement = order.valid() ? placed[next++] : KitchenQueue::Placement::placed;
+        if (placement == KitchenQueue::Placement::refused) {
           replies += kKitchenClosedReply;
+        } else if (placement == KitchenQueue::Placement::unknown) {
+          replies += kKitchenUnsureReply;
         } else {
           append_reply(replies, order);
         }
       }
       stream.write(replies);
       if (stream.queued_output() > kStreamOptions.high_water) {
-        co_await wait_for_reader(stream);
+        co_await wait_for_reader(stream, activity);
       }
     }
     if (data.empty()) {
@@ -191,7 +222,8 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
       OrderSession session(context.options().max_order);
       while (true) {
         const std::string data = co_await stream.read_some(OrderSession::kReadChunk);
-        activity.last = SteadyClock::now();
+        const bool was_in_line = session.in_line();
+        const std::size_t answered = session.orders_answered();
         if (!data.empty()) {
           session.on_input(data);
         } else if (!shard.stopping && !activity.timed_out) {
@@ -199,11 +231,13 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
           // an idle timeout): its unterminated last line is a final order.
           session.on_end_of_input();
         }
+        activity.after_input(was_in_line, session.orders_answered() != answered, session.in_line(),
+                             SteadyClock::now());
         if (session.has_pending_output()) {
           stream.write(session.pending_output());
           session.consume_output(session.pending_output().size());
           if (stream.queued_output() > kStreamOptions.high_water) {
-            co_await wait_for_reader(stream);
+            co_await wait_for_reader(stream, activity);
           }
         }
         if (data.empty()) {
@@ -217,8 +251,8 @@ Task<void> serve_client(CoroShard& shard, UniqueFd fd, ConnectionSlot slot,
   } catch (const std::system_error& error) {
     reason = error.what();  // reset, broken pipe: this client only
   }
-  if (activity.timed_out) {
-    reason = "idle timeout";
+  if (activity.expired != Activity::Expired::no) {
+    reason = activity.expired == Activity::Expired::idle ? "idle timeout" : "request timeout";
   }
   shard.open.remove(raw_fd);
   // The slot first: a client that sees our FIN may connect again at once,
@@ -247,7 +281,6 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
       std::unique_ptr<const std::string> peer;
       if (shard.context.options().verbose) {
         peer = std::make_unique<const std::string>(client->peer.to_string());
-        shard.context.verbose("Connected to {}", *peer);
       }
       if (shard.kitchen != nullptr) {
         connections.spawn(serve_client<true>(shard, std::move(client->fd), std::move(client->slot),
@@ -268,19 +301,31 @@ Task<void> accept_clients(CoroShard& shard, TaskGroup& connections) {
   }
 }
 
-// Idle timeouts for the whole shard: one timer, however many connections,
-// and nothing to do per request but stamp a time. An expired connection's
-// socket is shut down, which ends its pending read.
+// Idle timeouts and request deadlines for the whole shard: one timer,
+// however many connections, and nothing to do per request but stamp a
+// time. An expired connection's socket is shut down, which ends its
+// pending read (or drain).
 Task<void> sweep_idle(CoroShard& shard) {
-  const auto idle = shard.context.options().idle_timeout;
+  const ServerContext& context = shard.context;
+  const auto shortest = [](std::chrono::milliseconds a, std::chrono::milliseconds b) {
+    return a.count() <= 0 ? b : b.count() <= 0 ? a : std::min(a, b);
+  };
   const auto interval =
-      std::clamp(idle / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+      std::clamp(shortest(context.policy().idle_timeout, context.policy().request_timeout) / 8,
+                 std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
   while (true) {
     co_await sleep(std::chrono::duration_cast<Duration>(interval));
     const auto now = SteadyClock::now();
     shard.open.for_each([&](int fd, Activity& activity) {
-      if (!activity.timed_out && !activity.waiting_for_kitchen && now - activity.last >= idle) {
+      if (activity.timed_out || activity.waiting_for_kitchen) {
+        return;
+      }
+      const std::string_view why =
+          context.expired(activity.last, activity.request_since, activity.waiting_for_reader, now);
+      if (!why.empty()) {
         activity.timed_out = true;
+        activity.expired =
+            why == "idle timeout" ? Activity::Expired::idle : Activity::Expired::request;
         ::shutdown(fd, SHUT_RDWR);
       }
     });
@@ -305,7 +350,8 @@ Task<void> serve_shard(CoroShard& shard) {
   {
     TaskGroup background;
     background.spawn(accept_clients(shard, connections));
-    if (shard.context.options().idle_timeout.count() > 0) {
+    if (shard.context.policy().idle_timeout.count() > 0 ||
+        shard.context.policy().request_timeout.count() > 0) {
       background.spawn(sweep_idle(shard));
     }
     co_await wait_readable(shard.context.shutdown_fd());
@@ -331,7 +377,7 @@ Task<void> serve_shard(CoroShard& shard) {
 
 void run_coro(ServerContext& context) {
   const auto kitchen_outage = std::make_shared<KitchenQueue::SharedOutage>();
-  detail::run_sharded(context, [&kitchen_outage](ServerContext& shard_context, int listener) {
+  run_sharded(context, [&kitchen_outage](ServerContext& shard_context, int listener) {
     CoroShard shard{.context = shard_context,
                     .listener = listener,
                     .stopping = false,

@@ -24,12 +24,31 @@ bool PizzaConnection::service(bool readable, bool stopping, Clock::time_point no
 bool PizzaConnection::read(bool stopping, Clock::time_point now) {
   std::array<char, OrderSession::kReadChunk> buffer;
   bool progress = false;
+  // Draining for shutdown reads until the kernel has nothing more, but a
+  // client that keeps sending would keep it from ever being empty: after
+  // kDrainChunksPerCall the call returns, so the model gets back to its
+  // wait and its shutdown deadline (and, single-threaded, its other
+  // clients); the next call drains on.
+  int drain_budget = kDrainChunksPerCall;
   while (wants_read()) {
+    if (stopping && drain_budget-- == 0) {
+      read_full_chunk_ = true;  // more may wait: an edge-triggered owner must ask again
+      return progress;
+    }
     const ssize_t received = ::recv(fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
     read_full_chunk_ = received == static_cast<ssize_t>(buffer.size());
     if (received > 0) {
+      const std::size_t answered = session_.orders_answered();
+      const bool was_in_line = session_.in_line();
       session_.on_input(std::string_view(buffer.data(), static_cast<std::size_t>(received)));
       last_activity_ = now;
+      // The request deadline runs from the first byte of a line: a new
+      // line started in this read (after a finished one, or after none).
+      if (!session_.in_line()) {
+        line_started_ = Clock::time_point::max();
+      } else if (!was_in_line || session_.orders_answered() != answered) {
+        line_started_ = now;
+      }
       progress = true;
       if (!stopping) {
         // One chunk per wakeup: a client that pipelines without pause must
@@ -81,11 +100,17 @@ bool PizzaConnection::write(Clock::time_point now) {
       continue;
     }
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Replies wait for the client to read: from now on that counts
+      // against the request deadline, not as idleness.
+      if (blocked_since_ == Clock::time_point::max()) {
+        blocked_since_ = now;
+      }
       return progress;
     }
     fail("send", sent < 0 ? errno : EPIPE);
     return true;
   }
+  blocked_since_ = Clock::time_point::max();  // every reply handed to the kernel
   return progress;
 }
 
@@ -98,11 +123,7 @@ void PizzaConnection::close(ServerContext& context, std::string_view reason) {
   if (reason.empty()) {
     reason = failure_;
   }
-  if (reason.empty()) {
-    context.verbose("Connection with {} has been closed", peer().to_string());
-  } else {
-    context.verbose("Connection with {} has been closed ({})", peer().to_string(), reason);
-  }
+  context.log_closed(peer(), reason);
   // Slot first: once the peer sees our FIN, a new client must find the slot
   // free (tests rely on it, and so would a client that reconnects at once).
   client_.slot.release();

@@ -6,6 +6,7 @@
 // Thread safety: none; one owner at a time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -32,6 +33,19 @@ class PizzaConnection {
     return failed_ || (input_done_ && !session_.has_pending_output());
   }
   [[nodiscard]] Clock::time_point last_activity() const noexcept { return last_activity_; }
+  // When the request in progress began (the read that brought the first
+  // byte of the unfinished line), or when its replies began to wait for the
+  // client to read them, whichever is earlier; max() when neither.
+  [[nodiscard]] Clock::time_point request_since() const noexcept {
+    return std::min(line_started_, blocked_since_);
+  }
+  [[nodiscard]] bool waiting_for_reader() const noexcept {
+    return blocked_since_ != Clock::time_point::max();
+  }
+  // When the context's policy says this connection must be closed.
+  [[nodiscard]] Clock::time_point close_by(const ServerContext& context) const noexcept {
+    return context.close_by(last_activity_, request_since(), waiting_for_reader());
+  }
   // The last read filled its whole chunk, so the kernel may hold more: an
   // edge-triggered owner must ask to hear about it again.
   [[nodiscard]] bool read_a_full_chunk() const noexcept { return read_full_chunk_; }
@@ -42,13 +56,39 @@ class PizzaConnection {
   // complete order in it, and then stops reading for good: an unterminated
   // line is not a complete order and the peer has not ended its stream.
   // Returns true when bytes moved (read, written, or end of stream seen).
+  // A drain reads at most kDrainChunksPerCall chunks per call (what the
+  // kernel's default receive buffer holds), so a client sending without end
+  // cannot keep service() from returning; the owner calls again until the
+  // drain is done or its shutdown deadline passes.
   bool service(bool readable, bool stopping, Clock::time_point now);
+  static constexpr int kDrainChunksPerCall = 32;
 
   // Why the connection ends, for the verbose close line ("" = peer closed).
   [[nodiscard]] const std::string& failure() const noexcept { return failure_; }
 
   // Logs the seed's close line (verbose only) and closes the socket.
   void close(ServerContext& context, std::string_view reason = {});
+
+  // The close policy every waiting-based model applies after its I/O: a
+  // connection that is done, or expired (idle timeout, shutdown deadline:
+  // ServerContext::expired), is closed here. True when it was.
+  bool close_if_over(ServerContext& context, Clock::time_point now) {
+    if (done()) {
+      close(context);
+      return true;
+    }
+    if (const std::string_view why = expired(context, now); !why.empty()) {
+      close(context, why);
+      return true;
+    }
+    return false;
+  }
+  // Why the context's policy closes this connection at `now` ("idle
+  // timeout", "request timeout", "shutdown deadline"), or empty.
+  [[nodiscard]] std::string_view expired(const ServerContext& context,
+                                         Clock::time_point now) const noexcept {
+    return context.expired(last_activity_, request_since(), waiting_for_reader(), now);
+  }
 
  private:
   // Both return true when they moved bytes (or saw the end of the stream).
@@ -59,6 +99,8 @@ class PizzaConnection {
   AcceptedClient client_;
   OrderSession session_;
   Clock::time_point last_activity_;
+  Clock::time_point line_started_ = Clock::time_point::max();
+  Clock::time_point blocked_since_ = Clock::time_point::max();
   bool input_done_ = false;
   bool failed_ = false;
   bool read_full_chunk_ = false;

@@ -10,8 +10,8 @@
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/pizza_connection.hpp"
-#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/system_error.hpp"
+#include "pizzeria/server/run_sharded.hpp"
 
 namespace pz::pizza {
 
@@ -38,15 +38,14 @@ void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) 
     if (stopping && connections.empty()) {
       return;
     }
-    // During an accept pause (the kernel is short of memory) the listener
-    // stays readable: leave it out, and wake when the pause ends.
-    const auto resume_at = context.accept_paused_until();
-    const bool listening = accepting && now >= resume_at;
+    // During an accept pause the listener is left out (it stays readable).
+    const auto pause = context.listener_wait(now);
+    const bool listening = accepting && pause.listening;
     fds.clear();
     // A negative fd makes poll skip the entry: the slots stay in place.
     fds.push_back({listening ? listener : -1, POLLIN, 0});
     fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
-    auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
+    auto wake_at = accepting ? pause.wake_at : Clock::time_point::max();
     bool draining = false;
     for (const PizzaConnection& connection : connections) {
       draining = draining || (stopping && connection.wants_read());
@@ -54,7 +53,7 @@ void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) 
       fds.push_back(
           {connection.fd(),
            static_cast<short>((read ? POLLIN : 0) | (connection.wants_write() ? POLLOUT : 0)), 0});
-      wake_at = std::min(wake_at, context.close_by(connection.last_activity()));
+      wake_at = std::min(wake_at, connection.close_by(context));
     }
     // A connection still to be drained for shutdown reads without waiting
     // for readiness: do not sleep while there is one.
@@ -72,11 +71,7 @@ void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) 
       if (revents != 0 || stopping) {
         connection.service((revents & (POLLIN | POLLHUP | POLLERR)) != 0, stopping, now);
       }
-      if (connection.done()) {
-        connection.close(context);
-      } else if (now >= context.close_by(connection.last_activity())) {
-        connection.close(context, stopping ? "shutdown deadline" : "idle timeout");
-      } else {
+      if (!connection.close_if_over(context, now)) {
         if (kept != i) {
           connections[kept] = std::move(connection);
         }
@@ -86,7 +81,6 @@ void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) 
     connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(kept), connections.end());
     if (listening && ready > 0 && (fds[0].revents & POLLIN) != 0) {
       while (std::optional<AcceptedClient> client = context.accept(listener)) {
-        context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);
       }
     }
@@ -96,7 +90,7 @@ void serve_poll_shard(ServerContext& context, int listener, bool owns_listener) 
 void run_poll(ServerContext& context) {
   // Read here, on the thread that may later close it, before any shard runs.
   const int own_listener = context.listener();
-  detail::run_sharded(context, [own_listener](ServerContext& shard_context, int listener) {
+  run_sharded(context, [own_listener](ServerContext& shard_context, int listener) {
     serve_poll_shard(shard_context, listener, listener == own_listener);
   });
 }

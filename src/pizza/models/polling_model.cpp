@@ -8,6 +8,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <iterator>
 #include <list>
 
 #include "pizza/models/models.hpp"
@@ -32,22 +33,13 @@ void run_polling(ServerContext& context) {
     // skipped: this model's busy-wait is its lesson, but not on accept.
     if (accepting && !context.accept_paused(now)) {
       while (std::optional<AcceptedClient> client = context.accept()) {
-        context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);
       }
     }
     for (auto it = connections.begin(); it != connections.end();) {
       // No readiness information: just try (that is the busy-wait).
       it->service(/*readable=*/true, stopping, now);
-      if (it->done()) {
-        it->close(context);
-        it = connections.erase(it);
-      } else if (now >= context.close_by(it->last_activity())) {
-        it->close(context, stopping ? "shutdown deadline" : "idle timeout");
-        it = connections.erase(it);
-      } else {
-        ++it;
-      }
+      it = it->close_if_over(context, now) ? connections.erase(it) : std::next(it);
     }
     if (stopping && connections.empty()) {
       return;

@@ -4,8 +4,10 @@
 // container). Threads stay bounded however many clients come, unlike
 // `threads`. The lesson is in the blocking: during its turn a worker waits
 // for its client to take the replies, so a few slow readers can occupy every
-// worker while ready clients queue behind them; each turn is bounded by the
-// idle timeout (and the shutdown deadline), never by the client's goodwill.
+// worker for a while; each turn is bounded by kTurnLimit, after which the
+// connection goes back to the dispatcher (so ready clients get a worker),
+// and by the request, idle and shutdown deadlines, never by the client's
+// goodwill.
 //
 // A connection is owned by exactly one side at a time: the dispatcher while
 // idle, a queued or running task during its turn, which hands it back
@@ -87,25 +89,30 @@ class ReturnedConnections {
   std::size_t on_workers_ = 0;                                 // guarded by mutex_
 };
 
+// The longest turn: a client that keeps sending, or reads its replies
+// slowly, goes back to the dispatcher after this, so a few such clients
+// cannot hold every worker while ready clients queue behind them.
+constexpr std::chrono::milliseconds kTurnLimit{100};
+
 // One turn on a worker: serve the connection with blocking waits until it
-// has nothing more to say right now, then give it back (or close it).
+// has nothing more to say right now, or its turn is up, then give it back
+// (or close it).
 void take_turn(ServerContext& context, ReturnedConnections& returned,
                std::unique_ptr<PizzaConnection> connection) {
+  const auto turn_ends = Clock::now() + kTurnLimit;
   while (true) {
     const auto now = Clock::now();
     const bool stopping = context.stopping();
     const bool progress = connection->service(/*readable=*/true, stopping, now);
-    if (connection->done()) {
-      connection->close(context);
+    if (connection->close_if_over(context, now)) {
       returned.finished_closed();
       return;
     }
-    const auto close_by = context.close_by(connection->last_activity());
-    if (now >= close_by) {
-      connection->close(context, stopping ? "shutdown deadline" : "idle timeout");
-      returned.finished_closed();
+    if (now >= turn_ends) {
+      returned.give_back(std::move(connection));  // the others' turn
       return;
     }
+    const auto close_by = std::min(connection->close_by(context), turn_ends);
     if (connection->wants_write()) {
       // The blocking part: wait for the client to take our replies, or for
       // a stop request, which brings close_by forward to the shutdown
@@ -160,18 +167,22 @@ void run_pool(ServerContext& context) {
         }
       }
       auto now = Clock::now();
-      // During an accept pause (the kernel is short of memory) the listener
-      // stays readable: leave it out, and wake when the pause ends.
-      const auto resume_at = context.accept_paused_until();
-      const bool listening = accepting && now >= resume_at;
+      // During an accept pause the listener is left out (it stays readable).
+      const auto pause = context.listener_wait(now);
+      const bool listening = accepting && pause.listening;
       fds.clear();
       fds.push_back({listening ? context.listener() : -1, POLLIN, 0});
       fds.push_back({accepting ? context.shutdown_fd() : -1, POLLIN, 0});
       fds.push_back({returned.fd(), POLLIN, 0});
-      auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
+      auto wake_at = accepting ? pause.wake_at : Clock::time_point::max();
       for (const auto& connection : idle) {
-        fds.push_back({connection->fd(), POLLIN, 0});
-        wake_at = std::min(wake_at, context.close_by(connection->last_activity()));
+        // Back from a turn cut short, it may wait to write (its client
+        // reads slowly) rather than to read.
+        fds.push_back({connection->fd(),
+                       static_cast<short>((connection->wants_read() ? POLLIN : 0) |
+                                          (connection->wants_write() ? POLLOUT : 0)),
+                       0});
+        wake_at = std::min(wake_at, connection->close_by(context));
       }
       const int ready = ::poll(fds.data(), fds.size(), poll_timeout_ms(wake_at, now));
       if (ready < 0 && errno != EINTR) {
@@ -182,16 +193,13 @@ void run_pool(ServerContext& context) {
       for (std::size_t i = 0; i < idle.size(); ++i) {
         if (ready > 0 && fds[3 + i].revents != 0) {
           dispatch(std::move(idle[i]));
-        } else if (now >= context.close_by(idle[i]->last_activity())) {
-          idle[i]->close(context, "idle timeout");
-        } else {
+        } else if (!idle[i]->close_if_over(context, now)) {
           idle[kept++] = std::move(idle[i]);
         }
       }
       idle.resize(kept);
       if (listening && ready > 0 && (fds[0].revents & POLLIN) != 0) {
         while (std::optional<AcceptedClient> client = context.accept()) {
-          context.verbose("Connected to {}", client->peer.to_string());
           idle.push_back(std::make_unique<PizzaConnection>(std::move(*client),
                                                            context.options().max_order, now));
         }

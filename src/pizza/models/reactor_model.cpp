@@ -17,9 +17,9 @@
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/pizza_connection.hpp"
-#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/event_loop.hpp"
 #include "pizzeria/net/socket_ops.hpp"
+#include "pizzeria/server/run_sharded.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -48,6 +48,7 @@ class ReactorConnection {
   PizzaConnection connection_;
   FdWatch watch_;
   TimerHandle idle_timer_;
+  Clock::time_point timer_at_ = Clock::time_point::max();  // when idle_timer_ fires
 };
 
 class ReactorShard {
@@ -98,7 +99,6 @@ class ReactorShard {
         pause_if_asked();
         return;
       }
-      context_.verbose("Connected to {}", client->peer.to_string());
       auto connection = std::make_unique<ReactorConnection>(*this, std::move(*client));
       ReactorConnection* raw = connection.get();
       connections_.emplace(raw, std::move(connection));
@@ -189,7 +189,9 @@ void ReactorConnection::on_ready(IoEvents events) {
 
 void ReactorConnection::drain_for_shutdown() {
   connection_.service(false, true, Clock::now());
-  after_io();
+  // A drain cut short (see PizzaConnection::service) must be resumed
+  // without waiting for a new edge.
+  after_io(connection_.read_a_full_chunk());
 }
 
 void ReactorConnection::after_io(bool unread_left) {
@@ -208,17 +210,31 @@ void ReactorConnection::after_io(bool unread_left) {
   if (unread_left && connection_.wants_read()) {
     watch_.rearm();
   }
+  // The timer is lazy (activity only moves the deadline later, and the
+  // timer re-checks when it fires), except when a request began: its
+  // deadline may come before the timer. Requests that end within their read
+  // cost one comparison here.
+  if (connection_.request_since() != Clock::time_point::max() &&
+      connection_.close_by(shard_.context()) < timer_at_) {
+    idle_timer_.cancel();
+    arm_idle_timer();
+  }
 }
 
 void ReactorConnection::arm_idle_timer() {
-  const Clock::time_point close_at = shard_.context().close_by(connection_.last_activity());
+  const Clock::time_point close_at = connection_.close_by(shard_.context());
+  timer_at_ = close_at;
   if (close_at == Clock::time_point::max()) {
-    return;  // no idle timeout
+    return;  // no timeout at all
   }
   idle_timer_ = shard_.loop().call_later(
       std::chrono::duration_cast<Duration>(close_at - Clock::now()), [this] {
-        if (Clock::now() >= shard_.context().close_by(connection_.last_activity())) {
-          close(shard_.stopping() ? "shutdown deadline" : "idle timeout");
+        // Through close(), which removes the watch before it closes the
+        // socket: removed after, by number, the fd could name a socket
+        // another shard has opened since.
+        if (const std::string_view why = connection_.expired(shard_.context(), Clock::now());
+            !why.empty()) {
+          close(why);
         } else {
           arm_idle_timer();  // there was activity since: sleep the rest
         }
@@ -233,7 +249,7 @@ void ReactorConnection::close(std::string_view reason) {
 }
 
 void run_reactor(ServerContext& context) {
-  detail::run_sharded(context, [](ServerContext& shard_context, int listener) {
+  run_sharded(context, [](ServerContext& shard_context, int listener) {
     ReactorShard shard(shard_context, listener);
     shard.run();
   });

@@ -9,14 +9,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <iterator>
 #include <list>
 #include <stdexcept>
 #include <string>
 
 #include "pizza/models/models.hpp"
 #include "pizza/models/pizza_connection.hpp"
-#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/system_error.hpp"
+#include "pizzeria/server/run_sharded.hpp"
 
 namespace pz::pizza {
 
@@ -68,17 +69,15 @@ void serve_select_shard(ServerContext& context, int listener, bool owns_listener
       FD_SET(fd, &set);
       max_fd = std::max(max_fd, fd);
     };
-    // During an accept pause (the kernel is short of memory) the listener
-    // stays readable: leave it out, and wake when the pause ends.
-    const auto resume_at = context.accept_paused_until();
-    const bool listening = accepting && now >= resume_at;
-    if (listening) {
+    // During an accept pause the listener is left out (it stays readable).
+    const auto [listening, wake_at_pause] = context.listener_wait(now);
+    if (accepting && listening) {
       watch(listener, readable);
     }
     if (accepting) {
       watch(context.shutdown_fd(), readable);
     }
-    auto wake_at = accepting && !listening ? resume_at : Clock::time_point::max();
+    auto wake_at = accepting ? wake_at_pause : Clock::time_point::max();
     bool draining = false;
     for (const PizzaConnection& connection : connections) {
       draining = draining || (stopping && connection.wants_read());
@@ -88,7 +87,7 @@ void serve_select_shard(ServerContext& context, int listener, bool owns_listener
       if (connection.wants_write()) {
         watch(connection.fd(), writable);
       }
-      wake_at = std::min(wake_at, context.close_by(connection.last_activity()));
+      wake_at = std::min(wake_at, connection.close_by(context));
     }
     if (stopping && connections.empty()) {
       return;
@@ -109,19 +108,10 @@ void serve_select_shard(ServerContext& context, int listener, bool owns_listener
       if (is_readable || is_writable || stopping) {
         it->service(is_readable, stopping, now);
       }
-      if (it->done()) {
-        it->close(context);
-        it = connections.erase(it);
-      } else if (now >= context.close_by(it->last_activity())) {
-        it->close(context, stopping ? "shutdown deadline" : "idle timeout");
-        it = connections.erase(it);
-      } else {
-        ++it;
-      }
+      it = it->close_if_over(context, now) ? connections.erase(it) : std::next(it);
     }
-    if (listening && ready > 0 && FD_ISSET(listener, &readable)) {
+    if (accepting && listening && ready > 0 && FD_ISSET(listener, &readable)) {
       while (std::optional<AcceptedClient> client = context.accept(listener, fits_fd_set)) {
-        context.verbose("Connected to {}", client->peer.to_string());
         connections.emplace_back(std::move(*client), context.options().max_order, now);
       }
     }
@@ -132,10 +122,9 @@ void run_select(ServerContext& context) {
   // Read here, on the thread that may later close it, before any shard runs.
   const int own_listener = context.listener();
   std::atomic<bool> refusal_logged{false};
-  detail::run_sharded(
-      context, [own_listener, &refusal_logged](ServerContext& shard_context, int listener) {
-        serve_select_shard(shard_context, listener, listener == own_listener, refusal_logged);
-      });
+  run_sharded(context, [own_listener, &refusal_logged](ServerContext& shard_context, int listener) {
+    serve_select_shard(shard_context, listener, listener == own_listener, refusal_logged);
+  });
 }
 
 }  // namespace

@@ -100,19 +100,17 @@ class ConnectionThreads {
 void run_threads(ServerContext& context) {
   ConnectionThreads threads;
   while (!context.stopping()) {
-    // During an accept pause (the kernel is short of memory) the listener
-    // stays readable: leave it out until the pause ends rather than spin.
-    const auto resume_at = context.accept_paused_until();
+    // During an accept pause the listener is left out (it stays readable).
     const auto now = PizzaConnection::Clock::now();
-    const bool paused = now < resume_at;
-    pollfd fds[3] = {{paused ? -1 : context.listener(), POLLIN, 0},
+    const auto [listening, wake_at] = context.listener_wait(now);
+    pollfd fds[3] = {{listening ? context.listener() : -1, POLLIN, 0},
                      {context.shutdown_fd(), POLLIN, 0},
                      {threads.finished_fd(), POLLIN, 0}};
-    if (::poll(fds, 3, paused ? poll_timeout_ms(resume_at, now) : -1) < 0 && errno != EINTR) {
+    if (::poll(fds, 3, poll_timeout_ms(wake_at, now)) < 0 && errno != EINTR) {
       break;
     }
     threads.join_finished();
-    if (paused || (fds[0].revents & POLLIN) == 0 || context.stopping()) {
+    if (!listening || (fds[0].revents & POLLIN) == 0 || context.stopping()) {
       continue;
     }
     std::optional<AcceptedClient> client = context.accept();

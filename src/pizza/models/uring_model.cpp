@@ -34,11 +34,11 @@
 #include <vector>
 
 #include "pizza/models/models.hpp"
-#include "pizza/models/sharding.hpp"
 #include "pizzeria/core/system_error.hpp"
 #include "pizzeria/net/socket_ops.hpp"
 #include "pizzeria/pizza/order_session.hpp"
 #include "pizzeria/pizza/server_context.hpp"
+#include "pizzeria/server/run_sharded.hpp"
 
 namespace pz::pizza {
 namespace {
@@ -89,6 +89,8 @@ struct Connection {
   std::string sending;  // bytes handed to the kernel; stable until the send completes
   std::size_t sent = 0;
   SteadyTime last_activity;
+  SteadyTime line_started = SteadyTime::max();  // the read that began the unfinished line
+  SteadyTime send_started;                      // of the send in flight
   int ops_in_flight = 0;
   bool receiving = false;
   bool send_in_flight = false;
@@ -262,9 +264,11 @@ class UringShard {
     // sweep over the shard's connections costs microseconds, much less than
     // one timeout request per connection re-armed on every byte.
     auto interval = std::chrono::milliseconds(200);
-    if (context_.options().idle_timeout.count() > 0) {
-      interval = std::clamp(context_.options().idle_timeout / 8, std::chrono::milliseconds(5),
-                            std::chrono::milliseconds(200));
+    for (const auto timeout : {context_.policy().idle_timeout, context_.policy().request_timeout}) {
+      if (timeout.count() > 0) {
+        interval = std::min(interval, std::clamp(timeout / 8, std::chrono::milliseconds(5),
+                                                 std::chrono::milliseconds(200)));
+      }
     }
     tick_spec_.tv_sec = interval.count() / 1000;
     tick_spec_.tv_nsec = (interval.count() % 1000) * 1'000'000;
@@ -347,7 +351,6 @@ class UringShard {
     auto connection = std::make_unique<Connection>(std::move(client), context_.options().max_order);
     connection->peer_name = connection->client.peer.to_string();
     connection->last_activity = std::chrono::steady_clock::now();
-    context_.verbose("Connected to {}", connection->peer_name);
     connections_[slot] = std::move(connection);
     ++open_;
     submit_receive(slot);
@@ -380,10 +383,19 @@ class UringShard {
     if ((flags & IORING_CQE_F_BUFFER) != 0) {
       const unsigned buffer_id = flags >> IORING_CQE_BUFFER_SHIFT;
       if (result > 0 && !connection.closing) {
-        connection.last_activity = std::chrono::steady_clock::now();
+        const auto now = std::chrono::steady_clock::now();
+        connection.last_activity = now;
+        const bool was_in_line = connection.session.in_line();
+        const std::size_t answered = connection.session.orders_answered();
         connection.session.on_input(
             std::string_view(buffers_.data() + std::size_t{buffer_id} * kBufferSize,
                              static_cast<std::size_t>(result)));
+        // The request deadline runs from the read that began the line.
+        if (!connection.session.in_line()) {
+          connection.line_started = SteadyTime::max();
+        } else if (!was_in_line || connection.session.orders_answered() != answered) {
+          connection.line_started = now;
+        }
       }
       give_back_buffer(buffer_id);
     }
@@ -425,6 +437,8 @@ class UringShard {
     connection.sending.assign(pending.data(), pending.size());
     connection.session.consume_output(pending.size());
     connection.sent = 0;
+    // flush follows a receive or a send, which stamped last_activity: now.
+    connection.send_started = connection.last_activity;
     submit_send(slot);
   }
 
@@ -535,9 +549,19 @@ class UringShard {
       if (connection == nullptr || connection->closing) {
         continue;
       }
-      if (past_deadline || now >= context_.close_by(connection->last_activity)) {
-        if (!past_deadline) {
+      // A send in flight is a wait for the client to read: activity, up to
+      // the request deadline, which runs from the send's start.
+      const bool waiting_for_reader = connection->send_in_flight;
+      const SteadyTime request_since =
+          std::min(connection->line_started,
+                   waiting_for_reader ? connection->send_started : SteadyTime::max());
+      const std::string_view why =
+          context_.expired(connection->last_activity, request_since, waiting_for_reader, now);
+      if (past_deadline || !why.empty()) {
+        if (why == "idle timeout") {
           context_.verbose("Closing idle connection with {}", connection->peer_name);
+        } else if (!past_deadline) {
+          context_.verbose("Closing connection with {} ({})", connection->peer_name, why);
         }
         close(slot);
       }
@@ -564,7 +588,7 @@ class UringShard {
 };
 
 void run_uring(ServerContext& context) {
-  detail::run_sharded(context, [](ServerContext& shard_context, int listener) {
+  run_sharded(context, [](ServerContext& shard_context, int listener) {
     UringShard shard(shard_context, listener);
     shard.run();
   });

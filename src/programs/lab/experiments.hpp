@@ -1,4 +1,4 @@
-// The lab's five experiments, one file each (src/programs/lab/*_experiment.cpp),
+// The lab's six experiments, one file each (src/programs/lab/*_experiment.cpp),
 // and what they share: how a plan is made and how a sibling command is
 // named in the report.
 #pragma once
@@ -62,5 +62,6 @@ Plan io_bound_experiment(const Commands& commands);
 Plan server_experiment(const Commands& commands);
 Plan race_experiment(const Commands& commands);
 Plan deadlock_experiment(const Commands& commands);
+Plan distributed_locks_experiment(const Commands& commands);
 
 }  // namespace pz::programs::lab

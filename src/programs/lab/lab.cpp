@@ -15,8 +15,9 @@ Lab::Lab(LabSettings settings, std::string self)
 Task<LabReport> Lab::run() const {
   const lab::Commands commands(settings_, self_);
   LabReport report("pizzeria lab: the seeds' claims, measured");
-  for (auto plan_of : {&lab::cpu_bound_experiment, &lab::io_bound_experiment,
-                       &lab::server_experiment, &lab::race_experiment, &lab::deadlock_experiment}) {
+  for (auto plan_of :
+       {&lab::cpu_bound_experiment, &lab::io_bound_experiment, &lab::server_experiment,
+        &lab::race_experiment, &lab::deadlock_experiment, &lab::distributed_locks_experiment}) {
     lab::Plan plan = plan_of(commands);
     if (!settings_.only.empty() && settings_.only != plan.experiment.id) {
       continue;
