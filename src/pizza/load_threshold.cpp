@@ -52,13 +52,15 @@ bool parse_number(std::string_view text, double& value, std::string_view& rest) 
 }
 
 std::string latency_text(double nanoseconds) {
-  if (nanoseconds < 1e3) {
+  // Each bound sits where three significant digits would round up to the
+  // next unit ("1e+03us"), so a value is always written as a plain number.
+  if (nanoseconds < 999.5) {
     return fmt::format("{:.0f}ns", nanoseconds);
   }
-  if (nanoseconds < 1e6) {
+  if (nanoseconds < 999.5e3) {
     return fmt::format("{:.3g}us", nanoseconds / 1e3);
   }
-  if (nanoseconds < 1e9) {
+  if (nanoseconds < 999.5e6) {
     return fmt::format("{:.3g}ms", nanoseconds / 1e6);
   }
   return fmt::format("{:.3g}s", nanoseconds / 1e9);

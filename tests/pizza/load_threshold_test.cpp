@@ -87,6 +87,17 @@ TEST(LoadThreshold, NamesEveryBrokenThresholdWithItsMeasuredValue) {
   EXPECT_EQ(broken[1].message, "rps<1000 broken: rps was 100.0 on 127.0.0.1:4000");
 }
 
+TEST(LoadThreshold, WritesALatencyJustBelowAUnitAsAPlainNumber) {
+  // Three significant digits of 999,900 ns in microseconds would be "1e+03".
+  for (const std::uint64_t nanoseconds : {999'900ULL, 999'900'000ULL}) {
+    const auto broken =
+        broken_thresholds({LoadThreshold::parse("max>1ns")}, {result_on(4000, nanoseconds, 10)});
+    ASSERT_EQ(broken.size(), 1U);
+    EXPECT_EQ(broken[0].measured.find('e'), std::string::npos) << broken[0].measured;
+    EXPECT_TRUE(broken[0].measured.starts_with("1")) << broken[0].measured;
+  }
+}
+
 TEST(LoadThreshold, HoldsWhenTheMeasuredValueEqualsTheLimit) {
   const std::vector<LoadResult> results{result_on(4000, 100, 50)};
   EXPECT_TRUE(broken_thresholds({LoadThreshold::parse("max>100ns"), LoadThreshold::parse("rps<50")},
